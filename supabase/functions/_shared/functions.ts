@@ -1,4 +1,5 @@
 import type { Hono } from "hono";
+import type { AppEnv } from "./app.ts";
 import type { Runtime } from "./runtime.ts";
 import { registerUsersApp } from "./routes/register_users.ts";
 import { interviewTokenRedeemApp } from "./routes/interview_token_redeem.ts";
@@ -8,7 +9,7 @@ import { openapiApp } from "./routes/openapi.ts";
  * Every edge function by name. Each `supabase/functions/<name>/index.ts` serves
  * one of these; the local gateway mounts them all at `/functions/v1/<name>`.
  */
-export const FUNCTIONS: Record<string, (runtime: Runtime) => Hono> = {
+export const FUNCTIONS: Record<string, (runtime: Runtime) => Hono<AppEnv>> = {
   "job-interview-register-users": registerUsersApp,
   "interview-token-redeem": interviewTokenRedeemApp,
   "openapi": openapiApp,

@@ -1,6 +1,26 @@
-import { Hono } from "hono";
+import type { Hono } from "hono";
+import { type AppEnv, createFunctionApp } from "../app.ts";
+import { createRedeemer } from "../redemption.ts";
+import { readJsonObject, validate } from "../request_body.ts";
 import type { Runtime } from "../runtime.ts";
+import { RedeemRequest } from "../schemas.ts";
 
-export function interviewTokenRedeemApp(_runtime: Runtime): Hono {
-  return new Hono().basePath("/interview-token-redeem").post("/", (c) => c.json({ ok: true }));
+export const INTERVIEW_TOKEN_REDEEM_FUNCTION = "interview-token-redeem";
+
+/** POST /interview-token-redeem: the interview app spends a candidate's one-time link. The token is the credential. */
+export function interviewTokenRedeemApp(runtime: Runtime): Hono<AppEnv> {
+  const app = createFunctionApp(
+    INTERVIEW_TOKEN_REDEEM_FUNCTION,
+    runtime.config,
+  );
+  const redeem = createRedeemer(runtime);
+
+  app.post("/", async (c) => {
+    const { interview_token } = validate(
+      RedeemRequest,
+      await readJsonObject(c),
+    );
+    return c.json(await redeem(interview_token));
+  });
+  return app;
 }

@@ -1,6 +1,57 @@
-import { Hono } from "hono";
+import type { Hono } from "hono";
+import { type AppEnv, createFunctionApp } from "../app.ts";
+import { createAuthenticator } from "../auth.ts";
+import { ApiError } from "../errors.ts";
+import { createRegistrar, type RowOutcome } from "../registration.ts";
+import { readJsonObject, validate } from "../request_body.ts";
 import type { Runtime } from "../runtime.ts";
+import { registerUsersEnvelopeSchema } from "../schemas.ts";
 
-export function registerUsersApp(_runtime: Runtime): Hono {
-  return new Hono().basePath("/job-interview-register-users").post("/", (c) => c.json({ ok: true }));
+export const REGISTER_USERS_FUNCTION = "job-interview-register-users";
+
+function resultFields(outcome: RowOutcome) {
+  return outcome.ok
+    ? {
+      result: "ok",
+      interview_url: outcome.interviewUrl,
+      profile_interview_id: outcome.profileInterviewId,
+    }
+    : { result: `Error: ${outcome.error}` };
+}
+
+/** POST /job-interview-register-users: one-time interview links, optionally with the invitation email chain. */
+export function registerUsersApp(runtime: Runtime): Hono<AppEnv> {
+  const app = createFunctionApp(REGISTER_USERS_FUNCTION, runtime.config);
+  const authenticate = createAuthenticator(runtime.config);
+  const registerUsers = createRegistrar(runtime);
+  const envelope = registerUsersEnvelopeSchema(
+    runtime.config.maxUsersPerRequest,
+  );
+
+  app.post("/", async (c) => {
+    const caller = await authenticate(c.req.header("Authorization"));
+    const raw = await readJsonObject(c);
+    const body = validate(envelope, raw);
+    if (body.type === "url" && body.send_email === true) {
+      throw new ApiError(
+        422,
+        'send_email: true contradicts type "url"',
+        "send_email",
+      );
+    }
+    const users = raw.users as Record<string, unknown>[];
+    const outcomes = await registerUsers(caller, {
+      interviewId: body.interview_id,
+      merchantId: body.merchant_id ?? null,
+      isTest: body.is_test,
+      sendInvitation: body.type === "invitation" || body.send_email === true,
+      hideMenu: body.hide_menu,
+      hideIframe: body.hide_iframe,
+      users,
+    });
+    return c.json(
+      users.map((user, i) => ({ ...user, ...resultFields(outcomes[i]) })),
+    );
+  });
+  return app;
 }

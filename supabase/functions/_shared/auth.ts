@@ -1,0 +1,115 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import {
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  decodeProtectedHeader,
+  errors as joseErrors,
+  type JWTPayload,
+  jwtVerify,
+} from "jose";
+import type { Config } from "./config.ts";
+import { ApiError } from "./errors.ts";
+
+/** Who is calling: the service key (acts for any merchant it names) or a user. */
+export type Caller = { kind: "service" } | { kind: "user"; userId: string };
+
+const SECRET_KEY_PREFIX = "sb_secret_";
+const ASYMMETRIC_ALGS = new Set(["ES256", "RS256"]);
+
+function unauthenticated(message: string): ApiError {
+  return new ApiError(401, message, undefined, {
+    "WWW-Authenticate": "Bearer",
+  });
+}
+
+/** A digest, so keys of any length compare in constant time. */
+function digest(value: string): Buffer {
+  return createHash("sha256").update(value).digest();
+}
+
+/**
+ * Builds the function that turns an `Authorization` header into a Caller.
+ * Accepts, per the spec: HS256 user or service_role JWTs (legacy projects),
+ * ES256/RS256 user JWTs checked against the project's JWKS (inline, or
+ * fetched once and cached by jose), and new-style `sb_secret_` keys.
+ */
+export function createAuthenticator(
+  config: Config,
+): (authorization: string | undefined) => Promise<Caller> {
+  const secretKeyDigests = config.secretKeys.map(digest);
+  const hmacKey = config.jwtSecret
+    ? new TextEncoder().encode(config.jwtSecret)
+    : null;
+  const jwks = config.jwks
+    ? createLocalJWKSet(config.jwks)
+    : createRemoteJWKSet(new URL(config.jwksUrl));
+
+  async function verifyJwt(token: string): Promise<JWTPayload> {
+    let alg: string | undefined;
+    try {
+      alg = decodeProtectedHeader(token).alg;
+    } catch {
+      throw unauthenticated("Malformed token");
+    }
+    try {
+      if (alg === "HS256" && hmacKey) {
+        return (await jwtVerify(token, hmacKey, {
+          algorithms: ["HS256"],
+          requiredClaims: ["exp"],
+        })).payload;
+      }
+      if (alg && ASYMMETRIC_ALGS.has(alg)) {
+        return (await jwtVerify(token, jwks, {
+          algorithms: [alg],
+          requiredClaims: ["exp"],
+        })).payload;
+      }
+    } catch (err) {
+      if (err instanceof joseErrors.JWTExpired) {
+        throw unauthenticated("Token expired");
+      }
+      if (
+        err instanceof joseErrors.JWKSTimeout ||
+        !(err instanceof joseErrors.JOSEError)
+      ) {
+        // The JWKS endpoint did not answer (jose's own errors cover every bad
+        // token): the token may well be valid, so this is not a 401.
+        throw new ApiError(
+          503,
+          "Signing keys unavailable, retry later",
+          undefined,
+          { "Retry-After": "5" },
+        );
+      }
+      throw unauthenticated("Invalid token");
+    }
+    throw unauthenticated("Unsupported token algorithm");
+  }
+
+  return async (authorization) => {
+    const match = authorization?.match(/^Bearer\s+(\S+)\s*$/i);
+    if (!match) throw unauthenticated("Missing bearer token");
+    const credential = match[1];
+
+    if (credential.startsWith(SECRET_KEY_PREFIX)) {
+      const presented = digest(credential);
+      // Compare against every key so timing does not reveal which one matched.
+      const matched = secretKeyDigests.reduce(
+        (found, key) => timingSafeEqual(presented, key) || found,
+        false,
+      );
+      if (!matched) throw unauthenticated("Invalid API key");
+      return { kind: "service" };
+    }
+
+    const claims = await verifyJwt(credential);
+    if (claims.role === "service_role") return { kind: "service" };
+    if (
+      claims.role === "authenticated" && typeof claims.sub === "string" &&
+      claims.sub !== ""
+    ) {
+      return { kind: "user", userId: claims.sub };
+    }
+    throw unauthenticated("Unauthenticated user");
+  };
+}

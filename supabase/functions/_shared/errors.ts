@@ -1,0 +1,21 @@
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+
+/** An error meant for the API caller, rendered as `{"error", "name"?}`. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: ContentfulStatusCode,
+    message: string,
+    /** The request field at fault, when one is. */
+    readonly field?: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.name = "ApiError";
+  }
+
+  body(): { error: string; name?: string } {
+    return this.field
+      ? { error: this.message, name: this.field }
+      : { error: this.message };
+  }
+}

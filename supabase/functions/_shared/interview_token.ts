@@ -1,0 +1,100 @@
+import { errors as joseErrors, jwtVerify, SignJWT } from "jose";
+import { ApiError } from "./errors.ts";
+
+export const INTERVIEW_TOKEN_AUDIENCE = "interview";
+
+/**
+ * Everything an interview token says. The database keeps jti, iat and exp
+ * (as interview_tokens.issued_at/expires_at) and can derive the rest, so the
+ * same token can be minted again later, e.g. for an email: HS256 over the
+ * same claims in the same order is the same token.
+ */
+export interface InterviewTokenClaims {
+  jti: string;
+  /** Candidate profile id. */
+  sub: string;
+  /** Seconds since the epoch. */
+  iat: number;
+  exp: number;
+  profile_interview_id: string;
+  interview_id: string;
+  merchant_id: string;
+  is_test: boolean;
+}
+
+/** An HS256 key for interview tokens, imported once (importing per token costs more than signing). */
+export function interviewTokenKey(secret: string): Promise<CryptoKey> {
+  return crypto.subtle.importKey(
+    "raw",
+    new TextEncoder().encode(secret),
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign", "verify"],
+  );
+}
+
+export function mintInterviewToken(
+  key: CryptoKey,
+  claims: InterviewTokenClaims,
+): Promise<string> {
+  return new SignJWT({
+    profile_interview_id: claims.profile_interview_id,
+    interview_id: claims.interview_id,
+    merchant_id: claims.merchant_id,
+    is_test: claims.is_test,
+  })
+    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+    .setAudience(INTERVIEW_TOKEN_AUDIENCE)
+    .setSubject(claims.sub)
+    .setJti(claims.jti)
+    .setIssuedAt(claims.iat)
+    .setExpirationTime(claims.exp)
+    .sign(key);
+}
+
+/**
+ * Checks an interview token's signature, audience and expiry: 401 when it is
+ * not one of ours, 410 when it was but has expired. Whether it is still
+ * unused and unrevoked is the database's call.
+ */
+export async function verifyInterviewToken(
+  key: CryptoKey,
+  token: string,
+): Promise<InterviewTokenClaims> {
+  try {
+    const { payload } = await jwtVerify(token, key, {
+      algorithms: ["HS256"],
+      audience: INTERVIEW_TOKEN_AUDIENCE,
+      requiredClaims: ["jti", "sub", "iat", "exp"],
+    });
+    if (typeof payload.profile_interview_id !== "string") {
+      throw new joseErrors.JWTInvalid("missing claims");
+    }
+    return payload as unknown as InterviewTokenClaims;
+  } catch (err) {
+    if (err instanceof joseErrors.JWTExpired) {
+      throw new ApiError(410, "Interview token expired", "interview_token");
+    }
+    throw new ApiError(401, "Invalid interview token", "interview_token");
+  }
+}
+
+export interface InterviewUrlOptions {
+  hideMenu: boolean;
+  hideIframe: boolean;
+}
+
+/** JobMojito's published link shape: `<base>/interview/take/<interview id>/?interview_token=<token>`. */
+export function buildInterviewUrl(
+  baseUrl: string,
+  interviewId: string,
+  token: string,
+  options: InterviewUrlOptions,
+): string {
+  let url = `${
+    baseUrl.replace(/\/$/, "")
+  }/interview/take/${interviewId}/?interview_token=${token}`;
+  if (options.hideMenu) url += "&view_hm=true";
+  if (options.hideIframe) url += "&view_hi=true";
+  return url;
+}

@@ -1,0 +1,163 @@
+import { z } from "zod";
+import type { Config } from "./config.ts";
+import {
+  ErrorBody,
+  RedeemRequest,
+  RedeemResponse,
+  RegisterUser,
+  registerUsersRequestSchema,
+  RegisterUsersResponse,
+} from "./schemas.ts";
+
+/** OpenAPI 3.1 schemas are JSON Schema 2020-12, which zod emits natively. */
+function jsonSchema(schema: z.ZodType): Record<string, unknown> {
+  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, {
+    target: "draft-2020-12",
+    io: "input",
+    unrepresentable: "any",
+  });
+  return rest;
+}
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const errorResponse = (description: string) => ({
+  description,
+  content: { "application/json": { schema: ref("Error") } },
+});
+
+interface Endpoint {
+  path: string;
+  tag: string;
+  summary: string;
+  description: string;
+  authenticated: boolean;
+  request: string;
+  response: { schema: string; description: string };
+  errors: Record<number, string>;
+}
+
+const COMMON_ERRORS: Record<number, string> = {
+  404: "Unknown path.",
+  405: "Wrong method.",
+  413: "Request body over the size limit.",
+  500:
+    "Unexpected fault; the body carries a request id that is also in the log.",
+  503: "Database unreachable; retry after the Retry-After header's seconds.",
+};
+
+const ENDPOINTS: Endpoint[] = [
+  {
+    path: "/job-interview-register-users",
+    tag: "Interviews",
+    summary: "Register users for an interview",
+    description:
+      "Registers (or updates) one or more candidate profiles for an interview and returns a one-time " +
+      "interview URL for each. Accepts a Supabase user JWT (merchant owner, merchant staff, admin) or the service " +
+      "key (merchant_id then required). Each user is processed independently.",
+    authenticated: true,
+    request: "JobInterviewRegisterUsersRequest",
+    response: {
+      schema: "JobInterviewRegisterUsersResponse",
+      description: "Per-user registration results.",
+    },
+    errors: {
+      401:
+        "Missing, malformed, expired or badly signed credential, or a token with no resolvable user.",
+      403:
+        "Role not permitted, or merchant_id of a merchant the caller may not act for.",
+      422:
+        "Validation error: body not a JSON object, a field missing or of the wrong type, merchant_id missing " +
+        "with the service key, merchant or interview not found, interview not available, too many users.",
+    },
+  },
+  {
+    path: "/interview-token-redeem",
+    tag: "Interviews",
+    summary: "Redeem a one-time interview token",
+    description:
+      "Called by the interview app when a candidate opens the link. The token is the credential; " +
+      "of concurrent redemptions of one token exactly one succeeds.",
+    authenticated: false,
+    request: "InterviewTokenRedeemRequest",
+    response: {
+      schema: "InterviewTokenRedeemResponse",
+      description: "The registration; the token is spent.",
+    },
+    errors: {
+      401: "Malformed token or bad signature.",
+      409: "The interview or registration is no longer available.",
+      410:
+        "Token expired, already used, or revoked by a newer link (the message says which).",
+      422: "Body not a JSON object or interview_token missing.",
+    },
+  },
+];
+
+/** The OpenAPI 3.1 document of every endpoint, generated from the zod schemas the handlers validate with. */
+export function buildOpenApiDocument(config: Config): Record<string, unknown> {
+  const schemas: Record<string, Record<string, unknown>> = {
+    JobInterviewRegisterUsersRequest: jsonSchema(
+      registerUsersRequestSchema(config.maxUsersPerRequest),
+    ),
+    JobInterviewRegisterUsersResponse: jsonSchema(RegisterUsersResponse),
+    RegisterUser: jsonSchema(RegisterUser),
+    InterviewTokenRedeemRequest: jsonSchema(RedeemRequest),
+    InterviewTokenRedeemResponse: jsonSchema(RedeemResponse),
+    Error: jsonSchema(ErrorBody),
+  };
+
+  const paths = Object.fromEntries(ENDPOINTS.map((endpoint) => [endpoint.path, {
+    post: {
+      tags: [endpoint.tag],
+      summary: endpoint.summary,
+      description: endpoint.description,
+      security: endpoint.authenticated ? [{ bearerAuth: [] }] : [],
+      requestBody: {
+        required: true,
+        content: { "application/json": { schema: ref(endpoint.request) } },
+      },
+      responses: {
+        200: {
+          description: endpoint.response.description,
+          content: {
+            "application/json": { schema: ref(endpoint.response.schema) },
+          },
+        },
+        ...Object.fromEntries(
+          Object.entries({ ...endpoint.errors, ...COMMON_ERRORS }).map((
+            [status, text],
+          ) => [
+            status,
+            errorResponse(text),
+          ]),
+        ),
+      },
+    },
+  }]));
+
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "JobMojito-compatible registration API",
+      version: "1.0.0",
+      description:
+        "Candidate registration served by Supabase Edge Functions. Authenticate with a Supabase JWT " +
+        "access token or the service key via the Authorization header.",
+    },
+    servers: [{ url: `${config.supabaseUrl}/functions/v1` }],
+    security: [],
+    paths,
+    components: {
+      schemas,
+      securitySchemes: {
+        bearerAuth: {
+          type: "http",
+          scheme: "bearer",
+          bearerFormat: "JWT",
+          description:
+            "A Supabase user access token, the service_role JWT, or an sb_secret_ key.",
+        },
+      },
+    },
+  };
+}

@@ -1,0 +1,134 @@
+import type { Caller } from "./auth.ts";
+import {
+  buildInterviewUrl,
+  interviewTokenKey,
+  mintInterviewToken,
+} from "./interview_token.ts";
+import type { Runtime } from "./runtime.ts";
+import { validateRegisterUser, type ValidUser } from "./schemas.ts";
+
+export interface RegistrationRequest {
+  /** An interview_def_set or position_def_set id. */
+  interviewId: string;
+  merchantId: string | null;
+  isTest: boolean;
+  sendInvitation: boolean;
+  hideMenu: boolean;
+  hideIframe: boolean;
+  /** The rows as sent; each is validated on its own. */
+  users: unknown[];
+  /** Email language and extra template data for invitations. */
+  language?: string;
+  emailPayload?: Record<string, string | null>;
+}
+
+export type RowOutcome =
+  | {
+    ok: true;
+    profileId: string;
+    profileInterviewId: string;
+    interviewUrl: string;
+  }
+  | { ok: false; error: string };
+
+interface DatabaseRow {
+  i: number;
+  error?: string;
+  profile_id?: string;
+  profile_interview_id?: string;
+  jti?: string;
+}
+
+interface DatabaseResult {
+  merchant_id: string;
+  interview_id: string;
+  interview_base_url: string | null;
+  rows: DatabaseRow[];
+}
+
+/**
+ * Registers candidates for an interview: validates each row, sends every
+ * valid one to `app.register_users` in a single call (one transaction, one
+ * round trip), then mints each registered row's one-time token and URL.
+ * Returns one outcome per input row, in input order.
+ */
+export function createRegistrar(runtime: Runtime) {
+  const { sql, config } = runtime;
+  const tokenKey = interviewTokenKey(config.interviewTokenSecret);
+
+  return async function registerUsers(
+    caller: Caller,
+    request: RegistrationRequest,
+  ): Promise<RowOutcome[]> {
+    const outcomes: (RowOutcome | undefined)[] = new Array(
+      request.users.length,
+    );
+    const valid: (ValidUser & { i: number })[] = [];
+    const seenEmails = new Set<string>();
+    request.users.forEach((row, i) => {
+      const verdict = validateRegisterUser(row);
+      if ("error" in verdict) {
+        outcomes[i] = { ok: false, error: verdict.error };
+        return;
+      }
+      const key = verdict.user.email.toLowerCase();
+      if (seenEmails.has(key)) {
+        outcomes[i] = { ok: false, error: "Duplicate email in request" };
+        return;
+      }
+      seenEmails.add(key);
+      valid.push({ i, ...verdict.user });
+    });
+
+    const issuedAt = Math.floor(Date.now() / 1000);
+    const expiresAt = issuedAt + config.interviewTokenTtlSeconds;
+    // Even with no valid row the call is made: it is what authorizes the
+    // caller for the merchant and checks the interview, per request.
+    const [{ result }] = await sql<{ result: DatabaseResult }[]>`
+      select app.register_users(
+        ${caller.kind === "user" ? caller.userId : null}::uuid,
+        ${request.merchantId}::uuid,
+        ${request.interviewId}::uuid,
+        ${request.isTest},
+        ${request.sendInvitation},
+        ${request.hideMenu},
+        ${request.hideIframe},
+        to_timestamp(${issuedAt}::bigint),
+        to_timestamp(${expiresAt}::bigint),
+        ${sql.json(valid)}::jsonb,
+        ${request.language ?? "en"},
+        ${sql.json(request.emailPayload ?? {})}::jsonb
+      ) as result`;
+
+    const key = await tokenKey;
+    const baseUrl = result.interview_base_url ?? config.interviewBaseUrl;
+    await Promise.all(result.rows.map(async (row) => {
+      if (row.error !== undefined) {
+        outcomes[row.i] = { ok: false, error: row.error };
+        return;
+      }
+      const token = await mintInterviewToken(key, {
+        jti: row.jti!,
+        sub: row.profile_id!,
+        iat: issuedAt,
+        exp: expiresAt,
+        profile_interview_id: row.profile_interview_id!,
+        interview_id: result.interview_id,
+        merchant_id: result.merchant_id,
+        is_test: request.isTest,
+      });
+      outcomes[row.i] = {
+        ok: true,
+        profileId: row.profile_id!,
+        profileInterviewId: row.profile_interview_id!,
+        interviewUrl: buildInterviewUrl(baseUrl, result.interview_id, token, {
+          hideMenu: request.hideMenu,
+          hideIframe: request.hideIframe,
+        }),
+      };
+    }));
+    return outcomes.map((outcome) =>
+      outcome ?? { ok: false, error: "Not processed" }
+    );
+  };
+}

@@ -1,0 +1,190 @@
+/**
+ * The request and response shapes of every endpoint, defined once: handlers
+ * validate with them and `openapi.ts` describes the API from them.
+ */
+import { z } from "zod";
+
+const uuid = (description: string) =>
+  z.guid({ error: "Must be a UUID" }).meta({ description, format: "uuid" });
+
+/** `true`, or the string "true" in any case; anything else (false, null, other strings) is false. */
+const flag = (description: string) =>
+  z.union([z.boolean(), z.string(), z.null()], {
+    error: "Must be a boolean, a string or null",
+  })
+    .optional()
+    .transform((value) =>
+      value === true ||
+      (typeof value === "string" && value.toLowerCase() === "true")
+    )
+    .meta({ description });
+
+export const ErrorBody = z.object({
+  error: z.string().meta({ example: "Field is required." }),
+  name: z.string().optional().meta({
+    description: "The request field at fault, when one is.",
+    example: "interview_id",
+  }),
+  request_id: z.string().optional().meta({
+    description: "On 500s: the id under which the fault was logged.",
+  }),
+});
+
+/**
+ * One candidate as sent. Its fields are checked per row, so a bad one fails
+ * that row ("Error: ..."), not the request; unknown keys are echoed back.
+ */
+export const RegisterUser = z.looseObject({
+  name: z.string({ error: "Invalid name" }).max(
+    300,
+    "Invalid name: at most 300 characters",
+  ).nullish()
+    .meta({
+      description: "Display name of the candidate.",
+      example: "Peter Parker",
+    }),
+  email: z.string({ error: "Invalid email" }).nullish().meta({
+    description:
+      "Email used to identify and invite the candidate. Validated per item, not request-level.",
+    example: "jozo@jozo.sk",
+  }),
+  external_id: z.string({ error: "Invalid external_id" }).max(
+    255,
+    "Invalid external_id: at most 255 characters",
+  )
+    .nullish().meta({
+      description:
+        "Optional caller-supplied id, stored on the candidate profile.",
+      example: "abcd",
+    }),
+});
+
+const EmailAddress = z.email({ error: "Invalid email" }).max(
+  254,
+  "Invalid email",
+);
+
+export type ValidUser = {
+  email: string;
+  name: string | null;
+  external_id: string | null;
+};
+
+/** A row's verdict: the values to register, or the row's error message. */
+export function validateRegisterUser(
+  row: unknown,
+): { user: ValidUser } | { error: string } {
+  const parsed = RegisterUser.safeParse(row);
+  if (!parsed.success) return { error: parsed.error.issues[0].message };
+  const email = parsed.data.email?.trim();
+  if (!email) return { error: "Email is required" };
+  if (!EmailAddress.safeParse(email).success) return { error: "Invalid email" };
+  return {
+    user: {
+      email,
+      name: parsed.data.name ?? null,
+      external_id: parsed.data.external_id ?? null,
+    },
+  };
+}
+
+export function registerUsersRequestSchema(maxUsers: number) {
+  return z.object({
+    users: z.array(RegisterUser, { error: "Must be an array of objects" })
+      .min(1, "At least one user is required")
+      .max(maxUsers, `At most ${maxUsers} users per request`)
+      .meta({
+        description:
+          "Candidates to register for the interview. Each gets a one-time interview URL.",
+        example: [
+          { name: "Peter Parker", email: "jozo@jozo.sk", external_id: "abcd" },
+          { name: "mr beast", email: "hi@jozefbalaz.com" },
+        ],
+      }),
+    interview_id: uuid(
+      "Interview definition (interview_def_set) or position (position_def_set) id to register users for.",
+    )
+      .meta({ example: "04e09fa5-3fb8-4236-b37d-fca2bcd1cb66" }),
+    merchant_id: uuid(
+      "Merchant id. Required with the service key; with a user token honoured for the user's own merchant, " +
+        "a sub-merchant of it, or by platform admins.",
+    ).nullish(),
+    type: z.enum(["url", "invitation"], {
+      error: 'Must be "url" or "invitation"',
+    }).optional().meta({
+      description:
+        '"url" (default) returns links only; "invitation" also starts the email invitation chain.',
+    }),
+    send_email: z.boolean({ error: "Must be a boolean or null" }).nullish()
+      .meta({
+        description: 'true means the same as type "invitation".',
+      }),
+    hide_menu: flag(
+      'When true (or the string "true"), the interview UI hides its menu (view_hm).',
+    ),
+    hide_iframe: flag(
+      'When true (or the string "true"), the interview UI hides its iframe chrome (view_hi).',
+    ),
+    is_test: flag(
+      'When true (or the string "true"), mints a test token that can take a draft interview, spends no credit ' +
+        "and flags the result as a test.",
+    ),
+  });
+}
+
+/** The request envelope as validated: rows only need to be objects here; their fields are checked per row. */
+export function registerUsersEnvelopeSchema(maxUsers: number) {
+  const request = registerUsersRequestSchema(maxUsers);
+  return request.extend({
+    users: z.array(z.looseObject({}), { error: "Must be an array of objects" })
+      .min(1, "At least one user is required")
+      .max(maxUsers, `At most ${maxUsers} users per request`),
+  });
+}
+
+export const RegisterUserResult = z.looseObject({
+  name: z.string().nullish(),
+  email: z.string().nullish(),
+  external_id: z.string().nullish(),
+  result: z.string().meta({
+    description:
+      '"ok" on success, otherwise an "Error: ..." message for that user.',
+    example: "ok",
+  }),
+  interview_url: z.string().optional().meta({
+    description:
+      "One-time interview URL containing the minted interview_token. Present only on success.",
+  }),
+  profile_interview_id: z.guid().optional().meta({
+    description: "The registration. Present only on success.",
+  }),
+});
+
+export const RegisterUsersResponse = z.array(RegisterUserResult).meta({
+  description:
+    "The input users in input order, each annotated with its result and, on success, its interview URL.",
+});
+
+export const RedeemRequest = z.object({
+  interview_token: z.string({ error: "Must be a string" }).min(
+    1,
+    "Field is required.",
+  ).meta({
+    description:
+      "The token from the interview URL's interview_token parameter.",
+  }),
+});
+
+export const RedeemResponse = z.object({
+  profile_interview_id: z.guid(),
+  profile_id: z.guid(),
+  merchant_id: z.guid(),
+  interview_id: z.guid(),
+  interview_name: z.string(),
+  position_id: z.guid().nullable(),
+  name: z.string().nullable(),
+  email: z.string(),
+  external_id: z.string().nullable(),
+  is_test: z.boolean(),
+  status: z.literal("started"),
+});

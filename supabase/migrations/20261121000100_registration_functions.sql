@@ -1,0 +1,361 @@
+-- The functions each API request calls: one call, one round trip, one
+-- transaction. They live in the `app` schema, which PostgREST does not
+-- expose, and only the owner may execute them.
+--
+-- Errors meant for the API caller are raised with SQLSTATE 'JM' + HTTP status
+-- (e.g. JM422), the message as the error text and the offending field, if
+-- any, as HINT; the functions layer maps them to `{"error", "name"}`.
+
+create schema app;
+revoke all on schema app from public;
+
+-- The merchant a caller acts for, after every authorization rule of the API:
+-- the service key must name an existing merchant; a user acts for their home
+-- merchant, or for a named one when they are a platform admin or hold an
+-- allowed role there or at any ancestor of it (sub-merchants nest).
+create function app.acting_merchant(
+  p_account_id uuid,
+  p_merchant_id uuid,
+  p_allowed_roles public.member_role[]
+) returns uuid
+language plpgsql stable
+set search_path = ''
+as $$
+declare
+  v_account public.accounts%rowtype;
+  v_target uuid;
+  v_role public.member_role;
+begin
+  if p_account_id is null then
+    if p_merchant_id is null then
+      raise exception 'Field is required.' using errcode = 'JM422', hint = 'merchant_id';
+    end if;
+    perform 1 from public.merchants where id = p_merchant_id;
+    if not found then
+      raise exception 'Merchant not found' using errcode = 'JM422', hint = 'merchant_id';
+    end if;
+    return p_merchant_id;
+  end if;
+
+  select * into v_account from public.accounts where id = p_account_id;
+  if not found then
+    raise exception 'Unauthenticated user' using errcode = 'JM401';
+  end if;
+
+  v_target := coalesce(p_merchant_id, v_account.home_merchant_id);
+  if v_target is null then
+    raise exception 'Field is required.' using errcode = 'JM422', hint = 'merchant_id';
+  end if;
+
+  if v_account.is_platform_admin then
+    perform 1 from public.merchants where id = v_target;
+    if not found then
+      raise exception 'Merchant not found' using errcode = 'JM422', hint = 'merchant_id';
+    end if;
+    return v_target;
+  end if;
+
+  -- The nearest membership on the path from the target up to its root. A
+  -- merchant the caller has no link to (existing or not) is a 403, so staff
+  -- cannot probe which merchant ids exist.
+  with recursive chain (id, depth) as (
+    select v_target, 0
+    union all
+    select m.parent_merchant_id, c.depth + 1
+    from chain c
+    join public.merchants m on m.id = c.id
+    where m.parent_merchant_id is not null and c.depth < 32
+  )
+  select mm.role into v_role
+  from chain c
+  join public.merchant_members mm on mm.merchant_id = c.id and mm.account_id = p_account_id
+  order by c.depth
+  limit 1;
+
+  if v_role is null then
+    raise exception 'Not allowed to act for this merchant' using errcode = 'JM403', hint = 'merchant_id';
+  end if;
+  if not (v_role = any (p_allowed_roles)) then
+    raise exception 'Role not permitted' using errcode = 'JM403';
+  end if;
+  return v_target;
+end;
+$$;
+
+-- Resolves an interview_def_set or position_def_set id of the merchant and
+-- checks that it can take registrations now.
+create function app.registrable_interview(
+  p_merchant_id uuid,
+  p_interview_or_position_id uuid,
+  p_is_test boolean,
+  out interview_id uuid,
+  out position_id uuid,
+  out interview_name text
+)
+language plpgsql stable
+set search_path = ''
+as $$
+declare
+  v_status public.interview_status;
+  v_till timestamptz;
+begin
+  select i.id, null, i.name, i.status, i.interview_available_till
+    into interview_id, position_id, interview_name, v_status, v_till
+  from public.interviews i
+  where i.id = p_interview_or_position_id and i.merchant_id = p_merchant_id;
+
+  if not found then
+    select i.id, p.id, i.name, i.status, i.interview_available_till
+      into interview_id, position_id, interview_name, v_status, v_till
+    from public.positions p
+    join public.interviews i on i.id = p.interview_id
+    where p.id = p_interview_or_position_id and p.merchant_id = p_merchant_id;
+  end if;
+
+  if not found then
+    raise exception 'Interview not found' using errcode = 'JM422', hint = 'interview_id';
+  end if;
+
+  if not app.interview_is_open(v_status, v_till, p_is_test) then
+    raise exception 'Interview is not available' using errcode = 'JM422', hint = 'interview_id';
+  end if;
+end;
+$$;
+
+-- A normal registration or redemption needs a published interview before its
+-- availability date; a test one also takes a draft, whatever the date.
+create function app.interview_is_open(
+  p_status public.interview_status,
+  p_available_till timestamptz,
+  p_is_test boolean
+) returns boolean
+language sql stable
+as $$
+  select (p_status = 'active' and (p_is_test or p_available_till is null or p_available_till > now()))
+      or (p_is_test and p_status = 'draft');
+$$;
+
+-- Registers a batch of candidates for one interview in one transaction.
+--
+-- p_users holds only rows that passed validation: [{i, email, name?,
+-- external_id?}] with i the row's index in the request and emails unique
+-- case-insensitively. Rows are independent: a row that cannot get a credit
+-- writes nothing, the others go ahead. All of a merchant's registrations
+-- serialize on its row, which is what makes credits exact under concurrency.
+--
+-- Returns {merchant_id, interview_id, position_id, interview_base_url, rows:
+-- [{i, profile_id, profile_interview_id, jti} | {i, error}]}.
+create function app.register_users(
+  p_account_id uuid,
+  p_merchant_id uuid,
+  p_interview_or_position_id uuid,
+  p_is_test boolean,
+  p_send_invitation boolean,
+  p_hide_menu boolean,
+  p_hide_iframe boolean,
+  p_issued_at timestamptz,
+  p_expires_at timestamptz,
+  p_users jsonb,
+  p_language text default 'en',
+  p_email_payload jsonb default '{}'::jsonb
+) returns jsonb
+language plpgsql volatile
+set search_path = ''
+as $$
+declare
+  v_merchant public.merchants%rowtype;
+  v_interview record;
+  v_rows jsonb;
+begin
+  v_merchant.id := app.acting_merchant(
+    p_account_id, p_merchant_id, array['merchant_owner', 'merchant']::public.member_role[]
+  );
+  select * into v_interview from app.registrable_interview(v_merchant.id, p_interview_or_position_id, p_is_test);
+
+  select * into v_merchant from public.merchants where id = v_merchant.id for update;
+
+  -- Newest link wins: every live token of a registration this batch reuses is
+  -- revoked before the new ones are minted (one live token per registration
+  -- is a unique index). Reused registrations need no credit, so none of these
+  -- rows can fail later.
+  with reused as (
+    select pi.id
+    from jsonb_to_recordset(p_users) as u (email text)
+    join public.candidate_profiles p on p.merchant_id = v_merchant.id and p.email_key = lower(u.email)
+    join public.profile_interviews pi
+      on pi.profile_id = p.id and pi.interview_id = v_interview.interview_id
+     and pi.is_test = p_is_test and pi.status in ('registered', 'started')
+  ),
+  revoked as (
+    update public.interview_tokens t set revoked_at = now()
+    from reused
+    where t.profile_interview_id = reused.id and t.redeemed_at is null and t.revoked_at is null
+  )
+  -- A fresh invitation supersedes one still waiting to go out.
+  update public.email_outbox o set status = 'cancelled'
+  from reused
+  where p_send_invitation and o.profile_interview_id = reused.id
+    and o.kind = 'invitation' and o.status = 'pending';
+
+  with input as (
+    select u.i, u.email, lower(u.email) as email_key, u.name, u.external_id
+    from jsonb_to_recordset(p_users) as u (i integer, email text, name text, external_id text)
+  ),
+  current_state as (
+    select input.*, pi.id as open_registration_id
+    from input
+    left join public.candidate_profiles p
+      on p.merchant_id = v_merchant.id and p.email_key = input.email_key
+    left join public.profile_interviews pi
+      on pi.profile_id = p.id and pi.interview_id = v_interview.interview_id
+     and pi.is_test = p_is_test and pi.status in ('registered', 'started')
+  ),
+  ranked as (
+    select s.*,
+      (s.open_registration_id is null and not p_is_test) as needs_credit,
+      count(*) filter (where s.open_registration_id is null and not p_is_test)
+        over (order by s.i) as credit_rank
+    from current_state s
+  ),
+  accepted as (
+    select * from ranked where not needs_credit or credit_rank <= v_merchant.interview_credits
+  ),
+  profiles as (
+    insert into public.candidate_profiles as p (merchant_id, email, name, external_id)
+    select v_merchant.id, a.email, a.name, a.external_id from accepted a
+    on conflict (merchant_id, email_key) do update
+      set name = coalesce(excluded.name, p.name),
+          external_id = coalesce(excluded.external_id, p.external_id),
+          updated_at = now()
+    returning p.id, p.email_key, p.name
+  ),
+  new_registrations as (
+    insert into public.profile_interviews
+      (merchant_id, profile_id, interview_id, position_id, is_test, credit_spent)
+    select v_merchant.id, p.id, v_interview.interview_id, v_interview.position_id, p_is_test, not p_is_test
+    from accepted a
+    join profiles p using (email_key)
+    where a.open_registration_id is null
+    returning id, profile_id
+  ),
+  registrations as (
+    select a.i, a.email, p.id as profile_id, p.name, coalesce(a.open_registration_id, nr.id) as registration_id
+    from accepted a
+    join profiles p using (email_key)
+    left join new_registrations nr on nr.profile_id = p.id
+  ),
+  tokens as (
+    insert into public.interview_tokens (profile_interview_id, issued_at, expires_at, hide_menu, hide_iframe)
+    select r.registration_id, p_issued_at, p_expires_at, p_hide_menu, p_hide_iframe from registrations r
+    returning jti, profile_interview_id
+  ),
+  spent as (
+    update public.merchants
+    set interview_credits = interview_credits - (select count(*) from new_registrations)
+    where id = v_merchant.id and not p_is_test
+  ),
+  invitations as (
+    insert into public.email_outbox
+      (merchant_id, profile_interview_id, kind, to_email, to_name, language, payload)
+    select v_merchant.id, r.registration_id, 'invitation', r.email, r.name, p_language,
+      p_email_payload || jsonb_build_object(
+        'jti', t.jti,
+        'interview_id', v_interview.interview_id,
+        'interview_name', v_interview.interview_name,
+        'merchant_name', v_merchant.name
+      )
+    from registrations r
+    join tokens t on t.profile_interview_id = r.registration_id
+    where p_send_invitation
+  )
+  select coalesce(jsonb_agg(
+    case when r.registration_id is null
+      then jsonb_build_object('i', k.i, 'error', 'Not enough interview credits')
+      else jsonb_build_object(
+        'i', k.i, 'profile_id', r.profile_id, 'profile_interview_id', r.registration_id, 'jti', t.jti
+      )
+    end order by k.i), '[]'::jsonb)
+  into v_rows
+  from ranked k
+  left join registrations r on r.i = k.i
+  left join tokens t on t.profile_interview_id = r.registration_id;
+
+  return jsonb_build_object(
+    'merchant_id', v_merchant.id,
+    'interview_id', v_interview.interview_id,
+    'position_id', v_interview.position_id,
+    'interview_base_url', v_merchant.interview_base_url,
+    'rows', v_rows
+  );
+end;
+$$;
+
+-- Spends a one-time interview token. The caller has already checked the
+-- token's signature and expiry; this decides, under a row lock, whether it is
+-- still the registration's live link. Of concurrent calls for one token the
+-- first wins and the rest see it used.
+create function app.redeem_interview_token(p_jti uuid, p_profile_interview_id uuid)
+returns jsonb
+language plpgsql volatile
+set search_path = ''
+as $$
+declare
+  v_token public.interview_tokens%rowtype;
+  v_result jsonb;
+  v_open boolean;
+  v_registration_status public.registration_status;
+begin
+  select * into v_token from public.interview_tokens where jti = p_jti for update;
+  if not found or v_token.profile_interview_id <> p_profile_interview_id then
+    raise exception 'Invalid interview token' using errcode = 'JM401', hint = 'interview_token';
+  end if;
+  if v_token.redeemed_at is not null then
+    raise exception 'Interview token already used' using errcode = 'JM410', hint = 'interview_token';
+  end if;
+  if v_token.revoked_at is not null then
+    raise exception 'Interview token revoked: a newer link was issued' using errcode = 'JM410', hint = 'interview_token';
+  end if;
+  if v_token.expires_at <= now() then
+    raise exception 'Interview token expired' using errcode = 'JM410', hint = 'interview_token';
+  end if;
+
+  select
+    app.interview_is_open(i.status, i.interview_available_till, pi.is_test),
+    pi.status,
+    jsonb_build_object(
+      'profile_interview_id', pi.id,
+      'profile_id', p.id,
+      'merchant_id', pi.merchant_id,
+      'interview_id', i.id,
+      'interview_name', i.name,
+      'position_id', pi.position_id,
+      'name', p.name,
+      'email', p.email,
+      'external_id', p.external_id,
+      'is_test', pi.is_test
+    )
+  into v_open, v_registration_status, v_result
+  from public.profile_interviews pi
+  join public.interviews i on i.id = pi.interview_id
+  join public.candidate_profiles p on p.id = pi.profile_id
+  where pi.id = v_token.profile_interview_id;
+
+  if v_registration_status not in ('registered', 'started') then
+    raise exception 'Registration is no longer open' using errcode = 'JM409';
+  end if;
+  if not v_open then
+    raise exception 'Interview is no longer available' using errcode = 'JM409';
+  end if;
+
+  update public.interview_tokens set redeemed_at = now() where jti = p_jti;
+  update public.profile_interviews
+    set status = 'started', started_at = now()
+    where id = v_token.profile_interview_id and status = 'registered';
+  update public.email_outbox set status = 'cancelled'
+    where profile_interview_id = v_token.profile_interview_id and kind = 'reminder' and status = 'pending';
+
+  return v_result || jsonb_build_object('status', 'started');
+end;
+$$;
+
+revoke all on all functions in schema app from public;

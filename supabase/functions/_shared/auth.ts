@@ -37,12 +37,8 @@ export function createAuthenticator(
   config: Config,
 ): (authorization: string | undefined) => Promise<Caller> {
   const secretKeyDigests = config.secretKeys.map(digest);
-  const hmacKey = config.jwtSecret
-    ? new TextEncoder().encode(config.jwtSecret)
-    : null;
-  const jwks = config.jwks
-    ? createLocalJWKSet(config.jwks)
-    : createRemoteJWKSet(new URL(config.jwksUrl));
+  const hmacKey = config.jwtSecret ? new TextEncoder().encode(config.jwtSecret) : null;
+  const jwks = config.jwks ? createLocalJWKSet(config.jwks) : createRemoteJWKSet(new URL(config.jwksUrl));
 
   async function verifyJwt(token: string): Promise<JWTPayload> {
     let alg: string | undefined;

@@ -7,15 +7,17 @@ export class ApiError extends Error {
     message: string,
     /** The request field at fault, when one is. */
     readonly field?: string,
-    readonly headers: Record<string, string> = {},
+    headers: Record<string, string> = {},
   ) {
     super(message);
     this.name = "ApiError";
+    // HTTP requires a challenge on every 401, wherever it was decided (here or in SQL).
+    this.headers = status === 401 ? { "WWW-Authenticate": "Bearer", ...headers } : headers;
   }
 
+  readonly headers: Record<string, string>;
+
   body(): { error: string; name?: string } {
-    return this.field
-      ? { error: this.message, name: this.field }
-      : { error: this.message };
+    return this.field ? { error: this.message, name: this.field } : { error: this.message };
   }
 }

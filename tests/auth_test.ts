@@ -1,0 +1,185 @@
+import assert from "node:assert/strict";
+import { startTestServer } from "./_support/server.ts";
+import { asymmetricSigner, SEED, unsignedToken, userToken } from "./_support/credentials.ts";
+import { createMerchant, createStaff, merchantFootprint } from "./_support/fixtures.ts";
+import { callFunction } from "./_support/http.ts";
+import {
+  LOCAL_ANON_JWT,
+  LOCAL_SECRET_KEY,
+  LOCAL_SERVICE_ROLE_JWT,
+} from "../supabase/functions/_shared/config.ts";
+
+const es256 = await asymmetricSigner("ES256");
+const rs256 = await asymmetricSigner("RS256");
+const server = await startTestServer({ jwks: { keys: [...es256.jwks.keys, ...rs256.jwks.keys] } });
+const { sql } = server.runtime;
+const opts = { sanitizeOps: false, sanitizeResources: false };
+const FN = "job-interview-register-users";
+/** A bearer credential, extra body fields and extra headers. */
+type Credential = [string | undefined, Record<string, unknown>?, Record<string, string>?];
+
+async function registerWith(token: string | undefined, extra: Record<string, unknown> = {}, headers = {}) {
+  return await callFunction(server.functionsUrl, FN, {
+    token,
+    headers,
+    body: {
+      interview_id: SEED.activeInterview,
+      is_test: true,
+      users: [{ email: `auth-${crypto.randomUUID()}@example.com` }],
+      ...extra,
+    },
+  });
+}
+
+Deno.test("credential matrix: who gets in, who gets 401, who gets 403", opts, async (t) => {
+  const cases: [
+    string,
+    () => Credential | Promise<Credential>,
+    number,
+    string?,
+  ][] = [
+    ["no Authorization header", () => [undefined], 401],
+    ["a non-Bearer scheme", () => ["", {}, { authorization: "Basic dXNlcjpwYXNz" }], 401],
+    ["a malformed token", () => ["not.a.jwt"], 401, "Malformed token"],
+    ["garbage", () => ["garbage"], 401],
+    ["an expired token", async () => [await userToken(SEED.owner, { expiresIn: -60 })], 401, "Token expired"],
+    [
+      "a token signed with the wrong key",
+      async () => [await userToken(SEED.owner, { secret: "x".repeat(48) })],
+      401,
+      "Invalid token",
+    ],
+    ["alg: none", () => [unsignedToken(SEED.owner)], 401],
+    ["the anon key", () => [LOCAL_ANON_JWT], 401, "Unauthenticated user"],
+    ["a wrong sb_secret_ key", () => ["sb_secret_wrongwrongwrongwrong"], 401, "Invalid API key"],
+    [
+      "a valid token of an unknown user",
+      async () => [await userToken(crypto.randomUUID())],
+      401,
+      "Unauthenticated user",
+    ],
+    ["a merchant_selection user", async () => [await userToken(SEED.selection)], 403, "Role not permitted"],
+    ["a mentor", async () => [await userToken(SEED.mentor)], 403, "Role not permitted"],
+    ["the merchant owner (HS256)", async () => [await userToken(SEED.owner)], 200],
+    ["plain merchant staff", async () => [await userToken(SEED.staff)], 200],
+    ["an ES256 token checked against the JWKS", async () => [await es256.sign(SEED.owner)], 200],
+    ["an RS256 token checked against the JWKS", async () => [await rs256.sign(SEED.staff)], 200],
+    [
+      "an expired ES256 token",
+      async () => [await es256.sign(SEED.owner, { expiresIn: -5 })],
+      401,
+      "Token expired",
+    ],
+    [
+      "an ES256 token from a key not in the JWKS",
+      async () => [await (await asymmetricSigner("ES256")).sign(SEED.owner)],
+      401,
+    ],
+    [
+      "a platform admin naming any merchant",
+      async () => [await userToken(SEED.admin), { merchant_id: SEED.parentMerchant }],
+      200,
+    ],
+    [
+      "a platform admin naming no merchant",
+      async () => [await userToken(SEED.admin)],
+      422,
+      "Field is required.",
+    ],
+    [
+      "staff naming a merchant they may not act for",
+      async () => [await userToken(SEED.staff), { merchant_id: SEED.globex }],
+      403,
+    ],
+    [
+      "staff naming a merchant id that does not exist",
+      async () => [await userToken(SEED.staff), { merchant_id: crypto.randomUUID() }],
+      403,
+    ],
+    [
+      "sub-merchant staff naming the parent",
+      async () => [await userToken(SEED.subStaff), { merchant_id: SEED.parentMerchant }],
+      403,
+    ],
+    [
+      "the parent's owner acting for its sub-merchant",
+      async () => [await userToken(SEED.owner), {
+        merchant_id: SEED.subMerchant,
+        interview_id: SEED.subInterview,
+      }],
+      200,
+    ],
+    [
+      "the parent's plain staff acting for its sub-merchant",
+      async () => [await userToken(SEED.staff), {
+        merchant_id: SEED.subMerchant,
+        interview_id: SEED.subInterview,
+      }],
+      200,
+    ],
+    [
+      "the service key (sb_secret_) without merchant_id",
+      () => [LOCAL_SECRET_KEY],
+      422,
+      "Field is required.",
+    ],
+    ["the service key (service_role JWT) without merchant_id", () => [LOCAL_SERVICE_ROLE_JWT], 422],
+    [
+      "the service key with merchant_id",
+      () => [LOCAL_SECRET_KEY, { merchant_id: SEED.parentMerchant }],
+      200,
+    ],
+    [
+      "the service_role JWT with merchant_id",
+      () => [LOCAL_SERVICE_ROLE_JWT, { merchant_id: SEED.parentMerchant }],
+      200,
+    ],
+    [
+      "the service key with a merchant that does not exist",
+      () => [LOCAL_SECRET_KEY, { merchant_id: crypto.randomUUID() }],
+      422,
+      "Merchant not found",
+    ],
+    [
+      "the service key naming another merchant's interview",
+      () => [LOCAL_SECRET_KEY, { merchant_id: SEED.globex }],
+      422,
+      "Interview not found",
+    ],
+  ];
+  for (const [name, make, status, error] of cases) {
+    await t.step(name, async () => {
+      const [token, extra, headers] = await make();
+      const reply = await registerWith(token, extra, headers);
+      assert.deepEqual(reply.status, status, JSON.stringify(reply.body));
+      if (status === 200) assert.deepEqual(reply.body[0].result, "ok");
+      else assert.deepEqual(typeof reply.body.error, "string");
+      if (error) assert.deepEqual(reply.body.error, error);
+      if (status === 401) assert.deepEqual(reply.headers.get("www-authenticate"), "Bearer");
+    });
+  }
+});
+
+Deno.test("a refused request writes nothing", opts, async () => {
+  const fixture = await createMerchant(sql);
+  const mentor = await createStaff(sql, fixture.merchantId, "mentor");
+  const before = await merchantFootprint(sql, fixture.merchantId);
+  const body = { interview_id: fixture.interviewId, users: [{ email: "nope@example.com" }] };
+  const attempts = [
+    await callFunction(server.functionsUrl, FN, { token: await userToken(mentor), body }),
+    await callFunction(server.functionsUrl, FN, {
+      token: await userToken(SEED.globexOwner),
+      body: { ...body, merchant_id: fixture.merchantId },
+    }),
+    await callFunction(server.functionsUrl, FN, {
+      token: await userToken(fixture.ownerId, { expiresIn: -1 }),
+      body,
+    }),
+    await callFunction(server.functionsUrl, FN, {
+      token: await userToken(fixture.ownerId),
+      body: { ...body, type: "url", send_email: true },
+    }),
+  ];
+  assert.deepEqual(attempts.map((a) => a.status), [403, 403, 401, 422]);
+  assert.deepEqual(await merchantFootprint(sql, fixture.merchantId), before);
+});

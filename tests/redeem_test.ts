@@ -1,0 +1,135 @@
+import assert from "node:assert/strict";
+import { SignJWT } from "jose";
+import { startTestServer } from "./_support/server.ts";
+import { userToken } from "./_support/credentials.ts";
+import { createInterview, createMerchant } from "./_support/fixtures.ts";
+import { callFunction, tokenOf } from "./_support/http.ts";
+import { LOCAL_JWT_SECRET } from "../supabase/functions/_shared/config.ts";
+
+const server = await startTestServer({ interviewTokenTtlSeconds: 3600 });
+const { sql } = server.runtime;
+const opts = { sanitizeOps: false, sanitizeResources: false };
+
+async function registerOne(
+  merchant: { ownerId: string },
+  interviewId: string,
+  extra: Record<string, unknown> = {},
+) {
+  const reply = await callFunction(server.functionsUrl, "job-interview-register-users", {
+    token: await userToken(merchant.ownerId),
+    body: {
+      interview_id: interviewId,
+      users: [{ name: "Cand <b>", email: `c-${crypto.randomUUID()}@redeem.example`, external_id: "ext" }],
+      ...extra,
+    },
+  });
+  assert.deepEqual(reply.body[0].result, "ok");
+  return reply.body[0] as { email: string; interview_url: string; profile_interview_id: string };
+}
+const redeem = async (token: string) =>
+  await callFunction(server.functionsUrl, "interview-token-redeem", { body: { interview_token: token } });
+
+Deno.test(
+  "redeeming a link returns the registration, spends the token, starts the registration, cancels reminders",
+  opts,
+  async () => {
+    const fixture = await createMerchant(sql);
+    const row = await registerOne(fixture, fixture.interviewId, { type: "invitation" });
+    await sql`insert into email_outbox (merchant_id, profile_interview_id, kind, to_email, send_after)
+    values (${fixture.merchantId}, ${row.profile_interview_id}, 'reminder', ${row.email}, now() + interval '2 days')`;
+    const reply = await redeem(tokenOf(row.interview_url));
+    assert.deepEqual(reply.status, 200);
+    assert.deepEqual(reply.body.profile_interview_id, row.profile_interview_id);
+    assert.deepEqual(reply.body.interview_id, fixture.interviewId);
+    assert.deepEqual(reply.body.merchant_id, fixture.merchantId);
+    assert.deepEqual([reply.body.name, reply.body.email, reply.body.external_id, reply.body.is_test], [
+      "Cand <b>",
+      row.email,
+      "ext",
+      false,
+    ]);
+    assert.deepEqual(reply.body.status, "started");
+    const [registration] =
+      await sql`select status, started_at from profile_interviews where id = ${row.profile_interview_id}`;
+    assert.deepEqual(registration.status, "started");
+    const outbox =
+      await sql`select kind, status from email_outbox where profile_interview_id = ${row.profile_interview_id} order by kind`;
+    assert.deepEqual(outbox.map((o) => [o.kind, o.status]), [["invitation", "pending"], [
+      "reminder",
+      "cancelled",
+    ]]);
+
+    const again = await redeem(tokenOf(row.interview_url));
+    assert.deepEqual(again.status, 410);
+    assert.deepEqual(again.body, { error: "Interview token already used", name: "interview_token" });
+  },
+);
+
+Deno.test("401 for a malformed, foreign or tampered token; 422 without one", opts, async () => {
+  const fixture = await createMerchant(sql);
+  const row = await registerOne(fixture, fixture.interviewId);
+  const token = tokenOf(row.interview_url);
+  const [header, payload, signature] = token.split(".");
+  const tampered = `${header}.${
+    btoa(
+      JSON.stringify({ ...JSON.parse(atob(payload.replace(/-/g, "+").replace(/_/g, "/"))), is_test: true }),
+    ).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_")
+  }.${signature}`;
+  // A Supabase user JWT is not an interview token: wrong secret and audience.
+  const foreign = await userToken(fixture.ownerId);
+  const sameSecretWrongAudience = await new SignJWT({ profile_interview_id: row.profile_interview_id })
+    .setProtectedHeader({ alg: "HS256" }).setAudience("authenticated").setJti(crypto.randomUUID()).setSubject(
+      "x",
+    )
+    .setIssuedAt().setExpirationTime("1h").sign(new TextEncoder().encode(LOCAL_JWT_SECRET));
+  for (const bad of ["nonsense", tampered, foreign, sameSecretWrongAudience]) {
+    const reply = await redeem(bad);
+    assert.deepEqual(reply.status, 401, bad);
+    assert.deepEqual(reply.body, { error: "Invalid interview token", name: "interview_token" });
+  }
+  const missing = await callFunction(server.functionsUrl, "interview-token-redeem", { body: {} });
+  assert.deepEqual(missing.status, 422);
+  assert.deepEqual(missing.body, { error: "Field is required.", name: "interview_token" });
+  assert.deepEqual((await redeem(token)).status, 200, "the genuine token still works");
+});
+
+Deno.test("410 for an expired token", opts, async () => {
+  const shortLived = await startTestServer({ interviewTokenTtlSeconds: 1 });
+  try {
+    const fixture = await createMerchant(sql);
+    const reply = await callFunction(shortLived.functionsUrl, "job-interview-register-users", {
+      token: await userToken(fixture.ownerId),
+      body: { interview_id: fixture.interviewId, users: [{ email: "short@redeem.example" }] },
+    });
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+    const expired = await redeem(tokenOf(reply.body[0].interview_url));
+    assert.deepEqual(expired.status, 410);
+    assert.deepEqual(expired.body.error, "Interview token expired");
+  } finally {
+    await shortLived.close();
+  }
+});
+
+Deno.test(
+  "409 when the interview closed after the link was sent; test links follow the test rules",
+  opts,
+  async () => {
+    const fixture = await createMerchant(sql);
+    const real = await registerOne(fixture, fixture.interviewId);
+    await sql`update interviews set status = 'archived' where id = ${fixture.interviewId}`;
+    const closed = await redeem(tokenOf(real.interview_url));
+    assert.deepEqual(closed.status, 409);
+    assert.match(closed.body.error, /no longer available/);
+
+    const draft = await createInterview(sql, fixture.merchantId, { status: "draft" });
+    const test = await registerOne(fixture, draft, { is_test: true });
+    assert.deepEqual((await redeem(tokenOf(test.interview_url))).status, 200, "a test link takes a draft");
+
+    const dated = await createInterview(sql, fixture.merchantId, {
+      availableTill: new Date(Date.now() + 60_000),
+    });
+    const late = await registerOne(fixture, dated);
+    await sql`update interviews set interview_available_till = now() - interval '1 minute' where id = ${dated}`;
+    assert.deepEqual((await redeem(tokenOf(late.interview_url))).status, 409, "past its date");
+  },
+);

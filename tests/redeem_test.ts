@@ -133,3 +133,41 @@ Deno.test(
     assert.deepEqual((await redeem(tokenOf(late.interview_url))).status, 409, "past its date");
   },
 );
+
+Deno.test(
+  "a minted interview token is byte for byte the token jose signs over the same claims",
+  opts,
+  async () => {
+    const { interviewTokenKey, mintInterviewToken } = await import(
+      "../supabase/functions/_shared/interview_token.ts"
+    );
+    const secret = server.runtime.config.interviewTokenSecret;
+    const key = await interviewTokenKey(secret);
+    for (const isTest of [true, false]) {
+      const claims = {
+        jti: crypto.randomUUID(),
+        sub: crypto.randomUUID(),
+        iat: 1795300000,
+        exp: 1797892000,
+        profile_interview_id: crypto.randomUUID(),
+        interview_id: crypto.randomUUID(),
+        merchant_id: crypto.randomUUID(),
+        is_test: isTest,
+      };
+      const byJose = await new SignJWT({
+        profile_interview_id: claims.profile_interview_id,
+        interview_id: claims.interview_id,
+        merchant_id: claims.merchant_id,
+        is_test: claims.is_test,
+      })
+        .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+        .setAudience("interview")
+        .setSubject(claims.sub)
+        .setJti(claims.jti)
+        .setIssuedAt(claims.iat)
+        .setExpirationTime(claims.exp)
+        .sign(new TextEncoder().encode(secret));
+      assert.equal(mintInterviewToken(key, claims), byJose);
+    }
+  },
+);

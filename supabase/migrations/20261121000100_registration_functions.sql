@@ -178,13 +178,20 @@ begin
   -- revoked before the new ones are minted (one live token per registration
   -- is a unique index). Reused registrations need no credit, so none of these
   -- rows can fail later.
+  -- Lookups are LATERAL so they are driven by the batch, one index probe per
+  -- row, whatever the size of the merchant's history.
   with reused as (
     select pi.id
     from jsonb_to_recordset(p_users) as u (email text)
-    join public.candidate_profiles p on p.merchant_id = v_merchant.id and p.email_key = lower(u.email)
-    join public.profile_interviews pi
-      on pi.profile_id = p.id and pi.interview_id = v_interview.interview_id
-     and pi.is_test = p_is_test and pi.status in ('registered', 'started')
+    cross join lateral (
+      select p.id from public.candidate_profiles p
+      where p.merchant_id = v_merchant.id and p.email_key = lower(u.email)
+    ) p
+    cross join lateral (
+      select pi.id from public.profile_interviews pi
+      where pi.profile_id = p.id and pi.interview_id = v_interview.interview_id
+        and pi.is_test = p_is_test and pi.status in ('registered', 'started')
+    ) pi
   ),
   revoked as (
     update public.interview_tokens t set revoked_at = now()
@@ -204,11 +211,15 @@ begin
   current_state as (
     select input.*, pi.id as open_registration_id
     from input
-    left join public.candidate_profiles p
-      on p.merchant_id = v_merchant.id and p.email_key = input.email_key
-    left join public.profile_interviews pi
-      on pi.profile_id = p.id and pi.interview_id = v_interview.interview_id
-     and pi.is_test = p_is_test and pi.status in ('registered', 'started')
+    left join lateral (
+      select p.id from public.candidate_profiles p
+      where p.merchant_id = v_merchant.id and p.email_key = input.email_key
+    ) p on true
+    left join lateral (
+      select pi.id from public.profile_interviews pi
+      where pi.profile_id = p.id and pi.interview_id = v_interview.interview_id
+        and pi.is_test = p_is_test and pi.status in ('registered', 'started')
+    ) pi on true
   ),
   ranked as (
     select s.*,

@@ -1,4 +1,5 @@
-import { errors as joseErrors, jwtVerify, SignJWT } from "jose";
+import { createHmac, createSecretKey, type KeyObject } from "node:crypto";
+import { errors as joseErrors, jwtVerify } from "jose";
 import { ApiError } from "./errors.ts";
 
 export const INTERVIEW_TOKEN_AUDIENCE = "interview";
@@ -22,34 +23,45 @@ export interface InterviewTokenClaims {
   is_test: boolean;
 }
 
-/** An HS256 key for interview tokens, imported once (importing per token costs more than signing). */
-export function interviewTokenKey(secret: string): Promise<CryptoKey> {
-  return crypto.subtle.importKey(
-    "raw",
-    new TextEncoder().encode(secret),
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    ["sign", "verify"],
-  );
+/** The interview-token secret, prepared once for signing and for verifying. */
+export interface InterviewTokenKey {
+  signing: KeyObject;
+  verifying: CryptoKey;
 }
 
-export function mintInterviewToken(
-  key: CryptoKey,
-  claims: InterviewTokenClaims,
-): Promise<string> {
-  return new SignJWT({
+export async function interviewTokenKey(secret: string): Promise<InterviewTokenKey> {
+  const bytes = new TextEncoder().encode(secret);
+  return {
+    signing: createSecretKey(bytes),
+    verifying: await crypto.subtle.importKey("raw", bytes, { name: "HMAC", hash: "SHA-256" }, false, [
+      "verify",
+    ]),
+  };
+}
+
+const HEADER = Buffer.from(JSON.stringify({ alg: "HS256", typ: "JWT" })).toString("base64url");
+
+/**
+ * Signs the claims as a compact HS256 JWT, byte for byte what jose's SignJWT
+ * produces for them (a test holds the two together). Signing is synchronous
+ * on purpose: jose signs through async WebCrypto, whose per-call cost made
+ * minting 1,000 links take ~50 ms against ~15 ms here, on the hot path of
+ * every batch. Verification stays with jose.
+ */
+export function mintInterviewToken(key: InterviewTokenKey, claims: InterviewTokenClaims): string {
+  const payload = Buffer.from(JSON.stringify({
     profile_interview_id: claims.profile_interview_id,
     interview_id: claims.interview_id,
     merchant_id: claims.merchant_id,
     is_test: claims.is_test,
-  })
-    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
-    .setAudience(INTERVIEW_TOKEN_AUDIENCE)
-    .setSubject(claims.sub)
-    .setJti(claims.jti)
-    .setIssuedAt(claims.iat)
-    .setExpirationTime(claims.exp)
-    .sign(key);
+    aud: INTERVIEW_TOKEN_AUDIENCE,
+    sub: claims.sub,
+    jti: claims.jti,
+    iat: claims.iat,
+    exp: claims.exp,
+  })).toString("base64url");
+  const signingInput = `${HEADER}.${payload}`;
+  return `${signingInput}.${createHmac("sha256", key.signing).update(signingInput).digest("base64url")}`;
 }
 
 /**
@@ -58,11 +70,11 @@ export function mintInterviewToken(
  * unused and unrevoked is the database's call.
  */
 export async function verifyInterviewToken(
-  key: CryptoKey,
+  key: InterviewTokenKey,
   token: string,
 ): Promise<InterviewTokenClaims> {
   try {
-    const { payload } = await jwtVerify(token, key, {
+    const { payload } = await jwtVerify(token, key.verifying, {
       algorithms: ["HS256"],
       audience: INTERVIEW_TOKEN_AUDIENCE,
       requiredClaims: ["jti", "sub", "iat", "exp"],
@@ -91,9 +103,7 @@ export function buildInterviewUrl(
   token: string,
   options: InterviewUrlOptions,
 ): string {
-  let url = `${
-    baseUrl.replace(/\/$/, "")
-  }/interview/take/${interviewId}/?interview_token=${token}`;
+  let url = `${baseUrl.replace(/\/$/, "")}/interview/take/${interviewId}/?interview_token=${token}`;
   if (options.hideMenu) url += "&view_hm=true";
   if (options.hideIframe) url += "&view_hi=true";
   return url;

@@ -1,9 +1,5 @@
 import type { Caller } from "./auth.ts";
-import {
-  buildInterviewUrl,
-  interviewTokenKey,
-  mintInterviewToken,
-} from "./interview_token.ts";
+import { buildInterviewUrl, interviewTokenKey, mintInterviewToken } from "./interview_token.ts";
 import type { Runtime } from "./runtime.ts";
 import { validateRegisterUser, type ValidUser } from "./schemas.ts";
 
@@ -102,12 +98,12 @@ export function createRegistrar(runtime: Runtime) {
 
     const key = await tokenKey;
     const baseUrl = result.interview_base_url ?? config.interviewBaseUrl;
-    await Promise.all(result.rows.map(async (row) => {
+    for (const row of result.rows) {
       if (row.error !== undefined) {
         outcomes[row.i] = { ok: false, error: row.error };
-        return;
+        continue;
       }
-      const token = await mintInterviewToken(key, {
+      const token = mintInterviewToken(key, {
         jti: row.jti!,
         sub: row.profile_id!,
         iat: issuedAt,
@@ -126,9 +122,7 @@ export function createRegistrar(runtime: Runtime) {
           hideIframe: request.hideIframe,
         }),
       };
-    }));
-    return outcomes.map((outcome) =>
-      outcome ?? { ok: false, error: "Not processed" }
-    );
+    }
+    return outcomes.map((outcome) => outcome ?? { ok: false, error: "Not processed" });
   };
 }

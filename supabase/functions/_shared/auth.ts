@@ -10,8 +10,11 @@ import {
 import type { Config } from "./config.ts";
 import { ApiError } from "./errors.ts";
 
-/** Who is calling: the service key (acts for any merchant it names) or a user. */
-export type Caller = { kind: "service" } | { kind: "user"; userId: string };
+/**
+ * Who is calling: the service key (acts for any merchant it names) or a user,
+ * with the email their token was issued for (accepting an invitation needs it).
+ */
+export type Caller = { kind: "service" } | { kind: "user"; userId: string; email?: string };
 
 const SECRET_KEY_PREFIX = "sb_secret_";
 const ASYMMETRIC_ALGS = new Set(["ES256", "RS256"]);
@@ -104,7 +107,9 @@ export function createAuthenticator(
       claims.role === "authenticated" && typeof claims.sub === "string" &&
       claims.sub !== ""
     ) {
-      return { kind: "user", userId: claims.sub };
+      return typeof claims.email === "string" && claims.email !== ""
+        ? { kind: "user", userId: claims.sub, email: claims.email }
+        : { kind: "user", userId: claims.sub };
     }
     throw unauthenticated("Unauthenticated user");
   };

@@ -20,6 +20,8 @@ export const LOCAL_SECRET_KEY = "sb_secret_N7UND0UgjKTVK-Uodkm0Hg_xSvEMPvz";
 /** Local-only secret for interview tokens; deliberately not the JWT secret. */
 export const LOCAL_INTERVIEW_TOKEN_SECRET =
   "local-only-interview-token-secret-change-me-0123456789";
+/** Local-only secret for invitation accept links; deliberately neither the JWT nor the interview token secret. */
+export const LOCAL_INVITATION_TOKEN_SECRET = "local-only-invitation-token-secret-change-me-0123456789";
 export const LOCAL_DB_URL =
   "postgresql://postgres:postgres@127.0.0.1:54322/postgres";
 export const LOCAL_API_PORT = 54321;
@@ -35,8 +37,11 @@ export interface Config {
   secretKeys: string[];
   interviewTokenSecret: string;
   interviewTokenTtlSeconds: number;
-  /** Used when the merchant has no interview domain of its own. */
+  /** Used when the merchant has no interview domain of its own (also for invitation accept links). */
   interviewBaseUrl: string;
+  invitationTokenSecret: string;
+  /** How long an invitation's accept link works. */
+  invitationTtlSeconds: number;
   databaseUrl: string;
   dbPoolSize: number;
   maxUsersPerRequest: number;
@@ -87,6 +92,8 @@ export function loadConfig(env: Env = Deno.env.toObject()): Config {
     ),
     interviewBaseUrl: (env.INTERVIEW_BASE_URL ?? "http://localhost:3000")
       .replace(/\/$/, ""),
+    invitationTokenSecret: env.INVITATION_TOKEN_SECRET ?? LOCAL_INVITATION_TOKEN_SECRET,
+    invitationTtlSeconds: positiveInt(env, "INVITATION_TTL_SECONDS", 7 * 24 * 3600),
     databaseUrl: env.SUPABASE_DB_URL ?? env.DATABASE_URL ?? LOCAL_DB_URL,
     dbPoolSize: positiveInt(env, "DB_POOL_SIZE", 10),
     maxUsersPerRequest: positiveInt(env, "MAX_USERS_PER_REQUEST", 1000),

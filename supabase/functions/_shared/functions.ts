@@ -4,6 +4,8 @@ import type { Runtime } from "./runtime.ts";
 import { registerUsersApp } from "./routes/register_users.ts";
 import { interviewTokenRedeemApp } from "./routes/interview_token_redeem.ts";
 import { openapiApp } from "./routes/openapi.ts";
+import { inviteUsersApp } from "./routes/invite_users.ts";
+import { inviteAcceptApp } from "./routes/invite_accept.ts";
 
 /**
  * Every edge function by name. Each `supabase/functions/<name>/index.ts` serves
@@ -13,4 +15,6 @@ export const FUNCTIONS: Record<string, (runtime: Runtime) => Hono<AppEnv>> = {
   "job-interview-register-users": registerUsersApp,
   "interview-token-redeem": interviewTokenRedeemApp,
   "openapi": openapiApp,
+  "invite-users": inviteUsersApp,
+  "invite-accept": inviteAcceptApp,
 };

@@ -16,6 +16,12 @@ export interface RegistrationRequest {
   /** Email language and extra template data for invitations. */
   language?: string;
   emailPayload?: Record<string, string | null>;
+  /**
+   * invite-users without force_invite: a candidate already invited to this
+   * interview keeps the link and email they have and comes back skipped
+   * (`app.invite_candidates`). register-users always sends again.
+   */
+  skipInvited?: boolean;
 }
 
 export type RowOutcome =
@@ -25,11 +31,13 @@ export type RowOutcome =
     profileInterviewId: string;
     interviewUrl: string;
   }
+  | { ok: true; skipped: true; profileId: string; profileInterviewId: string; interviewUrl?: undefined }
   | { ok: false; error: string };
 
 interface DatabaseRow {
   i: number;
   error?: string;
+  skipped?: true;
   profile_id?: string;
   profile_interview_id?: string;
   jti?: string;
@@ -81,7 +89,7 @@ export function createRegistrar(runtime: Runtime) {
     // Even with no valid row the call is made: it is what authorizes the
     // caller for the merchant and checks the interview, per request.
     const [{ result }] = await sql<{ result: DatabaseResult }[]>`
-      select app.register_users(
+      select ${request.skipInvited ? sql`app.invite_candidates` : sql`app.register_users`}(
         ${caller.kind === "user" ? caller.userId : null}::uuid,
         ${request.merchantId}::uuid,
         ${request.interviewId}::uuid,
@@ -101,6 +109,15 @@ export function createRegistrar(runtime: Runtime) {
     for (const row of result.rows) {
       if (row.error !== undefined) {
         outcomes[row.i] = { ok: false, error: row.error };
+        continue;
+      }
+      if (row.skipped) {
+        outcomes[row.i] = {
+          ok: true,
+          skipped: true,
+          profileId: row.profile_id!,
+          profileInterviewId: row.profile_interview_id!,
+        };
         continue;
       }
       const token = mintInterviewToken(key, {

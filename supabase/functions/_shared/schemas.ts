@@ -4,11 +4,11 @@
  */
 import { z } from "zod";
 
-const uuid = (description: string) =>
+export const uuid = (description: string) =>
   z.guid({ error: "Must be a UUID" }).meta({ description, format: "uuid" });
 
 /** `true`, or the string "true" in any case; anything else (false, null, other strings) is false. */
-const flag = (description: string) =>
+export const flag = (description: string) =>
   z.union([z.boolean(), z.string(), z.null()], {
     error: "Must be a boolean, a string or null",
   })

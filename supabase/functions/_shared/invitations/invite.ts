@@ -1,0 +1,128 @@
+import type { Caller } from "../auth.ts";
+import { apiErrorFromDatabase } from "../db_errors.ts";
+import { ApiError } from "../errors.ts";
+import { createRegistrar } from "../registration.ts";
+import type { Runtime } from "../runtime.ts";
+import { type InviteResult, type MemberRole, type MojitoLanguage, validateInviteUser } from "./schemas.ts";
+
+export interface InviteRequest {
+  merchantId: string | null;
+  forceInvite: boolean;
+  language: MojitoLanguage;
+  messageFromRecruiter: string | null;
+  /** The rows as sent; each is validated on its own. */
+  users: Record<string, unknown>[];
+}
+
+export type InviteOutcome =
+  | { candidate: true; result: "Invited" | "Skipped"; profileId: string; profileInterviewId: string }
+  | { candidate: false; result: InviteResult; profileId: string | null; invitationId: string | null }
+  | { candidate: boolean; error: string };
+
+type MemberRow = {
+  i: number;
+  email: string;
+  name: string | null;
+  role: MemberRole;
+};
+
+interface MembersResult {
+  merchant_id: string;
+  rows: (
+    | { i: number; result: InviteResult; profile_id: string | null; invitation_id: string | null }
+    | { i: number; error: string }
+  )[];
+}
+
+/**
+ * Invites a batch of people to a merchant. Team and coaching rows go to
+ * `app.invite_members` in one call (one transaction), which also authorizes
+ * the caller for the whole request; candidate rows are registered through
+ * the register-users registrar with the invitation email, one call per
+ * interview they name. Returns one outcome per input row, in input order.
+ */
+export function createInviter(runtime: Runtime) {
+  const { sql, config } = runtime;
+  const registerUsers = createRegistrar(runtime);
+
+  return async function inviteUsers(caller: Caller, request: InviteRequest): Promise<InviteOutcome[]> {
+    const outcomes: (InviteOutcome | undefined)[] = new Array(request.users.length);
+    const members: MemberRow[] = [];
+    // Candidate rows by interview, in order of first appearance (credits go to earlier rows first).
+    const candidates = new Map<string, number[]>();
+    const seenEmails = new Set<string>();
+    request.users.forEach((row, i) => {
+      const verdict = validateInviteUser(row);
+      if ("error" in verdict) {
+        outcomes[i] = { candidate: row.type === "candidate", error: verdict.error };
+      } else if (verdict.type === "candidate") {
+        candidates.set(verdict.interviewId, [...(candidates.get(verdict.interviewId) ?? []), i]);
+      } else if (seenEmails.has(verdict.email.toLowerCase())) {
+        outcomes[i] = { candidate: false, error: "Duplicate email in request" };
+      } else {
+        seenEmails.add(verdict.email.toLowerCase());
+        members.push({ i, email: verdict.email, name: verdict.name, role: verdict.type });
+      }
+    });
+
+    const emailPayload = { message_from_recruiter: request.messageFromRecruiter };
+    const issuedAt = Math.floor(Date.now() / 1000);
+    // Made even with no team or coaching row: it authorizes the caller for the
+    // merchant, so a request rejected as a whole is rejected before any write.
+    const [{ result }] = await sql<{ result: MembersResult }[]>`
+      select app.invite_members(
+        ${caller.kind === "user" ? caller.userId : null}::uuid,
+        ${request.merchantId}::uuid,
+        ${request.forceInvite},
+        to_timestamp(${issuedAt}::bigint),
+        to_timestamp(${issuedAt + config.invitationTtlSeconds}::bigint),
+        ${sql.json(members)}::jsonb,
+        ${request.language},
+        ${sql.json(emailPayload)}::jsonb
+      ) as result`;
+    for (const row of result.rows) {
+      outcomes[row.i] = "error" in row ? { candidate: false, error: row.error } : {
+        candidate: false,
+        result: row.result,
+        profileId: row.profile_id,
+        invitationId: row.invitation_id,
+      };
+    }
+
+    for (const [interviewId, rows] of candidates) {
+      try {
+        const registered = await registerUsers(caller, {
+          interviewId,
+          merchantId: result.merchant_id,
+          isTest: false,
+          sendInvitation: true,
+          hideMenu: false,
+          hideIframe: false,
+          users: rows.map((i) => request.users[i]),
+          language: request.language,
+          emailPayload,
+          skipInvited: !request.forceInvite,
+        });
+        registered.forEach((outcome, k) => {
+          outcomes[rows[k]] = outcome.ok
+            ? {
+              candidate: true,
+              result: "skipped" in outcome ? "Skipped" : "Invited",
+              profileId: outcome.profileId,
+              profileInterviewId: outcome.profileInterviewId,
+            }
+            : { candidate: true, error: outcome.error };
+        });
+      } catch (err) {
+        // An interview that does not exist or cannot take registrations fails
+        // only the rows that name it; anything else fails the request.
+        const apiError = err instanceof ApiError ? err : apiErrorFromDatabase(err);
+        if (apiError?.status !== 422 || apiError.field !== "interview_id") throw err;
+        for (const i of rows) outcomes[i] = { candidate: true, error: apiError.message };
+      }
+    }
+    return outcomes.map((outcome, i) =>
+      outcome ?? { candidate: request.users[i].type === "candidate", error: "Not processed" }
+    );
+  };
+}

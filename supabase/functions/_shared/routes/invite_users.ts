@@ -1,0 +1,51 @@
+import type { Hono } from "hono";
+import { type AppEnv, createFunctionApp } from "../app.ts";
+import { createAuthenticator } from "../auth.ts";
+import { createInviter, type InviteOutcome } from "../invitations/invite.ts";
+import { inviteUsersEnvelopeSchema } from "../invitations/schemas.ts";
+import { readJsonObject, validate } from "../request_body.ts";
+import type { Runtime } from "../runtime.ts";
+
+export const INVITE_USERS_FUNCTION = "invite-users";
+
+function resultFields(outcome: InviteOutcome) {
+  if ("error" in outcome) {
+    return outcome.candidate
+      ? { result: `Error: ${outcome.error}`, profile_id: null, profile_interview_id: null }
+      : { result: `Error: ${outcome.error}`, profile_id: null };
+  }
+  if (outcome.candidate) {
+    return {
+      result: outcome.result,
+      profile_id: outcome.profileId,
+      profile_interview_id: outcome.profileInterviewId,
+    };
+  }
+  return outcome.invitationId
+    ? { result: outcome.result, profile_id: outcome.profileId, invitation_id: outcome.invitationId }
+    : { result: outcome.result, profile_id: outcome.profileId };
+}
+
+/** POST /invite-users: invites candidates, coaching users and team members to a merchant, emailing each. */
+export function inviteUsersApp(runtime: Runtime): Hono<AppEnv> {
+  const app = createFunctionApp(INVITE_USERS_FUNCTION, runtime.config);
+  const authenticate = createAuthenticator(runtime.config);
+  const inviteUsers = createInviter(runtime);
+  const envelope = inviteUsersEnvelopeSchema(runtime.config.maxUsersPerRequest);
+
+  app.post("/", async (c) => {
+    const caller = await authenticate(c.req.header("Authorization"));
+    const raw = await readJsonObject(c);
+    const body = validate(envelope, raw);
+    const users = raw.users as Record<string, unknown>[];
+    const outcomes = await inviteUsers(caller, {
+      merchantId: body.merchant_id ?? null,
+      forceInvite: body.force_invite,
+      language: body.mojito_language_code ?? "en",
+      messageFromRecruiter: body.message_from_recruiter || null,
+      users,
+    });
+    return c.json(users.map((user, i) => ({ ...user, ...resultFields(outcomes[i]) })));
+  });
+  return app;
+}

@@ -1,0 +1,536 @@
+-- POST /invite-users and POST /invite-accept: inviting people to a merchant
+-- as candidates (through app.register_users), team members or coaching-portal
+-- users, and accepting those invitations. Decisions are in docs/invite-users.md.
+
+-- The emails of this feature. The new values are only used inside plpgsql
+-- bodies (resolved at run time), never in this migration's own statements:
+-- Postgres refuses a new enum value before the transaction adding it commits.
+alter type public.email_kind add value if not exists 'role_invitation';
+alter type public.email_kind add value if not exists 'role_granted';
+
+-- An invitation to a role at a merchant, for a person who has no account yet.
+-- It is open until accepted or revoked; each email carries a one-time link
+-- (invitation_tokens), and the newest link is the only one that works.
+create table public.merchant_invitations (
+  id uuid primary key default gen_random_uuid(),
+  merchant_id uuid not null references public.merchants (id) on delete cascade,
+  email text not null check (email <> ''),
+  email_key text generated always as (lower(email)) stored,
+  name text,
+  role public.member_role not null check (role <> 'candidate'),
+  -- Null when invited with the service key.
+  invited_by uuid references public.accounts (id) on delete set null,
+  created_at timestamptz not null default now(),
+  accepted_at timestamptz,
+  accepted_by uuid references public.accounts (id) on delete set null,
+  -- Set when the person was given a role directly, so the old link no longer works.
+  revoked_at timestamptz,
+  check (accepted_at is null or revoked_at is null),
+  check (accepted_by is null or accepted_at is not null)
+);
+-- One open invitation per merchant and person: the backstop that makes
+-- concurrent invitations of one email converge on a single invitation.
+create unique index merchant_invitations_one_open_idx
+  on public.merchant_invitations (merchant_id, email_key)
+  where accepted_at is null and revoked_at is null;
+
+-- The claims of every accept link ever minted: as with interview tokens, the
+-- token itself is never stored and can be minted again from these.
+create table public.invitation_tokens (
+  jti uuid primary key default gen_random_uuid(),
+  invitation_id uuid not null references public.merchant_invitations (id) on delete cascade,
+  issued_at timestamptz not null,
+  expires_at timestamptz not null,
+  redeemed_at timestamptz,
+  revoked_at timestamptz,
+  check (expires_at > issued_at),
+  check (redeemed_at is null or revoked_at is null)
+);
+create unique index invitation_tokens_one_live_idx
+  on public.invitation_tokens (invitation_id)
+  where redeemed_at is null and revoked_at is null;
+
+-- Lets a re-sent invitation cancel its previous email while still queued.
+alter table public.email_outbox
+  add column invitation_id uuid references public.merchant_invitations (id) on delete cascade;
+create index email_outbox_invitation_idx on public.email_outbox (invitation_id) where invitation_id is not null;
+
+alter table public.merchant_invitations enable row level security;
+alter table public.invitation_tokens enable row level security;
+
+-- How much a role may do, for "nobody grants a role above their own" and
+-- "a re-invite never demotes": team roles above coaching roles above candidate.
+create function app.role_rank(p_role public.member_role) returns integer
+language sql immutable
+set search_path = ''
+as $$
+  select case p_role
+    when 'merchant_owner' then 6
+    when 'merchant' then 5
+    when 'merchant_selection' then 4
+    when 'mentor' then 3
+    when 'user' then 2
+    when 'candidate' then 1
+  end;
+$$;
+
+-- The caller's role for a merchant: the nearest membership on the path from
+-- it up to its root (sub-merchants nest), or null when there is none.
+create function app.nearest_role(p_account_id uuid, p_merchant_id uuid) returns public.member_role
+language sql stable
+set search_path = ''
+as $$
+  with recursive chain (id, depth) as (
+    select p_merchant_id, 0
+    union all
+    select m.parent_merchant_id, c.depth + 1
+    from chain c
+    join public.merchants m on m.id = c.id
+    where m.parent_merchant_id is not null and c.depth < 32
+  )
+  select mm.role
+  from chain c
+  join public.merchant_members mm on mm.merchant_id = c.id and mm.account_id = p_account_id
+  order by c.depth
+  limit 1;
+$$;
+
+-- Unchanged rules; the membership lookup now lives in app.nearest_role, which
+-- invitations also need to know what the caller may grant.
+create or replace function app.acting_merchant(
+  p_account_id uuid,
+  p_merchant_id uuid,
+  p_allowed_roles public.member_role[]
+) returns uuid
+language plpgsql stable
+set search_path = ''
+as $$
+declare
+  v_account public.accounts%rowtype;
+  v_target uuid;
+  v_role public.member_role;
+begin
+  if p_account_id is null then
+    if p_merchant_id is null then
+      raise exception 'Field is required.' using errcode = 'JM422', hint = 'merchant_id';
+    end if;
+    perform 1 from public.merchants where id = p_merchant_id;
+    if not found then
+      raise exception 'Merchant not found' using errcode = 'JM422', hint = 'merchant_id';
+    end if;
+    return p_merchant_id;
+  end if;
+
+  select * into v_account from public.accounts where id = p_account_id;
+  if not found then
+    raise exception 'Unauthenticated user' using errcode = 'JM401';
+  end if;
+
+  v_target := coalesce(p_merchant_id, v_account.home_merchant_id);
+  if v_target is null then
+    raise exception 'Field is required.' using errcode = 'JM422', hint = 'merchant_id';
+  end if;
+
+  if v_account.is_platform_admin then
+    perform 1 from public.merchants where id = v_target;
+    if not found then
+      raise exception 'Merchant not found' using errcode = 'JM422', hint = 'merchant_id';
+    end if;
+    return v_target;
+  end if;
+
+  -- A merchant the caller has no link to (existing or not) is a 403, so staff
+  -- cannot probe which merchant ids exist.
+  v_role := app.nearest_role(p_account_id, v_target);
+  if v_role is null then
+    raise exception 'Not allowed to act for this merchant' using errcode = 'JM403', hint = 'merchant_id';
+  end if;
+  if not (v_role = any (p_allowed_roles)) then
+    raise exception 'Role not permitted' using errcode = 'JM403';
+  end if;
+  return v_target;
+end;
+$$;
+
+-- invite-users' candidate rows: app.register_users, except that a candidate
+-- already invited to this interview (an open registration that was started or
+-- whose invitation email is queued or sent) is left alone and comes back as
+-- {i, profile_id, profile_interview_id, skipped: true}. With force_invite the
+-- caller uses app.register_users itself, which re-sends. Same parameters and
+-- result as app.register_users.
+create function app.invite_candidates(
+  p_account_id uuid,
+  p_merchant_id uuid,
+  p_interview_or_position_id uuid,
+  p_is_test boolean,
+  p_send_invitation boolean,
+  p_hide_menu boolean,
+  p_hide_iframe boolean,
+  p_issued_at timestamptz,
+  p_expires_at timestamptz,
+  p_users jsonb,
+  p_language text default 'en',
+  p_email_payload jsonb default '{}'::jsonb
+) returns jsonb
+language plpgsql volatile
+set search_path = ''
+as $$
+declare
+  v_merchant_id uuid;
+  v_interview record;
+  v_skipped jsonb;
+  v_result jsonb;
+begin
+  v_merchant_id := app.acting_merchant(
+    p_account_id, p_merchant_id, array['merchant_owner', 'merchant']::public.member_role[]
+  );
+  select * into v_interview from app.registrable_interview(v_merchant_id, p_interview_or_position_id, p_is_test);
+  -- The lock app.register_users takes, taken first so no registration of this
+  -- merchant can appear between this check and the registration.
+  perform 1 from public.merchants where id = v_merchant_id for update;
+
+  select coalesce(jsonb_agg(jsonb_build_object(
+      'i', u.i, 'profile_id', pi.profile_id, 'profile_interview_id', pi.id, 'skipped', true
+    )), '[]'::jsonb)
+  into v_skipped
+  from jsonb_to_recordset(p_users) as u (i integer, email text)
+  join lateral (
+    select pi.id, pi.profile_id
+    from public.candidate_profiles p
+    join public.profile_interviews pi
+      on pi.profile_id = p.id and pi.interview_id = v_interview.interview_id
+     and pi.is_test = p_is_test and pi.status in ('registered', 'started')
+    where p.merchant_id = v_merchant_id and p.email_key = lower(u.email)
+      and (pi.status = 'started' or exists (
+        select 1 from public.email_outbox o
+        where o.profile_interview_id = pi.id and o.kind = 'invitation'
+          and o.status in ('pending', 'sending', 'sent')
+      ))
+  ) pi on true;
+
+  v_result := app.register_users(
+    p_account_id, v_merchant_id, p_interview_or_position_id, p_is_test, p_send_invitation,
+    p_hide_menu, p_hide_iframe, p_issued_at, p_expires_at,
+    (select coalesce(jsonb_agg(u.value), '[]'::jsonb)
+     from jsonb_array_elements(p_users) u
+     where (u.value ->> 'i')::integer not in (select (s.value ->> 'i')::integer from jsonb_array_elements(v_skipped) s)),
+    p_language, p_email_payload
+  );
+  return jsonb_set(v_result, '{rows}', (v_result -> 'rows') || v_skipped);
+end;
+$$;
+
+-- invite-users' other rows: grants a team or coaching role at the merchant.
+--
+-- p_users holds only rows that passed validation: [{i, email, name?, role}]
+-- with i the row's index in the request, emails unique case-insensitively and
+-- role never 'candidate'. A person with an account gets the role at once
+-- (Activated, SubMerchantAdded or CoachingAccessAdded, with a notice email); a
+-- person without one gets an invitation with a one-time accept link (Invited),
+-- unless one is already open and its link still valid (Skipped; p_force
+-- re-sends it). A role is never lowered. Rows are independent: every row's
+-- fate is decided before anything is written, so a row that fails writes
+-- nothing and the others go ahead. Invitations of a merchant serialize on its
+-- row, like its registrations.
+--
+-- Returns {merchant_id, rows: [{i, result, profile_id?, invitation_id?} | {i, error}]}.
+create function app.invite_members(
+  p_account_id uuid,
+  p_merchant_id uuid,
+  p_force boolean,
+  p_issued_at timestamptz,
+  p_expires_at timestamptz,
+  p_users jsonb,
+  p_language text,
+  p_email_payload jsonb
+) returns jsonb
+language plpgsql volatile
+set search_path = ''
+as $$
+declare
+  v_merchant public.merchants%rowtype;
+  v_is_admin boolean;
+  v_ceiling integer;
+  v_inviter_name text;
+  v_plan jsonb;
+  v_email_payload jsonb;
+begin
+  v_merchant.id := app.acting_merchant(
+    p_account_id, p_merchant_id, array['merchant_owner', 'merchant']::public.member_role[]
+  );
+  select * into v_merchant from public.merchants where id = v_merchant.id for update;
+
+  -- The highest role the caller may grant: the service key and admins any,
+  -- staff at most their own (so only owners grant merchant_owner).
+  select a.is_platform_admin, a.full_name into v_is_admin, v_inviter_name
+  from public.accounts a where a.id = p_account_id;
+  v_ceiling := case
+    when p_account_id is null or v_is_admin then app.role_rank('merchant_owner')
+    else app.role_rank(app.nearest_role(p_account_id, v_merchant.id))
+  end;
+  v_email_payload := p_email_payload || jsonb_build_object(
+    'merchant_name', v_merchant.name,
+    'inviter_name', coalesce(v_inviter_name, v_merchant.name)
+  );
+
+  -- Every row's fate, decided on one snapshot taken under the merchant lock.
+  with input as (
+    select u.i, u.email, lower(u.email) as email_key, u.name, u.role::public.member_role as role
+    from jsonb_to_recordset(p_users) as u (i integer, email text, name text, role text)
+  ),
+  current_state as (
+    select input.*, a.id as account_id, mm.role as role_here,
+      inv.id as invitation_id, inv.role as invitation_role, t.expires_at as link_expires_at,
+      coalesce(elsewhere.team, false) as team_elsewhere,
+      coalesce(elsewhere.coaching, false) as coaching_elsewhere
+    from input
+    left join public.accounts a on a.email_key = input.email_key
+    left join public.merchant_members mm on mm.account_id = a.id and mm.merchant_id = v_merchant.id
+    left join lateral (
+      select bool_or(o.role in ('merchant_owner', 'merchant', 'merchant_selection')) as team,
+        bool_or(o.role in ('mentor', 'user')) as coaching
+      from public.merchant_members o
+      where o.account_id = a.id and o.merchant_id <> v_merchant.id
+    ) elsewhere on true
+    left join public.merchant_invitations inv
+      on inv.merchant_id = v_merchant.id and inv.email_key = input.email_key
+     and inv.accepted_at is null and inv.revoked_at is null
+    left join public.invitation_tokens t
+      on t.invitation_id = inv.id and t.redeemed_at is null and t.revoked_at is null
+  ),
+  decided as (
+    select s.*,
+      case
+        when app.role_rank(s.role) > v_ceiling and s.role = 'merchant_owner'
+          then 'Error: Only a merchant owner or an admin can grant merchant_owner'
+        when app.role_rank(s.role) > v_ceiling
+          then 'Error: Cannot grant a role above your own'
+        when s.account_id is not null then case
+          when s.role_here is not null and app.role_rank(s.role_here) >= app.role_rank(s.role) then 'Skipped'
+          when s.role_here is null and s.role in ('merchant_owner', 'merchant', 'merchant_selection')
+            and s.team_elsewhere then 'SubMerchantAdded'
+          when s.role_here is null and s.role in ('mentor', 'user') and s.coaching_elsewhere
+            then 'CoachingAccessAdded'
+          else 'Activated'
+        end
+        when s.invitation_id is null then 'Invited'
+        when app.role_rank(s.role) > app.role_rank(s.invitation_role) then 'Invited'
+        when not p_force and s.link_expires_at > now() then 'Skipped'
+        when app.role_rank(s.invitation_role) > v_ceiling
+          then 'Error: Cannot re-send an invitation for a role above your own'
+        else 'Invited'
+      end as result
+    from current_state s
+  )
+  select coalesce(jsonb_agg(jsonb_build_object(
+      'i', d.i, 'email', d.email, 'email_key', d.email_key, 'name', d.name, 'result', d.result,
+      'account_id', d.account_id, 'invitation_id', d.invitation_id,
+      -- Sending an open invitation again never lowers the role it offers.
+      'role', case when d.account_id is null and app.role_rank(d.invitation_role) > app.role_rank(d.role)
+        then d.invitation_role else d.role end
+    )), '[]'::jsonb)
+  into v_plan
+  from decided d;
+
+  -- People with an account: the role now (raised, never lowered), this
+  -- merchant as home when they had none, an open invitation here superseded,
+  -- and a notice email.
+  with granted as (
+    select p.* from jsonb_to_recordset(v_plan) as p (
+      i integer, email text, name text, result text, account_id uuid, invitation_id uuid, role public.member_role
+    )
+    where p.result in ('Activated', 'SubMerchantAdded', 'CoachingAccessAdded')
+  ),
+  members as (
+    insert into public.merchant_members as mm (account_id, merchant_id, role)
+    select g.account_id, v_merchant.id, g.role from granted g
+    on conflict (account_id, merchant_id) do update set role = excluded.role
+      where app.role_rank(excluded.role) > app.role_rank(mm.role)
+  ),
+  homes as (
+    update public.accounts a set home_merchant_id = v_merchant.id
+    from granted g
+    where a.id = g.account_id and a.home_merchant_id is null
+  ),
+  superseded as (
+    update public.merchant_invitations inv set revoked_at = now()
+    from granted g
+    where inv.id = g.invitation_id
+  ),
+  superseded_links as (
+    update public.invitation_tokens t set revoked_at = now()
+    from granted g
+    where t.invitation_id = g.invitation_id and t.redeemed_at is null and t.revoked_at is null
+  ),
+  superseded_emails as (
+    update public.email_outbox o set status = 'cancelled'
+    from granted g
+    where o.invitation_id = g.invitation_id and o.status = 'pending'
+  )
+  insert into public.email_outbox (merchant_id, kind, to_email, to_name, language, payload)
+  select v_merchant.id, 'role_granted', g.email, coalesce(g.name, a.full_name), p_language,
+    v_email_payload || jsonb_build_object('role', g.role, 'result', g.result)
+  from granted g
+  join public.accounts a on a.id = g.account_id;
+
+  -- Open invitations being sent again: newest link wins, and an email still
+  -- waiting to go out is replaced by the new one (one live link per
+  -- invitation is a unique index, hence before the new links are minted).
+  with resent as (
+    select p.invitation_id from jsonb_to_recordset(v_plan) as p (result text, invitation_id uuid)
+    where p.result = 'Invited' and p.invitation_id is not null
+  ),
+  revoked as (
+    update public.invitation_tokens t set revoked_at = now()
+    from resent r
+    where t.invitation_id = r.invitation_id and t.redeemed_at is null and t.revoked_at is null
+  )
+  update public.email_outbox o set status = 'cancelled'
+  from resent r
+  where o.invitation_id = r.invitation_id and o.status = 'pending';
+
+  with invited as (
+    select p.* from jsonb_to_recordset(v_plan) as p (
+      i integer, email text, email_key text, name text, result text, invitation_id uuid, role public.member_role
+    )
+    where p.result = 'Invited'
+  ),
+  new_invitations as (
+    insert into public.merchant_invitations (merchant_id, email, name, role, invited_by)
+    select v_merchant.id, v.email, v.name, v.role, p_account_id from invited v
+    where v.invitation_id is null
+    returning id, email_key
+  ),
+  updated_invitations as (
+    update public.merchant_invitations inv
+    set role = v.role, name = coalesce(v.name, inv.name)
+    from invited v
+    where inv.id = v.invitation_id
+    returning inv.id, inv.name
+  ),
+  all_invited as (
+    select v.*, coalesce(v.invitation_id, n.id) as id, coalesce(u.name, v.name) as to_name
+    from invited v
+    left join new_invitations n on n.email_key = v.email_key
+    left join updated_invitations u on u.id = v.invitation_id
+  ),
+  links as (
+    insert into public.invitation_tokens (invitation_id, issued_at, expires_at)
+    select a.id, p_issued_at, p_expires_at from all_invited a
+    returning jti, invitation_id
+  ),
+  emails as (
+    insert into public.email_outbox (merchant_id, invitation_id, kind, to_email, to_name, language, payload)
+    select v_merchant.id, a.id, 'role_invitation', a.email, a.to_name, p_language,
+      v_email_payload || jsonb_build_object(
+        'invitation_id', a.id,
+        'jti', l.jti,
+        'iat', extract(epoch from p_issued_at)::bigint,
+        'exp', extract(epoch from p_expires_at)::bigint,
+        'role', a.role
+      )
+    from all_invited a
+    join links l on l.invitation_id = a.id
+  )
+  -- The plan's invitation ids, completed with the ones just created.
+  select coalesce(jsonb_agg(
+    case when a.id is null then p.value else p.value || jsonb_build_object('invitation_id', a.id) end
+  ), '[]'::jsonb)
+  into v_plan
+  from jsonb_array_elements(v_plan) p
+  left join all_invited a on a.i = (p.value ->> 'i')::integer;
+
+  return jsonb_build_object(
+    'merchant_id', v_merchant.id,
+    'rows', (
+      select coalesce(jsonb_agg(
+        case when p.result like 'Error: %'
+          then jsonb_build_object('i', p.i, 'error', substr(p.result, 8))
+          else jsonb_build_object(
+            'i', p.i, 'result', p.result, 'profile_id', p.account_id,
+            -- Only while the person has no account: the invitation they can accept.
+            'invitation_id', case when p.account_id is null then p.invitation_id end
+          )
+        end order by p.i), '[]'::jsonb)
+      from jsonb_to_recordset(v_plan) as p (i integer, result text, account_id uuid, invitation_id uuid)
+    )
+  );
+end;
+$$;
+
+-- Accepts an invitation for the signed-in person (p_account_id = their JWT's
+-- sub, p_email = its email claim). The caller has checked the link's
+-- signature and expiry; this decides, under a row lock on the link, whether it
+-- is still the invitation's live one. Of concurrent calls for one link the
+-- first wins and the rest see it used. The account is created on first
+-- acceptance; the role is granted, never lowering one the person already has.
+create function app.accept_invitation(
+  p_jti uuid,
+  p_invitation_id uuid,
+  p_account_id uuid,
+  p_email text
+) returns jsonb
+language plpgsql volatile
+set search_path = ''
+as $$
+declare
+  v_link public.invitation_tokens%rowtype;
+  v_invitation public.merchant_invitations%rowtype;
+  v_role public.member_role;
+begin
+  select * into v_link from public.invitation_tokens where jti = p_jti for update;
+  if not found or v_link.invitation_id <> p_invitation_id then
+    raise exception 'Invalid invitation token' using errcode = 'JM422', hint = 'invitation_token';
+  end if;
+  select * into v_invitation from public.merchant_invitations where id = v_link.invitation_id;
+
+  if v_invitation.email_key <> lower(p_email) then
+    raise exception 'This invitation was sent to a different email address' using errcode = 'JM403';
+  end if;
+  if v_link.redeemed_at is not null then
+    raise exception 'Invitation already accepted' using errcode = 'JM410', hint = 'invitation_token';
+  end if;
+  if v_invitation.revoked_at is not null then
+    raise exception 'Invitation revoked: access was granted directly' using errcode = 'JM410', hint = 'invitation_token';
+  end if;
+  if v_link.revoked_at is not null then
+    raise exception 'Invitation link revoked: a newer one was sent' using errcode = 'JM410', hint = 'invitation_token';
+  end if;
+  if v_link.expires_at <= now() then
+    raise exception 'Invitation expired' using errcode = 'JM410', hint = 'invitation_token';
+  end if;
+
+  begin
+    insert into public.accounts as a (id, email, full_name, home_merchant_id)
+    values (p_account_id, p_email, v_invitation.name, v_invitation.merchant_id)
+    on conflict (id) do update
+      set full_name = coalesce(a.full_name, excluded.full_name),
+          home_merchant_id = coalesce(a.home_merchant_id, excluded.home_merchant_id);
+  exception when unique_violation then
+    raise exception 'Another account already uses this email address' using errcode = 'JM409';
+  end;
+
+  insert into public.merchant_members as mm (account_id, merchant_id, role)
+  values (p_account_id, v_invitation.merchant_id, v_invitation.role)
+  on conflict (account_id, merchant_id) do update set role = excluded.role
+    where app.role_rank(excluded.role) > app.role_rank(mm.role);
+
+  update public.invitation_tokens set redeemed_at = now() where jti = p_jti;
+  update public.merchant_invitations set accepted_at = now(), accepted_by = p_account_id
+    where id = v_invitation.id;
+
+  select mm.role into v_role from public.merchant_members mm
+  where mm.account_id = p_account_id and mm.merchant_id = v_invitation.merchant_id;
+
+  return jsonb_build_object(
+    'invitation_id', v_invitation.id,
+    'merchant_id', v_invitation.merchant_id,
+    'merchant_name', (select m.name from public.merchants m where m.id = v_invitation.merchant_id),
+    'account_id', p_account_id,
+    'role', v_role,
+    'status', 'accepted'
+  );
+end;
+$$;
+
+revoke all on all functions in schema app from public;

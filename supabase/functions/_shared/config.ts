@@ -6,9 +6,10 @@
  * deployment must override them: see README "Configuration".
  */
 
+import { type EmailConfig, loadEmailConfig } from "./email/config.ts";
+
 /** Supabase's published local-only JWT secret (`supabase start` uses it too). */
-export const LOCAL_JWT_SECRET =
-  "super-secret-jwt-token-with-at-least-32-characters-long";
+export const LOCAL_JWT_SECRET = "super-secret-jwt-token-with-at-least-32-characters-long";
 /** Supabase's published local-only legacy `service_role` key (HS256 over LOCAL_JWT_SECRET). */
 export const LOCAL_SERVICE_ROLE_JWT =
   "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJzdXBhYmFzZS1kZW1vIiwicm9sZSI6InNlcnZpY2Vfcm9sZSIsImV4cCI6MTk4MzgxMjk5Nn0.EGIM96RAZx35lJzdJsyH-qQwv8Hdp7fsn3W0YpN81IU";
@@ -18,12 +19,10 @@ export const LOCAL_ANON_JWT =
 /** Supabase CLI's local-only new-style secret key. */
 export const LOCAL_SECRET_KEY = "sb_secret_N7UND0UgjKTVK-Uodkm0Hg_xSvEMPvz";
 /** Local-only secret for interview tokens; deliberately not the JWT secret. */
-export const LOCAL_INTERVIEW_TOKEN_SECRET =
-  "local-only-interview-token-secret-change-me-0123456789";
+export const LOCAL_INTERVIEW_TOKEN_SECRET = "local-only-interview-token-secret-change-me-0123456789";
 /** Local-only secret for invitation accept links; deliberately neither the JWT nor the interview token secret. */
 export const LOCAL_INVITATION_TOKEN_SECRET = "local-only-invitation-token-secret-change-me-0123456789";
-export const LOCAL_DB_URL =
-  "postgresql://postgres:postgres@127.0.0.1:54322/postgres";
+export const LOCAL_DB_URL = "postgresql://postgres:postgres@127.0.0.1:54322/postgres";
 export const LOCAL_API_PORT = 54321;
 
 export interface Config {
@@ -47,6 +46,8 @@ export interface Config {
   maxUsersPerRequest: number;
   maxBodyBytes: number;
   allowedOrigins: string[];
+  /** The invitation email chain: SMTP server, sender defaults, reminders, retries. */
+  email: EmailConfig;
 }
 
 type Env = Record<string, string | undefined>;
@@ -99,5 +100,6 @@ export function loadConfig(env: Env = Deno.env.toObject()): Config {
     maxUsersPerRequest: positiveInt(env, "MAX_USERS_PER_REQUEST", 1000),
     maxBodyBytes: positiveInt(env, "MAX_BODY_BYTES", 2 * 1024 * 1024),
     allowedOrigins: list(env.CORS_ALLOWED_ORIGINS),
+    email: loadEmailConfig(env),
   };
 }

@@ -4,6 +4,8 @@ import type { Runtime } from "./runtime.ts";
 import { registerUsersApp } from "./routes/register_users.ts";
 import { interviewTokenRedeemApp } from "./routes/interview_token_redeem.ts";
 import { openapiApp } from "./routes/openapi.ts";
+import { emailDispatchApp } from "./routes/email_dispatch.ts";
+import { interviewCompleteApp } from "./routes/interview_complete.ts";
 import { inviteUsersApp } from "./routes/invite_users.ts";
 import { inviteAcceptApp } from "./routes/invite_accept.ts";
 
@@ -15,6 +17,8 @@ export const FUNCTIONS: Record<string, (runtime: Runtime) => Hono<AppEnv>> = {
   "job-interview-register-users": registerUsersApp,
   "interview-token-redeem": interviewTokenRedeemApp,
   "openapi": openapiApp,
+  "email-dispatch": emailDispatchApp,
+  "interview-complete": interviewCompleteApp,
   "invite-users": inviteUsersApp,
   "invite-accept": inviteAcceptApp,
 };

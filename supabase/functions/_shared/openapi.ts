@@ -1,6 +1,9 @@
 import { z } from "zod";
 import type { Config } from "./config.ts";
 import {
+  CompleteInterviewRequest,
+  CompleteInterviewResponse,
+  EmailDispatchResponse,
   ErrorBody,
   RedeemRequest,
   RedeemResponse,
@@ -31,7 +34,8 @@ interface Endpoint {
   summary: string;
   description: string;
   authenticated: boolean;
-  request: string;
+  /** Absent for endpoints that take no body. */
+  request?: string;
   response: { schema: string; description: string };
   errors: Record<number, string>;
 }
@@ -40,8 +44,7 @@ const COMMON_ERRORS: Record<number, string> = {
   404: "Unknown path.",
   405: "Wrong method.",
   413: "Request body over the size limit.",
-  500:
-    "Unexpected fault; the body carries a request id that is also in the log.",
+  500: "Unexpected fault; the body carries a request id that is also in the log.",
   503: "Database unreachable; retry after the Retry-After header's seconds.",
 };
 
@@ -61,10 +64,8 @@ const ENDPOINTS: Endpoint[] = [
       description: "Per-user registration results.",
     },
     errors: {
-      401:
-        "Missing, malformed, expired or badly signed credential, or a token with no resolvable user.",
-      403:
-        "Role not permitted, or merchant_id of a merchant the caller may not act for.",
+      401: "Missing, malformed, expired or badly signed credential, or a token with no resolvable user.",
+      403: "Role not permitted, or merchant_id of a merchant the caller may not act for.",
       422:
         "Validation error: body not a JSON object, a field missing or of the wrong type, merchant_id missing " +
         "with the service key, merchant or interview not found, interview not available, too many users.",
@@ -86,9 +87,41 @@ const ENDPOINTS: Endpoint[] = [
     errors: {
       401: "Malformed token or bad signature.",
       409: "The interview or registration is no longer available.",
-      410:
-        "Token expired, already used, or revoked by a newer link (the message says which).",
+      410: "Token expired, already used, or revoked by a newer link (the message says which).",
       422: "Body not a JSON object or interview_token missing.",
+    },
+  },
+  {
+    path: "/interview-complete",
+    tag: "Interviews",
+    summary: "Report a completed interview",
+    description:
+      "Called by the interview app's backend with the service key when a candidate finishes. Marks the " +
+      "registration completed and, when the candidate was invited by email, queues the completion email " +
+      "(once: reporting again changes nothing).",
+    authenticated: true,
+    request: "InterviewCompleteRequest",
+    response: { schema: "InterviewCompleteResponse", description: "The registration, now completed." },
+    errors: {
+      401: "Missing or invalid credential.",
+      403: "Not the service key.",
+      404: "No such registration.",
+      409: "The interview was never started (its link was not redeemed), or the registration is cancelled.",
+      422: "Body not a JSON object or profile_interview_id missing or not a UUID.",
+    },
+  },
+  {
+    path: "/email-dispatch",
+    tag: "Email",
+    summary: "Send due emails from the outbox",
+    description:
+      "Sends the invitation chain's due messages over SMTP for up to EMAIL_DISPATCH_BUDGET_SECONDS. Called " +
+      "by a scheduler (pg_cron + pg_net) with the service key; concurrent calls are safe. No request body.",
+    authenticated: true,
+    response: { schema: "EmailDispatchResponse", description: "What this invocation did." },
+    errors: {
+      401: "Missing or invalid credential.",
+      403: "Not the service key.",
     },
   },
 ];
@@ -103,6 +136,9 @@ export function buildOpenApiDocument(config: Config): Record<string, unknown> {
     RegisterUser: jsonSchema(RegisterUser),
     InterviewTokenRedeemRequest: jsonSchema(RedeemRequest),
     InterviewTokenRedeemResponse: jsonSchema(RedeemResponse),
+    InterviewCompleteRequest: jsonSchema(CompleteInterviewRequest),
+    InterviewCompleteResponse: jsonSchema(CompleteInterviewResponse),
+    EmailDispatchResponse: jsonSchema(EmailDispatchResponse),
     Error: jsonSchema(ErrorBody),
   };
 
@@ -112,10 +148,14 @@ export function buildOpenApiDocument(config: Config): Record<string, unknown> {
       summary: endpoint.summary,
       description: endpoint.description,
       security: endpoint.authenticated ? [{ bearerAuth: [] }] : [],
-      requestBody: {
-        required: true,
-        content: { "application/json": { schema: ref(endpoint.request) } },
-      },
+      ...(endpoint.request
+        ? {
+          requestBody: {
+            required: true,
+            content: { "application/json": { schema: ref(endpoint.request) } },
+          },
+        }
+        : {}),
       responses: {
         200: {
           description: endpoint.response.description,
@@ -154,8 +194,7 @@ export function buildOpenApiDocument(config: Config): Record<string, unknown> {
           type: "http",
           scheme: "bearer",
           bearerFormat: "JWT",
-          description:
-            "A Supabase user access token, the service_role JWT, or an sb_secret_ key.",
+          description: "A Supabase user access token, the service_role JWT, or an sb_secret_ key.",
         },
       },
     },

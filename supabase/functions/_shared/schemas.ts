@@ -44,8 +44,7 @@ export const RegisterUser = z.looseObject({
       example: "Peter Parker",
     }),
   email: z.string({ error: "Invalid email" }).nullish().meta({
-    description:
-      "Email used to identify and invite the candidate. Validated per item, not request-level.",
+    description: "Email used to identify and invite the candidate. Validated per item, not request-level.",
     example: "jozo@jozo.sk",
   }),
   external_id: z.string({ error: "Invalid external_id" }).max(
@@ -53,8 +52,7 @@ export const RegisterUser = z.looseObject({
     "Invalid external_id: at most 255 characters",
   )
     .nullish().meta({
-      description:
-        "Optional caller-supplied id, stored on the candidate profile.",
+      description: "Optional caller-supplied id, stored on the candidate profile.",
       example: "abcd",
     }),
 });
@@ -94,8 +92,7 @@ export function registerUsersRequestSchema(maxUsers: number) {
       .min(1, "At least one user is required")
       .max(maxUsers, `At most ${maxUsers} users per request`)
       .meta({
-        description:
-          "Candidates to register for the interview. Each gets a one-time interview URL.",
+        description: "Candidates to register for the interview. Each gets a one-time interview URL.",
         example: [
           { name: "Peter Parker", email: "jozo@jozo.sk", external_id: "abcd" },
           { name: "mr beast", email: "hi@jozefbalaz.com" },
@@ -112,8 +109,7 @@ export function registerUsersRequestSchema(maxUsers: number) {
     type: z.enum(["url", "invitation"], {
       error: 'Must be "url" or "invitation"',
     }).optional().meta({
-      description:
-        '"url" (default) returns links only; "invitation" also starts the email invitation chain.',
+      description: '"url" (default) returns links only; "invitation" also starts the email invitation chain.',
     }),
     send_email: z.boolean({ error: "Must be a boolean or null" }).nullish()
       .meta({
@@ -147,13 +143,11 @@ export const RegisterUserResult = z.looseObject({
   email: z.string().nullish(),
   external_id: z.string().nullish(),
   result: z.string().meta({
-    description:
-      '"ok" on success, otherwise an "Error: ..." message for that user.',
+    description: '"ok" on success, otherwise an "Error: ..." message for that user.',
     example: "ok",
   }),
   interview_url: z.string().optional().meta({
-    description:
-      "One-time interview URL containing the minted interview_token. Present only on success.",
+    description: "One-time interview URL containing the minted interview_token. Present only on success.",
   }),
   profile_interview_id: z.guid().optional().meta({
     description: "The registration. Present only on success.",
@@ -170,8 +164,7 @@ export const RedeemRequest = z.object({
     1,
     "Field is required.",
   ).meta({
-    description:
-      "The token from the interview URL's interview_token parameter.",
+    description: "The token from the interview URL's interview_token parameter.",
   }),
 });
 
@@ -187,4 +180,33 @@ export const RedeemResponse = z.object({
   external_id: z.string().nullable(),
   is_test: z.boolean(),
   status: z.literal("started"),
+});
+
+export const CompleteInterviewRequest = z.object({
+  profile_interview_id: uuid("The registration the candidate completed (from register-users or token redemption)."),
+});
+
+export const CompleteInterviewResponse = z.object({
+  profile_interview_id: z.guid(),
+  status: z.literal("completed"),
+  completed_at: z.string().meta({ description: "When the registration was first reported completed." }),
+  already_completed: z.boolean().meta({
+    description: "True when it had been reported before: nothing changed and nothing was queued.",
+  }),
+  notification_queued: z.boolean().meta({
+    description: "Whether the candidate's completion email was queued (only for candidates on the email chain).",
+  }),
+});
+
+export const EmailDispatchResponse = z.object({
+  claimed: z.int().meta({ description: "Messages claimed and attempted (or released)." }),
+  sent: z.int().meta({ description: "Accepted by the SMTP server and recorded." }),
+  retried: z.int().meta({ description: "Failed this time; due again after an exponential backoff." }),
+  failed: z.int().meta({
+    description: "Failed for good: attempts exhausted, recipient refused, or not renderable.",
+  }),
+  cancelled: z.int().meta({
+    description: "Not sent: the interview link they carry was used, revoked or expired.",
+  }),
+  released: z.int().meta({ description: "Handed back unsent because the time budget ran out." }),
 });

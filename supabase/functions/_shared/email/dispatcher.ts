@@ -1,0 +1,194 @@
+import type postgres from "postgres";
+import type { Config } from "../config.ts";
+import { interviewTokenKey } from "../interview_token.ts";
+import { describeError, log } from "../log.ts";
+import { composeEmail } from "./message.ts";
+import type { ClaimedEmail } from "./message.ts";
+import { claimEmails, recordFailure, recordSent, releaseEmails } from "./outbox.ts";
+import { createTemplateRenderer, type TemplateRenderer } from "./templates.ts";
+import { describeSendError, isPermanentFailure, type MailTransport } from "./transport.ts";
+
+export interface DispatchSummary {
+  /** Messages claimed and attempted (or released). */
+  claimed: number;
+  /** Accepted by the SMTP server and recorded. */
+  sent: number;
+  /** Failed this time, due again after a backoff. */
+  retried: number;
+  /** Failed for good: attempts exhausted, a recipient refused, or a message that cannot be rendered. */
+  failed: number;
+  /** Not sent because the interview link they carry was used, revoked or expired. */
+  cancelled: number;
+  /** Handed back unsent: the dispatcher was stopping or running out of time. */
+  released: number;
+}
+
+export interface DispatchOptions {
+  /** A `performance.now()` time after which no further message is started. */
+  deadline?: number;
+  /** Aborting lets messages in flight finish and hands the rest back. */
+  signal?: AbortSignal;
+}
+
+export interface Dispatcher {
+  /** Sends due messages until none are left, the deadline passes or the signal aborts. */
+  dispatch(options?: DispatchOptions): Promise<DispatchSummary>;
+}
+
+export interface DispatcherDeps {
+  sql: postgres.Sql;
+  config: Config;
+  transport: MailTransport;
+  render?: TemplateRenderer;
+}
+
+/**
+ * Seconds to wait after the attempt-th failed attempt: doubling from the base
+ * up to the cap, then "equal jitter" (between half and all of it) so that
+ * messages that failed together, during one outage, do not all come back at
+ * the same instant.
+ */
+export function retryDelaySeconds(
+  attempt: number,
+  baseSeconds: number,
+  maxSeconds: number,
+  random: () => number = Math.random,
+): number {
+  const full = Math.min(maxSeconds, baseSeconds * 2 ** (attempt - 1));
+  return full / 2 + random() * (full / 2);
+}
+
+const RECORD_TRIES = 3;
+
+async function forEachConcurrently<T>(items: T[], limit: number, fn: (item: T) => Promise<void>) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) await fn(items[next++]);
+    }),
+  );
+}
+
+/**
+ * Claims due outbox messages, renders them, sends them over SMTP and records
+ * each outcome. Any number of dispatchers, in any number of processes, can
+ * run at once: `app.claim_emails` hands each due message to exactly one.
+ */
+export function createDispatcher(deps: DispatcherDeps): Dispatcher {
+  const { sql, config, transport } = deps;
+  const email = config.email;
+  const render = deps.render ?? createTemplateRenderer();
+  const tokenKey = interviewTokenKey(config.interviewTokenSecret);
+
+  // A send only starts while the claim's lease can still cover a whole send
+  // and, with as much again in hand, its record: a live dispatcher never sends
+  // a message whose lease has run out, which another could have taken over.
+  const leaseUsableMs = email.leaseSeconds * 1000 - 2 * email.sendTimeoutMs;
+
+  async function recordSentPersistently(message: ClaimedEmail, claimId: string): Promise<void> {
+    for (let attempt = 1;; attempt++) {
+      try {
+        if (!await recordSent(sql, message.id, claimId, email.reminderScheduleSeconds)) {
+          log("warn", "email sent after its claim was lost: it may be delivered twice", {
+            outbox_id: message.id,
+          });
+        }
+        return;
+      } catch (err) {
+        // The server has the message: failing to record it now means sending it again later.
+        if (attempt === RECORD_TRIES) {
+          log("error", "could not record a sent email: it will be sent again when its lease expires", {
+            outbox_id: message.id,
+            ...describeError(err),
+          });
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+      }
+    }
+  }
+
+  async function recordAttemptFailure(
+    message: ClaimedEmail,
+    claimId: string,
+    err: unknown,
+    permanent: boolean,
+  ): Promise<"pending" | "failed" | null> {
+    const giveUp = permanent || message.attempts >= email.maxAttempts;
+    const reason = describeSendError(err);
+    const status = await recordFailure(
+      sql,
+      message.id,
+      claimId,
+      reason,
+      giveUp ? null : retryDelaySeconds(message.attempts, email.retryBaseSeconds, email.retryMaxSeconds),
+    );
+    log(
+      status === "failed" ? "error" : "warn",
+      status === "failed" ? "email failed" : "email will be retried",
+      {
+        outbox_id: message.id,
+        kind: message.kind,
+        attempt: message.attempts,
+        reason,
+      },
+    );
+    return status;
+  }
+
+  async function dispatch(options: DispatchOptions = {}): Promise<DispatchSummary> {
+    const summary: DispatchSummary = {
+      claimed: 0,
+      sent: 0,
+      retried: 0,
+      failed: 0,
+      cancelled: 0,
+      released: 0,
+    };
+    const deadline = options.deadline ?? Infinity;
+    const composeDeps = { config, interviewTokenKey: await tokenKey, render };
+
+    while (!options.signal?.aborted && performance.now() < deadline) {
+      const claimedAt = performance.now();
+      const claim = await claimEmails(sql, email.batchSize, email.leaseSeconds, email.maxAttempts);
+      summary.cancelled += claim.cancelled;
+      summary.failed += claim.failed;
+      summary.claimed += claim.messages.length;
+      if (claim.messages.length + claim.cancelled + claim.failed === 0) break;
+
+      const sendBy = Math.min(deadline, claimedAt + leaseUsableMs);
+      const unsent: string[] = [];
+      await forEachConcurrently(claim.messages, email.concurrency, async (message) => {
+        if (options.signal?.aborted || performance.now() > sendBy) {
+          unsent.push(message.id);
+          return;
+        }
+        let mail;
+        try {
+          mail = await composeEmail(message, composeDeps);
+        } catch (err) {
+          // A template or payload problem: the same attempt would fail the same way.
+          if (await recordAttemptFailure(message, claim.claimId, err, true) === "failed") summary.failed++;
+          return;
+        }
+        try {
+          await transport.send(mail);
+        } catch (err) {
+          const status = await recordAttemptFailure(message, claim.claimId, err, isPermanentFailure(err));
+          if (status === "failed") summary.failed++;
+          else if (status === "pending") summary.retried++;
+          return;
+        }
+        await recordSentPersistently(message, claim.claimId);
+        summary.sent++;
+      });
+      summary.released += await releaseEmails(sql, unsent, claim.claimId);
+    }
+    if (summary.claimed + summary.cancelled + summary.failed > 0) {
+      log("info", "email dispatch", { ...summary });
+    }
+    return summary;
+  }
+
+  return { dispatch };
+}

@@ -1,0 +1,97 @@
+import type { Config } from "../config.ts";
+import { buildInterviewUrl, type InterviewTokenKey, mintInterviewToken } from "../interview_token.ts";
+import { buildAcceptUrl, invitationTokenKey, mintInvitationToken } from "../invitations/token.ts";
+import type { ClaimedEmail } from "./message.ts";
+
+/**
+ * Template data a kind computes at send time, on top of its payload: what must
+ * not be stored (a link's token is minted again from its claims) or must be
+ * current when the message goes out. A kind not listed here renders from its
+ * payload alone; adding a kind is described in docs/email.md.
+ */
+export type SendTimeData = (email: ClaimedEmail, context: SendTimeContext) => Record<string, unknown>;
+
+export interface SendTimeContext {
+  config: Config;
+  interviewTokenKey: InterviewTokenKey;
+}
+
+// JobMojito's language codes that are not BCP 47 tags of the same language.
+const LOCALES: Record<string, string> = { br: "pt-BR", no: "nb" };
+
+/** A date as the recipient's language writes it ("November 21, 2026", "21 novembre 2026"). */
+export function formatDate(epochSeconds: number, language: string): string {
+  const options: Intl.DateTimeFormatOptions = { dateStyle: "long", timeZone: "UTC" };
+  const date = new Date(epochSeconds * 1000);
+  try {
+    return new Intl.DateTimeFormat(LOCALES[language] ?? language, options).format(date);
+  } catch {
+    return new Intl.DateTimeFormat("en", options).format(date);
+  }
+}
+
+/**
+ * The registration's current one-time link, the very one the API returned:
+ * the claims come from the live interview token the claim found (never from
+ * a stored token), and HS256 over the same claims gives the same token.
+ */
+const interviewLink: SendTimeData = (email, { config, interviewTokenKey }) => {
+  const { link } = email;
+  if (!link) throw new Error(`Email ${email.id} (${email.kind}) was claimed without a live interview link`);
+  const token = mintInterviewToken(interviewTokenKey, {
+    jti: link.jti,
+    sub: link.sub,
+    iat: link.iat,
+    exp: link.exp,
+    profile_interview_id: link.profile_interview_id,
+    interview_id: link.interview_id,
+    merchant_id: link.merchant_id,
+    is_test: link.is_test,
+  });
+  return {
+    interview_url: buildInterviewUrl(
+      email.merchant.interview_base_url ?? config.interviewBaseUrl,
+      link.interview_id,
+      token,
+      { hideMenu: link.hide_menu, hideIframe: link.hide_iframe },
+    ),
+    link_expires_on: formatDate(link.exp, email.language),
+  };
+};
+
+/** Where a merchant's people sign in: its own domain, or the deployment's. */
+function portalUrl(email: ClaimedEmail, config: Config): string {
+  return (email.merchant.interview_base_url ?? config.interviewBaseUrl).replace(/\/$/, "");
+}
+
+/**
+ * A role invitation's one-time accept link, minted from the claims the row
+ * was queued with (app.invite_members): the token itself is never stored.
+ */
+const acceptLink: SendTimeData = (email, { config }) => {
+  const { invitation_id, jti, iat, exp } = email.payload;
+  if (
+    typeof invitation_id !== "string" || typeof jti !== "string" || typeof iat !== "number" ||
+    typeof exp !== "number"
+  ) {
+    throw new Error(`Email ${email.id} (${email.kind}) has no accept link claims`);
+  }
+  const token = mintInvitationToken(invitationTokenKey(config.invitationTokenSecret), {
+    jti,
+    sub: invitation_id,
+    iat,
+    exp,
+  });
+  return {
+    accept_url: buildAcceptUrl(portalUrl(email, config), token),
+    link_expires_on: formatDate(exp, email.language),
+  };
+};
+
+export const SEND_TIME_DATA: Record<string, SendTimeData> = {
+  invitation: interviewLink,
+  reminder: interviewLink,
+  role_invitation: acceptLink,
+  // A role given at once (Activated, SubMerchantAdded, CoachingAccessAdded): the notice links to the portal.
+  role_granted: (email, { config }) => ({ portal_url: portalUrl(email, config) }),
+};

@@ -1,0 +1,84 @@
+import type { SendMailOptions } from "nodemailer";
+import type { Config } from "../config.ts";
+import type { InterviewTokenKey } from "../interview_token.ts";
+import { SEND_TIME_DATA } from "./kinds.ts";
+import type { TemplateRenderer } from "./templates.ts";
+
+/** A message as `app.claim_emails` hands it out. */
+export interface ClaimedEmail {
+  id: string;
+  kind: string;
+  /** Attempts so far, this one included. */
+  attempts: number;
+  to_email: string;
+  to_name: string | null;
+  language: string;
+  /** What the row was queued with: template data such as interview_name or message_from_recruiter. */
+  payload: Record<string, unknown>;
+  merchant: {
+    name: string;
+    email_from_name: string | null;
+    email_reply_to: string | null;
+    interview_base_url: string | null;
+  };
+  /** For invitations and reminders: the claims of the registration's live interview token. */
+  link: {
+    jti: string;
+    sub: string;
+    iat: number;
+    exp: number;
+    profile_interview_id: string;
+    interview_id: string;
+    merchant_id: string;
+    is_test: boolean;
+    hide_menu: boolean;
+    hide_iframe: boolean;
+  } | null;
+}
+
+/**
+ * The Message-ID of an outbox row: the same on every attempt, so a message
+ * sent twice (a dispatcher that died between the server's acceptance and
+ * recording it) is recognisable as one message downstream.
+ */
+export function outboxMessageId(outboxId: string, fromAddress: string): string {
+  return `<${outboxId}@${fromAddress.slice(fromAddress.lastIndexOf("@") + 1)}>`;
+}
+
+export interface ComposeDeps {
+  config: Config;
+  interviewTokenKey: InterviewTokenKey;
+  render: TemplateRenderer;
+}
+
+/**
+ * Renders a claimed message into what the SMTP client sends, in the sender
+ * identity of its merchant: the merchant's from-name and reply-to, or the
+ * deployment's, always from the deployment's address (the one its SPF and
+ * DKIM cover).
+ */
+export async function composeEmail(email: ClaimedEmail, deps: ComposeDeps): Promise<SendMailOptions> {
+  const { email: settings } = deps.config;
+  const senderName = email.merchant.email_from_name ?? settings.fromName;
+  const view: Record<string, unknown> = {
+    merchant_name: email.merchant.name,
+    ...email.payload,
+    ...SEND_TIME_DATA[email.kind]?.(email, deps),
+    recipient_name: email.to_name,
+    recipient_email: email.to_email,
+    sender_name: senderName,
+  };
+  const rendered = await deps.render(email.kind, email.language, view);
+  const replyTo = email.merchant.email_reply_to ?? settings.replyTo;
+  return {
+    from: { name: senderName, address: settings.fromAddress },
+    to: email.to_name ? { name: email.to_name, address: email.to_email } : email.to_email,
+    ...(replyTo ? { replyTo } : {}),
+    subject: rendered.subject,
+    text: rendered.text,
+    html: rendered.html,
+    messageId: outboxMessageId(email.id, settings.fromAddress),
+    // RFC 3834: sent by software, so autoresponders should not answer it.
+    headers: { "Auto-Submitted": "auto-generated" },
+  };
+}

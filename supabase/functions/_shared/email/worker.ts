@@ -1,0 +1,79 @@
+import { describeError, log } from "../log.ts";
+import type { Runtime } from "../runtime.ts";
+import { createDispatcher, type DispatchSummary } from "./dispatcher.ts";
+import { createSmtpTransport, type MailTransport } from "./transport.ts";
+
+export interface EmailWorker {
+  /** Lets messages in flight finish, hands the rest back and stops. */
+  stop(): Promise<void>;
+}
+
+export interface EmailWorkerOptions {
+  /** Defaults to SMTP at `config.email.smtpUrl`, closed on stop. */
+  transport?: MailTransport;
+  /** Called after every dispatch round that did something. */
+  onDispatch?: (summary: DispatchSummary) => void;
+}
+
+/**
+ * The dispatcher as a long-running process (`deno task start`, or
+ * scripts/email_worker.ts on a server of one's own): it sends whatever is
+ * due, then sleeps until a message is queued (LISTEN email_outbox, which the
+ * outbox's insert trigger NOTIFYs) or the poll interval passes, whichever
+ * comes first. The poll is what picks up reminders and retries that fall due.
+ */
+export async function startEmailWorker(
+  runtime: Runtime,
+  options: EmailWorkerOptions = {},
+): Promise<EmailWorker> {
+  const { sql, config } = runtime;
+  const transport = options.transport ?? createSmtpTransport(config.email);
+  const dispatcher = createDispatcher({ sql, config, transport });
+  const stopping = new AbortController();
+
+  // Set when woken during a round, so a message queued meanwhile is not left waiting for the poll.
+  let woken = false;
+  let wake = () => {
+    woken = true;
+  };
+  const listening = await sql.listen("email_outbox", () => wake()).catch((err) => {
+    // E.g. behind a transaction-mode pooler, which cannot LISTEN: polling alone still delivers.
+    log("warn", "email worker cannot LISTEN; polling only", describeError(err));
+    return null;
+  });
+
+  const loop = (async () => {
+    while (!stopping.signal.aborted) {
+      woken = false;
+      try {
+        const summary = await dispatcher.dispatch({ signal: stopping.signal });
+        if (summary.claimed + summary.cancelled + summary.failed > 0) options.onDispatch?.(summary);
+      } catch (err) {
+        log("error", "email dispatch round failed", describeError(err));
+      }
+      if (woken || stopping.signal.aborted) continue;
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          stopping.signal.removeEventListener("abort", done);
+          wake = () => {
+            woken = true;
+          };
+          resolve();
+        };
+        const timer = setTimeout(done, config.email.pollIntervalMs);
+        stopping.signal.addEventListener("abort", done);
+        wake = done;
+      });
+    }
+  })();
+
+  return {
+    async stop() {
+      stopping.abort();
+      await loop;
+      await listening?.unlisten();
+      if (!options.transport) transport.close();
+    },
+  };
+}

@@ -1,0 +1,29 @@
+import type { Hono } from "hono";
+import { type AppEnv, createFunctionApp } from "../app.ts";
+import { createAuthenticator } from "../auth.ts";
+import { createCompleter } from "../completion.ts";
+import { ApiError } from "../errors.ts";
+import { readJsonObject, validate } from "../request_body.ts";
+import type { Runtime } from "../runtime.ts";
+import { CompleteInterviewRequest } from "../schemas.ts";
+
+export const INTERVIEW_COMPLETE_FUNCTION = "interview-complete";
+
+/**
+ * POST /interview-complete: the interview app's backend reports that a
+ * candidate finished. Only the service key may: the candidate's own link is
+ * spent by then, and merchant staff do not take interviews.
+ */
+export function interviewCompleteApp(runtime: Runtime): Hono<AppEnv> {
+  const app = createFunctionApp(INTERVIEW_COMPLETE_FUNCTION, runtime.config);
+  const authenticate = createAuthenticator(runtime.config);
+  const complete = createCompleter(runtime);
+
+  app.post("/", async (c) => {
+    const caller = await authenticate(c.req.header("Authorization"));
+    if (caller.kind !== "service") throw new ApiError(403, "Role not permitted");
+    const { profile_interview_id } = validate(CompleteInterviewRequest, await readJsonObject(c));
+    return c.json(await complete(profile_interview_id));
+  });
+  return app;
+}

@@ -115,3 +115,46 @@ Deno.test("parallel batches with overlapping emails never spend a credit twice",
   assert.deepEqual(footprint.registrations, distinct);
   assert.deepEqual(footprint.credits, 1000 - distinct);
 });
+
+Deno.test(
+  "overlapping batches racing for the last credits: no error, no double spend, nothing for failed rows",
+  opts,
+  async () => {
+    const fixture = await createMerchant(sql, { credits: 20 });
+    const token = await userToken(fixture.ownerId);
+    const pool = Array.from({ length: 30 }, (_, i) => `last-${i}@race.example`);
+    // 40 batches of 5 over a pool of 30 emails: some take the optimistic path,
+    // some the locked one once credits look short, and they share candidates.
+    const replies = await Promise.all(
+      Array.from({ length: 40 }, (_, b) =>
+        callFunction(server.functionsUrl, FN, {
+          token,
+          body: {
+            interview_id: fixture.interviewId,
+            users: [0, 7, 14, 21, 28].map((k) => ({ email: pool[(b + k) % 30] })).reverse().slice(b % 2),
+          },
+        })),
+    );
+    assert.deepEqual(
+      replies.map((r) => r.status),
+      Array(40).fill(200),
+    );
+    const rows = replies.flatMap((r) =>
+      r.body as { email: string; result: string; profile_interview_id?: string }[]
+    );
+    assert.deepEqual(
+      new Set(rows.map((row) => row.result)),
+      new Set(["ok", "Error: Not enough interview credits"]),
+    );
+    const registered = await sql`select p.email, pi.id::text from profile_interviews pi
+    join candidate_profiles p on p.id = pi.profile_id where pi.merchant_id = ${fixture.merchantId}`;
+    const footprint = await merchantFootprint(sql, fixture.merchantId);
+    assert.equal(footprint.credits, 0);
+    assert.equal(footprint.registrations, 20, "one registration per credit spent");
+    assert.equal(footprint.profiles, 20, "a candidate that never got a credit has no profile");
+    const registrationOf = new Map(registered.map((r) => [r.email, r.id]));
+    for (const row of rows.filter((r) => r.result === "ok")) {
+      assert.equal(row.profile_interview_id, registrationOf.get(row.email));
+    }
+  },
+);

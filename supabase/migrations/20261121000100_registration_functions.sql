@@ -135,13 +135,198 @@ as $$
       or (p_is_test and p_status = 'draft');
 $$;
 
+-- A batch row as it moves between the statements of app.register_batch.
+create type app.batch_row as (
+  i integer,
+  email text,
+  email_key text,
+  name text,
+  external_id text,
+  profile_id uuid,
+  registration_id uuid,
+  error text
+);
+
+-- One pass over a batch: profiles, registrations, tokens and invitations,
+-- then the credits the new registrations cost. With p_credit_budget null it
+-- is optimistic: every row that needs a credit gets one, and if the merchant
+-- cannot pay for them all at the end it raises JMCRD (nothing is kept) so the
+-- caller can redo the batch with the merchant locked and a budget, which the
+-- rows that need a credit spend in input order.
+--
+-- The merchant's row is locked only by the final decrement, so concurrent
+-- batches of one merchant overlap except for that update and their commit.
+-- What they share is locked in one global order (profiles by email, then
+-- registrations by id, then the merchant), so they queue rather than
+-- deadlock; the partial unique indexes make a concurrent duplicate a reuse.
+create function app.register_batch(
+  p_merchant public.merchants,
+  p_interview_id uuid,
+  p_position_id uuid,
+  p_interview_name text,
+  p_is_test boolean,
+  p_send_invitation boolean,
+  p_hide_menu boolean,
+  p_hide_iframe boolean,
+  p_issued_at timestamptz,
+  p_expires_at timestamptz,
+  p_users jsonb,
+  p_language text,
+  p_email_payload jsonb,
+  p_credit_budget integer
+) returns jsonb
+language plpgsql volatile
+set search_path = ''
+as $$
+declare
+  v_rows app.batch_row[];
+  v_new_registrations integer;
+  v_result jsonb;
+begin
+  -- Profiles (found by case-insensitive email, or created) and registrations
+  -- for every row that gets a credit or needs none. Lookups are LATERAL so
+  -- they are driven by the batch, one index probe per row.
+  with input as (
+    select u.i, u.email, lower(u.email) as email_key, u.name, u.external_id
+    from jsonb_to_recordset(p_users) as u (i integer, email text, name text, external_id text)
+  ),
+  ranked as (
+    select input.*,
+      count(*) filter (where pi.id is null and not p_is_test) over (order by input.i) as credit_rank,
+      (pi.id is null and not p_is_test) as needs_credit
+    from input
+    left join lateral (
+      select p.id from public.candidate_profiles p
+      where p.merchant_id = p_merchant.id and p.email_key = input.email_key
+    ) p on true
+    left join lateral (
+      select pi.id from public.profile_interviews pi
+      where pi.profile_id = p.id and pi.interview_id = p_interview_id
+        and pi.is_test = p_is_test and pi.status in ('registered', 'started')
+    ) pi on true
+  ),
+  profiles as (
+    insert into public.candidate_profiles as p (merchant_id, email, name, external_id)
+    select p_merchant.id, r.email, r.name, r.external_id
+    from ranked r
+    where p_credit_budget is null or not r.needs_credit or r.credit_rank <= p_credit_budget
+    order by r.email_key
+    on conflict (merchant_id, email_key) do update
+      set name = coalesce(excluded.name, p.name),
+          external_id = coalesce(excluded.external_id, p.external_id),
+          updated_at = now()
+    returning p.id, p.email_key
+  ),
+  -- An open registration that exists (or that a concurrent batch has just
+  -- made) is kept: the insert does nothing for it and it costs nothing.
+  new_registrations as (
+    insert into public.profile_interviews
+      (merchant_id, profile_id, interview_id, position_id, is_test, credit_spent)
+    select p_merchant.id, p.id, p_interview_id, p_position_id, p_is_test, not p_is_test
+    from profiles p
+    order by p.id
+    on conflict (profile_id, interview_id, is_test) where status in ('registered', 'started') do nothing
+    returning id
+  )
+  select
+    array_agg(row(r.i, r.email, r.email_key, r.name, r.external_id, p.id, null, null)::app.batch_row order by r.i),
+    (select count(*) from new_registrations)
+  into v_rows, v_new_registrations
+  from ranked r
+  left join profiles p using (email_key);
+
+  -- Each row's open registration, locked: batches that share a candidate
+  -- take turns from here on, so exactly one live link remains.
+  with locked as materialized (
+    select pi.id, pi.profile_id
+    from public.profile_interviews pi
+    where pi.profile_id = any (array(select r.profile_id from unnest(v_rows) r where r.profile_id is not null))
+      and pi.interview_id = p_interview_id and pi.is_test = p_is_test and pi.status in ('registered', 'started')
+    order by pi.id
+    for update
+  )
+  select array_agg(row(r.i, r.email, r.email_key, r.name, r.external_id, r.profile_id, l.id,
+      case
+        when r.profile_id is null then 'Not enough interview credits'
+        when l.id is null then 'Registration changed concurrently, retry'
+      end)::app.batch_row order by r.i)
+  into v_rows
+  from unnest(v_rows) r
+  left join locked l on l.profile_id = r.profile_id;
+
+  -- Newest link wins: the registrations' live tokens are revoked before the
+  -- new ones are minted (one live token per registration is a unique index),
+  -- and a fresh invitation supersedes one still waiting to go out.
+  with registrations as (
+    select r.registration_id as id from unnest(v_rows) r where r.registration_id is not null
+  ),
+  revoked as (
+    update public.interview_tokens t set revoked_at = now()
+    from registrations
+    where t.profile_interview_id = registrations.id and t.redeemed_at is null and t.revoked_at is null
+  )
+  update public.email_outbox o set status = 'cancelled'
+  from registrations
+  where p_send_invitation and o.profile_interview_id = registrations.id
+    and o.kind = 'invitation' and o.status = 'pending';
+
+  with tokens as (
+    insert into public.interview_tokens (profile_interview_id, issued_at, expires_at, hide_menu, hide_iframe)
+    select r.registration_id, p_issued_at, p_expires_at, p_hide_menu, p_hide_iframe
+    from unnest(v_rows) r
+    where r.registration_id is not null
+    returning jti, profile_interview_id
+  ),
+  invitations as (
+    insert into public.email_outbox
+      (merchant_id, profile_interview_id, kind, to_email, to_name, language, payload)
+    select p_merchant.id, r.registration_id, 'invitation', r.email, p.name, p_language,
+      p_email_payload || jsonb_build_object(
+        'jti', t.jti,
+        'interview_id', p_interview_id,
+        'interview_name', p_interview_name,
+        'merchant_name', p_merchant.name
+      )
+    from unnest(v_rows) r
+    join tokens t on t.profile_interview_id = r.registration_id
+    join public.candidate_profiles p on p.id = r.profile_id
+    where p_send_invitation
+  )
+  select coalesce(jsonb_agg(
+    case when r.error is not null
+      then jsonb_build_object('i', r.i, 'error', r.error)
+      else jsonb_build_object(
+        'i', r.i, 'profile_id', r.profile_id, 'profile_interview_id', r.registration_id, 'jti', t.jti
+      )
+    end order by r.i), '[]'::jsonb)
+  into v_result
+  from unnest(v_rows) r
+  left join tokens t on t.profile_interview_id = r.registration_id;
+
+  if v_new_registrations > 0 and not p_is_test then
+    -- An optimistic batch waits only briefly for the merchant: a locked batch
+    -- holding it may be waiting for a profile this one holds. Giving up
+    -- (JMCRD, or lock_not_available) releases them at once.
+    if p_credit_budget is null then
+      perform set_config('lock_timeout', '200ms', true);
+    end if;
+    update public.merchants
+    set interview_credits = interview_credits - v_new_registrations
+    where id = p_merchant.id and interview_credits >= v_new_registrations;
+    if not found then
+      raise exception 'the merchant cannot pay for this batch' using errcode = 'JMCRD';
+    end if;
+  end if;
+  return v_result;
+end;
+$$;
+
 -- Registers a batch of candidates for one interview in one transaction.
 --
 -- p_users holds only rows that passed validation: [{i, email, name?,
 -- external_id?}] with i the row's index in the request and emails unique
 -- case-insensitively. Rows are independent: a row that cannot get a credit
--- writes nothing, the others go ahead. All of a merchant's registrations
--- serialize on its row, which is what makes credits exact under concurrency.
+-- writes nothing, the others go ahead.
 --
 -- Returns {merchant_id, interview_id, position_id, interview_base_url, rows:
 -- [{i, profile_id, profile_interview_id, jti} | {i, error}]}.
@@ -166,130 +351,53 @@ declare
   v_merchant public.merchants%rowtype;
   v_interview record;
   v_rows jsonb;
+  v_attempt integer := 0;
+  v_lock_timeout text := current_setting('lock_timeout');
 begin
   v_merchant.id := app.acting_merchant(
     p_account_id, p_merchant_id, array['merchant_owner', 'merchant']::public.member_role[]
   );
   select * into v_interview from app.registrable_interview(v_merchant.id, p_interview_or_position_id, p_is_test);
+  select * into v_merchant from public.merchants where id = v_merchant.id;
 
-  select * into v_merchant from public.merchants where id = v_merchant.id for update;
+  -- The common case, optimistic; skipped when the credits visible now could
+  -- not cover every row anyway.
+  if p_is_test or v_merchant.interview_credits >= jsonb_array_length(p_users) then
+    begin
+      v_rows := app.register_batch(
+        v_merchant, v_interview.interview_id, v_interview.position_id, v_interview.interview_name,
+        p_is_test, p_send_invitation, p_hide_menu, p_hide_iframe, p_issued_at, p_expires_at,
+        p_users, p_language, p_email_payload, null
+      );
+      perform set_config('lock_timeout', v_lock_timeout, true);
+    exception when sqlstate 'JMCRD' or deadlock_detected or lock_not_available then
+      -- Short of credits, or crossed with a locked batch: nothing was kept
+      -- (the lock_timeout set inside goes with the rolled-back work).
+      v_rows := null;
+    end;
+  end if;
 
-  -- Newest link wins: every live token of a registration this batch reuses is
-  -- revoked before the new ones are minted (one live token per registration
-  -- is a unique index). Reused registrations need no credit, so none of these
-  -- rows can fail later.
-  -- Lookups are LATERAL so they are driven by the batch, one index probe per
-  -- row, whatever the size of the merchant's history.
-  with reused as (
-    select pi.id
-    from jsonb_to_recordset(p_users) as u (email text)
-    cross join lateral (
-      select p.id from public.candidate_profiles p
-      where p.merchant_id = v_merchant.id and p.email_key = lower(u.email)
-    ) p
-    cross join lateral (
-      select pi.id from public.profile_interviews pi
-      where pi.profile_id = p.id and pi.interview_id = v_interview.interview_id
-        and pi.is_test = p_is_test and pi.status in ('registered', 'started')
-    ) pi
-  ),
-  revoked as (
-    update public.interview_tokens t set revoked_at = now()
-    from reused
-    where t.profile_interview_id = reused.id and t.redeemed_at is null and t.revoked_at is null
-  )
-  -- A fresh invitation supersedes one still waiting to go out.
-  update public.email_outbox o set status = 'cancelled'
-  from reused
-  where p_send_invitation and o.profile_interview_id = reused.id
-    and o.kind = 'invitation' and o.status = 'pending';
-
-  with input as (
-    select u.i, u.email, lower(u.email) as email_key, u.name, u.external_id
-    from jsonb_to_recordset(p_users) as u (i integer, email text, name text, external_id text)
-  ),
-  current_state as (
-    select input.*, pi.id as open_registration_id
-    from input
-    left join lateral (
-      select p.id from public.candidate_profiles p
-      where p.merchant_id = v_merchant.id and p.email_key = input.email_key
-    ) p on true
-    left join lateral (
-      select pi.id from public.profile_interviews pi
-      where pi.profile_id = p.id and pi.interview_id = v_interview.interview_id
-        and pi.is_test = p_is_test and pi.status in ('registered', 'started')
-    ) pi on true
-  ),
-  ranked as (
-    select s.*,
-      (s.open_registration_id is null and not p_is_test) as needs_credit,
-      count(*) filter (where s.open_registration_id is null and not p_is_test)
-        over (order by s.i) as credit_rank
-    from current_state s
-  ),
-  accepted as (
-    select * from ranked where not needs_credit or credit_rank <= v_merchant.interview_credits
-  ),
-  profiles as (
-    insert into public.candidate_profiles as p (merchant_id, email, name, external_id)
-    select v_merchant.id, a.email, a.name, a.external_id from accepted a
-    on conflict (merchant_id, email_key) do update
-      set name = coalesce(excluded.name, p.name),
-          external_id = coalesce(excluded.external_id, p.external_id),
-          updated_at = now()
-    returning p.id, p.email_key, p.name
-  ),
-  new_registrations as (
-    insert into public.profile_interviews
-      (merchant_id, profile_id, interview_id, position_id, is_test, credit_spent)
-    select v_merchant.id, p.id, v_interview.interview_id, v_interview.position_id, p_is_test, not p_is_test
-    from accepted a
-    join profiles p using (email_key)
-    where a.open_registration_id is null
-    returning id, profile_id
-  ),
-  registrations as (
-    select a.i, a.email, p.id as profile_id, p.name, coalesce(a.open_registration_id, nr.id) as registration_id
-    from accepted a
-    join profiles p using (email_key)
-    left join new_registrations nr on nr.profile_id = p.id
-  ),
-  tokens as (
-    insert into public.interview_tokens (profile_interview_id, issued_at, expires_at, hide_menu, hide_iframe)
-    select r.registration_id, p_issued_at, p_expires_at, p_hide_menu, p_hide_iframe from registrations r
-    returning jti, profile_interview_id
-  ),
-  spent as (
-    update public.merchants
-    set interview_credits = interview_credits - (select count(*) from new_registrations)
-    where id = v_merchant.id and not p_is_test
-  ),
-  invitations as (
-    insert into public.email_outbox
-      (merchant_id, profile_interview_id, kind, to_email, to_name, language, payload)
-    select v_merchant.id, r.registration_id, 'invitation', r.email, r.name, p_language,
-      p_email_payload || jsonb_build_object(
-        'jti', t.jti,
-        'interview_id', v_interview.interview_id,
-        'interview_name', v_interview.interview_name,
-        'merchant_name', v_merchant.name
-      )
-    from registrations r
-    join tokens t on t.profile_interview_id = r.registration_id
-    where p_send_invitation
-  )
-  select coalesce(jsonb_agg(
-    case when r.registration_id is null
-      then jsonb_build_object('i', k.i, 'error', 'Not enough interview credits')
-      else jsonb_build_object(
-        'i', k.i, 'profile_id', r.profile_id, 'profile_interview_id', r.registration_id, 'jti', t.jti
-      )
-    end order by k.i), '[]'::jsonb)
-  into v_rows
-  from ranked k
-  left join registrations r on r.i = k.i
-  left join tokens t on t.profile_interview_id = r.registration_id;
+  -- Otherwise the merchant is locked first and its credits go to the rows in
+  -- input order. A batch that took the optimistic path and now waits for this
+  -- lock may hold a profile this one needs: the deadlock costs one retry.
+  while v_rows is null loop
+    v_attempt := v_attempt + 1;
+    begin
+      -- NO KEY UPDATE, the strength of the decrement itself: FOR UPDATE would
+      -- also conflict with the KEY SHARE locks every in-flight batch's
+      -- foreign-key checks hold on this row, and queue behind all of them.
+      select * into v_merchant from public.merchants where id = v_merchant.id for no key update;
+      v_rows := app.register_batch(
+        v_merchant, v_interview.interview_id, v_interview.position_id, v_interview.interview_name,
+        p_is_test, p_send_invitation, p_hide_menu, p_hide_iframe, p_issued_at, p_expires_at,
+        p_users, p_language, p_email_payload, v_merchant.interview_credits
+      );
+    exception when deadlock_detected then
+      if v_attempt >= 3 then
+        raise;
+      end if;
+    end;
+  end loop;
 
   return jsonb_build_object(
     'merchant_id', v_merchant.id,
@@ -316,6 +424,8 @@ declare
   v_open boolean;
   v_registration_status public.registration_status;
 begin
+  -- Registration before token: the order app.register_batch locks them in.
+  perform 1 from public.profile_interviews where id = p_profile_interview_id for update;
   select * into v_token from public.interview_tokens where jti = p_jti for update;
   if not found or v_token.profile_interview_id <> p_profile_interview_id then
     raise exception 'Invalid interview token' using errcode = 'JM401', hint = 'interview_token';

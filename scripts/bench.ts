@@ -1,0 +1,213 @@
+/**
+ * `deno task bench [--json] [--quick]`: the API's performance figures, over
+ * real HTTP against a real PostgreSQL.
+ *
+ * Starts a throwaway embedded PostgreSQL with fsync on (durable commits, as
+ * in production), runs `scripts/start.ts` against it as a separate process,
+ * and measures from this process:
+ *   - register batches of 1, 100 and 1,000 users: p50 / p95 latency;
+ *   - single-user registrations at 32 and 64 concurrent connections:
+ *     requests per second and p99 latency;
+ *   - a per-row baseline on the same database: the same 1,000 users written
+ *     the naive way, one transaction per user, and the ratio to the batch.
+ * `--json` also prints every figure as one JSON object on the last line.
+ * The load generator shares the machine with the server and the database.
+ */
+import { parseArgs } from "node:util";
+import postgres from "postgres";
+import { freePort, prepareDatabase, REPO_ROOT } from "./local_db.ts";
+import { signUserJwt } from "./start.ts";
+import { LOCAL_JWT_SECRET } from "../supabase/functions/_shared/config.ts";
+
+const args = parseArgs({
+  args: Deno.args,
+  options: { json: { type: "boolean" }, quick: { type: "boolean" } },
+});
+const quick = args.values.quick ?? false;
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+const round = (value: number) => Math.round(value * 10) / 10;
+
+async function waitForServer(url: string, child: Deno.ChildProcess): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  let exited = false;
+  child.status.then(() => exited = true);
+  while (Date.now() < deadline && !exited) {
+    try {
+      const res = await fetch(url);
+      await res.body?.cancel();
+      if (res.ok) return;
+    } catch {
+      // Not listening yet.
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`the server at ${url} did not come up`);
+}
+
+/** A merchant of the bench's own with credits to burn, its owner and an active interview. */
+async function benchMerchant(sql: postgres.Sql) {
+  const merchantId = crypto.randomUUID();
+  const ownerId = crypto.randomUUID();
+  const interviewId = crypto.randomUUID();
+  await sql.begin(async (tx) => {
+    await tx`insert into merchants (id, name, interview_credits) values (${merchantId}, 'Bench', 1000000000)`;
+    await tx`insert into accounts (id, email, home_merchant_id) values (${ownerId}, ${`bench-${ownerId}@bench.example`}, ${merchantId})`;
+    await tx`insert into merchant_members (account_id, merchant_id, role) values (${ownerId}, ${merchantId}, 'merchant_owner')`;
+    await tx`insert into interviews (id, merchant_id, name, status) values (${interviewId}, ${merchantId}, 'Bench', 'active')`;
+  });
+  return { merchantId, ownerId, interviewId };
+}
+
+let emailCounter = 0;
+const users = (n: number) =>
+  Array.from(
+    { length: n },
+    () => ({
+      name: "Bench Candidate",
+      email: `c${++emailCounter}-${crypto.randomUUID().slice(0, 8)}@bench.example`,
+    }),
+  );
+
+/** One registration request of n fresh users; its latency in ms. Any row not ok fails the bench. */
+async function register(
+  endpoint: string,
+  headers: Record<string, string>,
+  interviewId: string,
+  n: number,
+): Promise<number> {
+  const body = JSON.stringify({ interview_id: interviewId, type: "url", users: users(n) });
+  const started = performance.now();
+  const res = await fetch(endpoint, { method: "POST", headers, body });
+  const rows = await res.json();
+  const elapsed = performance.now() - started;
+  if (res.status !== 200 || rows.length !== n || rows.some((r: { result: string }) => r.result !== "ok")) {
+    throw new Error(`bench request failed: ${res.status} ${JSON.stringify(rows).slice(0, 300)}`);
+  }
+  return elapsed;
+}
+
+async function main() {
+  const tempDir = await Deno.makeTempDir({ prefix: "jobmojito-bench-" });
+  const db = await prepareDatabase({
+    dataDir: `${tempDir}/data`,
+    port: freePort(),
+    persistent: false,
+    fast: false,
+  });
+  const apiPort = freePort();
+  const server = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "scripts/start.ts", "--port", String(apiPort)],
+    cwd: REPO_ROOT,
+    env: { SUPABASE_DB_URL: db.url, DB_POOL_SIZE: "10" },
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const sql = postgres(db.url, { max: 4, onnotice: () => {} });
+  try {
+    const functionsUrl = `http://127.0.0.1:${apiPort}/functions/v1`;
+    await waitForServer(`${functionsUrl}/openapi`, server);
+    const merchant = await benchMerchant(sql);
+    const token = await signUserJwt(LOCAL_JWT_SECRET, merchant.ownerId);
+    const endpoint = `${functionsUrl}/job-interview-register-users`;
+    const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
+
+    const registerOnce = (n: number) => register(endpoint, headers, merchant.interviewId, n);
+
+    // Warm up connections, prepared statements and the JIT, then refresh the
+    // planner's statistics: a live database has them (autovacuum analyzes
+    // within its first minute), and plans cached while these tables were
+    // empty would measure that cold start rather than the API.
+    for (let i = 0; i < 40; i++) await registerOnce(i % 2 ? 100 : 1);
+    await sql`analyze`;
+    for (let i = 0; i < 20; i++) await registerOnce(i % 2 ? 100 : 1);
+
+    const batches: Record<string, { requests: number; p50_ms: number; p95_ms: number }> = {};
+    for (const [size, requests] of [[1, quick ? 50 : 300], [100, quick ? 15 : 60], [1000, quick ? 10 : 40]]) {
+      const times: number[] = [];
+      for (let i = 0; i < requests; i++) times.push(await registerOnce(size));
+      times.sort((a, b) => a - b);
+      batches[String(size)] = {
+        requests,
+        p50_ms: round(percentile(times, 50)),
+        p95_ms: round(percentile(times, 95)),
+      };
+    }
+
+    const concurrency: Record<string, { requests: number; rps: number; p50_ms: number; p99_ms: number }> = {};
+    for (const connections of [32, 64]) {
+      const durationMs = quick ? 3000 : 10_000;
+      const times: number[] = [];
+      const started = performance.now();
+      await Promise.all(Array.from({ length: connections }, async () => {
+        while (performance.now() - started < durationMs) times.push(await registerOnce(1));
+      }));
+      const elapsed = performance.now() - started;
+      times.sort((a, b) => a - b);
+      concurrency[String(connections)] = {
+        requests: times.length,
+        rps: Math.round(times.length / (elapsed / 1000)),
+        p50_ms: round(percentile(times, 50)),
+        p99_ms: round(percentile(times, 99)),
+      };
+    }
+
+    // The naive way: one transaction per user, four statements each, no HTTP
+    // and no token minting (both would only add to it).
+    const baselineUsers = users(1000);
+    const baselineStarted = performance.now();
+    for (const user of baselineUsers) {
+      await sql.begin(async (tx) => {
+        const [profile] = await tx`
+          insert into candidate_profiles (merchant_id, email, name) values (${merchant.merchantId}, ${user.email}, ${user.name})
+          on conflict (merchant_id, email_key) do update set name = excluded.name returning id`;
+        const [registration] = await tx`
+          insert into profile_interviews (merchant_id, profile_id, interview_id, is_test, credit_spent)
+          values (${merchant.merchantId}, ${profile.id}, ${merchant.interviewId}, false, true) returning id`;
+        await tx`update merchants set interview_credits = interview_credits - 1 where id = ${merchant.merchantId}`;
+        await tx`insert into interview_tokens (profile_interview_id, issued_at, expires_at)
+          values (${registration.id}, now(), now() + interval '30 days')`;
+      });
+    }
+    const baselineMs = round(performance.now() - baselineStarted);
+
+    const figures = {
+      date: new Date().toISOString(),
+      machine:
+        `${Deno.build.os}/${Deno.build.arch}, ${navigator.hardwareConcurrency} cores, Deno ${Deno.version.deno}`,
+      batches,
+      concurrency,
+      baseline_per_row_1000_ms: baselineMs,
+      batch_1000_vs_per_row: round(baselineMs / batches["1000"].p50_ms),
+    };
+
+    console.log("register-users over HTTP (fsync on)");
+    for (const [size, f] of Object.entries(batches)) {
+      console.log(
+        `  batch of ${
+          size.padStart(4)
+        } users: p50 ${f.p50_ms} ms, p95 ${f.p95_ms} ms (${f.requests} requests)`,
+      );
+    }
+    for (const [connections, f] of Object.entries(concurrency)) {
+      console.log(
+        `  single-user, ${connections} connections: ${f.rps} req/s, p50 ${f.p50_ms} ms, p99 ${f.p99_ms} ms`,
+      );
+    }
+    console.log(`  per-row baseline, 1,000 users one transaction each: ${baselineMs} ms`);
+    console.log(`  1,000-user batch vs per-row baseline: ${figures.batch_1000_vs_per_row}x faster`);
+    if (args.values.json) console.log(JSON.stringify(figures));
+  } finally {
+    await sql.end({ timeout: 5 });
+    try {
+      server.kill("SIGTERM");
+    } catch { /* already gone */ }
+    await server.status;
+    await db.stop();
+    await Deno.remove(tempDir, { recursive: true }).catch(() => {});
+  }
+}
+
+await main();

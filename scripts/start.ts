@@ -1,0 +1,207 @@
+/**
+ * `deno task start`: the whole API on this machine.
+ *
+ *   1. the database: an embedded PostgreSQL keeping its data in `.local/pgdata`
+ *      (port 54322), or the external one named by SUPABASE_DB_URL / DATABASE_URL;
+ *   2. migrations (Supabase CLI `migration up`) and `supabase/seed.sql`;
+ *   3. every function at http://127.0.0.1:54321/functions/v1/<name>, plus the
+ *      BACKGROUND_WORKERS (scripts/background_workers.ts).
+ *
+ * Ctrl-C (SIGINT), SIGTERM or SIGHUP stops the workers, the server, the pool and
+ * then the database, and exits 0. A second Ctrl-C exits at once (the database
+ * is still told to stop).
+ *
+ * Options: --port=54321 --db-port=54322 --data-dir=.local/pgdata --host=127.0.0.1
+ */
+import { parseArgs } from "node:util";
+import { SignJWT } from "jose";
+import {
+  type Config,
+  loadConfig,
+  LOCAL_ANON_JWT,
+  LOCAL_API_PORT,
+  LOCAL_INTERVIEW_TOKEN_SECRET,
+  LOCAL_JWT_SECRET,
+  LOCAL_SECRET_KEY,
+  LOCAL_SERVICE_ROLE_JWT,
+} from "../supabase/functions/_shared/config.ts";
+import { createRuntime, type Runtime } from "../supabase/functions/_shared/runtime.ts";
+import { BACKGROUND_WORKERS, type BackgroundWorker } from "./background_workers.ts";
+import { type Gateway, serveGateway } from "./gateway.ts";
+import {
+  DEFAULT_DATA_DIR,
+  DEFAULT_DB_PORT,
+  prepareDatabase,
+  type PreparedDatabase,
+  shutdownSignal,
+} from "./local_db.ts";
+
+/** The seeded merchant owner (Olivia Owner, Acme Recruiting) and Acme's active interview. */
+export const DEMO_USER_ID = "b0000000-0000-4000-8000-000000000002";
+export const DEMO_MERCHANT_ID = "a0000000-0000-4000-8000-000000000001";
+export const DEMO_INTERVIEW_ID = "c0000000-0000-4000-8000-000000000001";
+
+/** An HS256 user access token shaped like the ones Supabase Auth issues. */
+export function signUserJwt(secret: string, userId: string, ttlSeconds = 24 * 3600): Promise<string> {
+  return new SignJWT({ role: "authenticated" })
+    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+    .setSubject(userId)
+    .setAudience("authenticated")
+    .setIssuedAt()
+    .setExpirationTime(Math.floor(Date.now() / 1000) + ttlSeconds)
+    .sign(new TextEncoder().encode(secret));
+}
+
+function shellQuote(value: string): string {
+  return `'${value.replaceAll("'", `'"'"'`)}'`;
+}
+
+async function banner(config: Config, gateway: Gateway, db: PreparedDatabase): Promise<string> {
+  const local = (value: string | null, localValue: string) =>
+    value === localValue ? value : "(set from the environment; not shown)";
+  const jwtIsLocal = config.jwtSecret === LOCAL_JWT_SECRET;
+  const secretKey = config.secretKeys.includes(LOCAL_SECRET_KEY) ? LOCAL_SECRET_KEY : null;
+  const lines = [
+    "",
+    `JobMojito registration API is up: ${gateway.baseUrl}`,
+    "",
+    "Functions:",
+    ...gateway.functionNames.map((name) => `  ${gateway.functionsUrl}/${name}`),
+    "",
+    `Database: ${
+      db.server ? `${db.url} (embedded, data in ${db.server.dataDir})` : "external (from the environment)"
+    }`,
+    `          start ${db.timings.startMs} ms, migrations ${db.timings.migrateMs} ms, seed ${db.timings.seedMs} ms`,
+    "",
+    "Keys (LOCAL-ONLY published defaults: never use them anywhere real):",
+    `  secret key (sb_secret_)  ${secretKey ?? "(set from the environment; not shown)"}`,
+    `  service_role JWT         ${
+      jwtIsLocal ? LOCAL_SERVICE_ROLE_JWT : "(JWT secret set from the environment)"
+    }`,
+    `  anon JWT                 ${jwtIsLocal ? LOCAL_ANON_JWT : "(JWT secret set from the environment)"}`,
+    `  JWT secret (HS256)       ${local(config.jwtSecret, LOCAL_JWT_SECRET)}`,
+    `  interview token secret   ${local(config.interviewTokenSecret, LOCAL_INTERVIEW_TOKEN_SECRET)}`,
+  ];
+  const body = JSON.stringify({
+    interview_id: DEMO_INTERVIEW_ID,
+    merchant_id: DEMO_MERCHANT_ID,
+    type: "url",
+    users: [{ name: "Peter Parker", email: `peter.parker+${Date.now()}@example.com`, external_id: "demo-1" }],
+  });
+  const url = `${gateway.functionsUrl}/job-interview-register-users`;
+  if (config.jwtSecret) {
+    const token = await signUserJwt(config.jwtSecret, DEMO_USER_ID);
+    lines.push(
+      "",
+      `Register a candidate as the seeded merchant owner (user ${DEMO_USER_ID}, token valid 24 h):`,
+      `  curl -sS -X POST ${url} \\`,
+      `    -H 'Authorization: Bearer ${token}' \\`,
+      `    -H 'Content-Type: application/json' \\`,
+      `    -d ${shellQuote(body)}`,
+    );
+  }
+  if (secretKey) {
+    lines.push(
+      "",
+      "The same with the service key:",
+      `  curl -sS -X POST ${url} -H 'Authorization: Bearer ${secretKey}' \\`,
+      `    -H 'Content-Type: application/json' -d ${shellQuote(body.replace("+", "+svc-"))}`,
+    );
+  }
+  lines.push("", "Ctrl-C stops everything.", "");
+  return lines.join("\n");
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      port: { type: "string", default: String(LOCAL_API_PORT) },
+      host: { type: "string", default: "127.0.0.1" },
+      "db-port": { type: "string", default: String(DEFAULT_DB_PORT) },
+      "data-dir": { type: "string", default: DEFAULT_DATA_DIR },
+    },
+  });
+  const port = Number(values.port);
+  const dbPort = Number(values["db-port"]);
+
+  // Listen from the start: a Ctrl-C during startup lets the current step finish, then unwinds.
+  const signal = shutdownSignal();
+  let received: Deno.Signal | null = null;
+  signal.promise.then((name) => {
+    received = name;
+    // A second signal while shutting down: exit now. The database still gets SIGINT
+    // (unload listener / watchdog in local_db.ts).
+    const force = () => {
+      console.error("Forced exit.");
+      Deno.exit(130);
+    };
+    for (const s of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(s, force);
+  });
+
+  const cleanups: { name: string; run: () => Promise<unknown> }[] = [];
+  let exitCode = 0;
+  try {
+    const db = await prepareDatabase({ dataDir: values["data-dir"], port: dbPort, persistent: true });
+    cleanups.push({ name: "database", run: () => db.stop() });
+    console.log(db.migrationOutput);
+
+    const env = Deno.env.toObject();
+    const config: Config = {
+      ...loadConfig(env),
+      databaseUrl: db.url,
+      ...(env.SUPABASE_URL ? {} : { supabaseUrl: `http://${values.host}:${port}` }),
+    };
+    const runtime: Runtime = createRuntime(config);
+    cleanups.push({ name: "database pool", run: () => runtime.sql.end({ timeout: 5 }) });
+
+    let gateway: Gateway;
+    try {
+      gateway = serveGateway({ runtime, port, hostname: values.host });
+    } catch (err) {
+      if (!(err instanceof Deno.errors.AddrInUse)) throw err;
+      throw new Error(`${values.host}:${port} is already in use (another \`deno task start\`?); try --port`);
+    }
+    cleanups.push({ name: "server", run: () => gateway.shutdown() });
+
+    const workersAbort = new AbortController();
+    const workers: BackgroundWorker[] = [];
+    cleanups.push({
+      name: "background workers",
+      run: async () => {
+        workersAbort.abort();
+        for (const worker of workers.reverse()) await worker.stop();
+      },
+    });
+    for (const startWorker of BACKGROUND_WORKERS) {
+      const worker = await startWorker({ runtime, signal: workersAbort.signal });
+      workers.push(worker);
+      console.log(`Background worker started: ${worker.name}`);
+    }
+
+    if (!received) {
+      console.log(await banner(config, gateway, db));
+      await signal.promise;
+    }
+    console.log(`\n${received ?? "Signal"} received, shutting down...`);
+  } catch (err) {
+    console.error(err instanceof Error ? err.message : err);
+    exitCode = 1;
+  } finally {
+    // Workers, then the server (drains in-flight requests), the pool, the database.
+    const stopping = performance.now();
+    for (const { name, run } of cleanups.reverse()) {
+      try {
+        await run();
+      } catch (err) {
+        console.error(`Stopping the ${name} failed:`, err);
+        exitCode ||= 1;
+      }
+    }
+    signal.dispose();
+    if (exitCode === 0) console.log(`Stopped (${Math.round(performance.now() - stopping)} ms).`);
+  }
+  return exitCode;
+}
+
+if (import.meta.main) Deno.exit(await main());

@@ -183,3 +183,59 @@ Deno.test("a refused request writes nothing", opts, async () => {
   assert.deepEqual(attempts.map((a) => a.status), [403, 403, 401, 422]);
   assert.deepEqual(await merchantFootprint(sql, fixture.merchantId), before);
 });
+
+Deno.test("a JWKS given by URL is fetched once and cached; unreachable, it is a 503", opts, async () => {
+  const signer = await asymmetricSigner("ES256");
+  let fetches = 0;
+  const jwksServer = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
+    fetches++;
+    assert.equal(new URL(req.url).pathname, "/auth/v1/.well-known/jwks.json");
+    return Response.json(signer.jwks);
+  });
+  const supabaseUrl = `http://127.0.0.1:${jwksServer.addr.port}`;
+  const viaUrl = await startTestServer({
+    jwks: null,
+    jwksUrl: `${supabaseUrl}/auth/v1/.well-known/jwks.json`,
+  });
+  try {
+    for (const sub of [SEED.owner, SEED.staff, SEED.owner]) {
+      const reply = await callFunction(viaUrl.functionsUrl, FN, {
+        token: await signer.sign(sub),
+        body: {
+          interview_id: SEED.activeInterview,
+          is_test: true,
+          users: [{ email: `jwks-${crypto.randomUUID()}@example.com` }],
+        },
+      });
+      assert.equal(reply.status, 200, JSON.stringify(reply.body));
+    }
+    assert.equal(fetches, 1, "the key set is fetched once for all three tokens");
+    const forged = await (await asymmetricSigner("ES256")).sign(SEED.owner);
+    assert.equal((await callFunction(viaUrl.functionsUrl, FN, { token: forged, body: {} })).status, 401);
+  } finally {
+    await viaUrl.close();
+    await jwksServer.shutdown();
+  }
+
+  const down = await startTestServer({ jwks: null, jwksUrl: `${supabaseUrl}/auth/v1/.well-known/jwks.json` });
+  try {
+    const reply = await callFunction(down.functionsUrl, FN, {
+      token: await signer.sign(SEED.owner),
+      body: {},
+    });
+    assert.equal(reply.status, 503);
+    assert.equal(reply.headers.get("retry-after"), "5");
+    // HS256 tokens do not need the key set and still work.
+    const hs = await callFunction(down.functionsUrl, FN, {
+      token: await userToken(SEED.owner),
+      body: {
+        interview_id: SEED.activeInterview,
+        is_test: true,
+        users: [{ email: `jwks-${crypto.randomUUID()}@example.com` }],
+      },
+    });
+    assert.equal(hs.status, 200);
+  } finally {
+    await down.close();
+  }
+});

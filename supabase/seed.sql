@@ -42,3 +42,27 @@ on conflict (id) do nothing;
 insert into public.positions (id, merchant_id, name, interview_id) values
   ('d0000000-0000-4000-8000-000000000001', 'a0000000-0000-4000-8000-000000000001', 'Senior Backend Engineer', 'c0000000-0000-4000-8000-000000000001')
 on conflict (id) do nothing;
+
+-- invite-users (docs/invite-users.md): people who already have an account
+-- elsewhere, and an invitation still waiting to be accepted.
+insert into public.accounts (id, email, full_name, is_platform_admin, home_merchant_id) values
+  ('b0000000-0000-4000-8000-000000000010', 'coach@globex.example', 'Cora Coaching', false, 'a0000000-0000-4000-8000-000000000003'),
+  ('b0000000-0000-4000-8000-000000000011', 'recruiter@globex.example', 'Rita Recruiter', false, 'a0000000-0000-4000-8000-000000000003'),
+  ('b0000000-0000-4000-8000-000000000012', 'newcomer@example.com', 'Nadia Newcomer', false, null)
+on conflict (id) do nothing;
+
+insert into public.merchant_members (account_id, merchant_id, role) values
+  ('b0000000-0000-4000-8000-000000000010', 'a0000000-0000-4000-8000-000000000003', 'user'),
+  ('b0000000-0000-4000-8000-000000000011', 'a0000000-0000-4000-8000-000000000003', 'merchant')
+on conflict do nothing;
+
+insert into public.merchant_invitations (id, merchant_id, email, name, role, invited_by) values
+  ('e0000000-0000-4000-8000-000000000001', 'a0000000-0000-4000-8000-000000000001', 'pending.mentor@example.com',
+   'Paula Pending', 'mentor', 'b0000000-0000-4000-8000-000000000002')
+on conflict do nothing;
+
+-- Its accept link, long-lived so the demo keeps working on a kept database.
+insert into public.invitation_tokens (jti, invitation_id, issued_at, expires_at)
+select 'e1000000-0000-4000-8000-000000000001', id, '2026-11-21T00:00:00Z', '2036-11-21T00:00:00Z'
+from public.merchant_invitations where id = 'e0000000-0000-4000-8000-000000000001'
+on conflict do nothing;

@@ -185,9 +185,11 @@ begin
     p_account_id, p_merchant_id, array['merchant_owner', 'merchant']::public.member_role[]
   );
   select * into v_interview from app.registrable_interview(v_merchant_id, p_interview_or_position_id, p_is_test);
-  -- The lock app.register_users takes, taken first so no registration of this
-  -- merchant can appear between this check and the registration.
-  perform 1 from public.merchants where id = v_merchant_id for update;
+  -- The lock app.register_users pays credits under (NO KEY UPDATE, which
+  -- foreign-key checks do not wait for), taken first: invitations of this
+  -- merchant's candidates queue here, so none can register a candidate
+  -- between this check and this registration.
+  perform 1 from public.merchants where id = v_merchant_id for no key update;
 
   select coalesce(jsonb_agg(jsonb_build_object(
       'i', u.i, 'profile_id', pi.profile_id, 'profile_interview_id', pi.id, 'skipped', true
@@ -231,7 +233,8 @@ $$;
 -- re-sends it). A role is never lowered. Rows are independent: every row's
 -- fate is decided before anything is written, so a row that fails writes
 -- nothing and the others go ahead. Invitations of a merchant serialize on its
--- row, like its registrations.
+-- row (NO KEY UPDATE, as registrations lock it to pay, so foreign-key checks
+-- of concurrent registrations do not queue behind it).
 --
 -- Returns {merchant_id, rows: [{i, result, profile_id?, invitation_id?} | {i, error}]}.
 create function app.invite_members(
@@ -258,7 +261,7 @@ begin
   v_merchant.id := app.acting_merchant(
     p_account_id, p_merchant_id, array['merchant_owner', 'merchant']::public.member_role[]
   );
-  select * into v_merchant from public.merchants where id = v_merchant.id for update;
+  select * into v_merchant from public.merchants where id = v_merchant.id for no key update;
 
   -- The highest role the caller may grant: the service key and admins any,
   -- staff at most their own (so only owners grant merchant_owner).
@@ -337,7 +340,7 @@ begin
   -- and a notice email.
   with granted as (
     select p.* from jsonb_to_recordset(v_plan) as p (
-      i integer, email text, name text, result text, account_id uuid, invitation_id uuid, role public.member_role
+      i integer, name text, result text, account_id uuid, invitation_id uuid, role public.member_role
     )
     where p.result in ('Activated', 'SubMerchantAdded', 'CoachingAccessAdded')
   ),
@@ -368,7 +371,7 @@ begin
     where o.invitation_id = g.invitation_id and o.status = 'pending'
   )
   insert into public.email_outbox (merchant_id, kind, to_email, to_name, language, payload)
-  select v_merchant.id, 'role_granted', g.email, coalesce(g.name, a.full_name), p_language,
+  select v_merchant.id, 'role_granted', a.email, coalesce(g.name, a.full_name), p_language,
     v_email_payload || jsonb_build_object('role', g.role, 'result', g.result)
   from granted g
   join public.accounts a on a.id = g.account_id;

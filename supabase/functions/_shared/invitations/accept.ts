@@ -21,7 +21,7 @@ export function createInvitationAccepter(runtime: Runtime) {
     // accounts.id is the Supabase user id, always a UUID: anything else is no user of ours.
     if (!UUID.test(caller.userId)) throw new ApiError(401, "Unauthenticated user");
     if (!caller.email) throw new ApiError(403, "The access token carries no email address");
-    const claims = await verifyInvitationToken(await tokenKey, token);
+    const claims = await verifyInvitationToken(tokenKey, token);
     const [{ result }] = await runtime.sql<{ result: z.infer<typeof InviteAcceptResponse> }[]>`
       select app.accept_invitation(
         ${claims.jti}::uuid, ${claims.sub}::uuid, ${caller.userId}::uuid, ${caller.email}

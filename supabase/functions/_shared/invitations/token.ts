@@ -1,12 +1,13 @@
-import { errors as joseErrors, jwtVerify, SignJWT } from "jose";
+import { createHmac } from "node:crypto";
+import { errors as joseErrors, jwtVerify } from "jose";
 import { ApiError } from "../errors.ts";
 
 export const INVITATION_TOKEN_AUDIENCE = "invitation";
 
 /**
  * What an accept link's token says. The database keeps jti, iat and exp (as
- * invitation_tokens.issued_at/expires_at) and the outbox row keeps them too,
- * so the token is minted only when the email is rendered and never stored.
+ * invitation_tokens.issued_at/expires_at) and the outbox row carries them, so
+ * the token is minted only when the email is rendered and is never stored.
  */
 export interface InvitationTokenClaims {
   jti: string;
@@ -17,31 +18,37 @@ export interface InvitationTokenClaims {
   exp: number;
 }
 
-/** The HS256 key for accept links, imported once. */
-export function invitationTokenKey(secret: string): Promise<CryptoKey> {
-  return crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
-    "sign",
-    "verify",
-  ]);
+/** The HS256 key for accept links: the secret's bytes, which both node:crypto and jose take as they are. */
+export function invitationTokenKey(secret: string): Uint8Array {
+  return new TextEncoder().encode(secret);
 }
 
-export function mintInvitationToken(key: CryptoKey, claims: InvitationTokenClaims): Promise<string> {
-  return new SignJWT({})
-    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
-    .setAudience(INVITATION_TOKEN_AUDIENCE)
-    .setSubject(claims.sub)
-    .setJti(claims.jti)
-    .setIssuedAt(claims.iat)
-    .setExpirationTime(claims.exp)
-    .sign(key);
+const HEADER = Buffer.from(JSON.stringify({ alg: "HS256", typ: "JWT" })).toString("base64url");
+
+/**
+ * Signs the claims as a compact HS256 JWT. Synchronous because the email
+ * dispatcher computes a message's send-time data synchronously (see
+ * email/kinds.ts); jose verifies it like any other JWT.
+ */
+export function mintInvitationToken(key: Uint8Array, claims: InvitationTokenClaims): string {
+  const payload = Buffer.from(JSON.stringify({
+    aud: INVITATION_TOKEN_AUDIENCE,
+    sub: claims.sub,
+    jti: claims.jti,
+    iat: claims.iat,
+    exp: claims.exp,
+  })).toString("base64url");
+  const signingInput = `${HEADER}.${payload}`;
+  return `${signingInput}.${createHmac("sha256", key).update(signingInput).digest("base64url")}`;
 }
 
 /**
  * Checks an accept token's signature, audience and expiry: 422 when it is not
- * one of ours (the caller's own credential is the JWT, which was fine), 410
- * when it was but has expired. Used, revoked or mismatched is the database's call.
+ * one of ours (the caller's credential is their JWT, which was fine), 410 when
+ * it was but has expired. Used, revoked or sent to someone else is the
+ * database's call.
  */
-export async function verifyInvitationToken(key: CryptoKey, token: string): Promise<InvitationTokenClaims> {
+export async function verifyInvitationToken(key: Uint8Array, token: string): Promise<InvitationTokenClaims> {
   try {
     const { payload } = await jwtVerify(token, key, {
       algorithms: ["HS256"],

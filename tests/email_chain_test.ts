@@ -1,0 +1,302 @@
+/**
+ * The chain after the invitation: reminders on their schedule, cancelled by
+ * the link's redemption, and the completion notification.
+ */
+import assert from "node:assert/strict";
+import { LOCAL_SECRET_KEY } from "../supabase/functions/_shared/config.ts";
+import { userToken } from "./_support/credentials.ts";
+import { linkInText, makeDue, messagesTo, sleep, startEmailTestEnv, uniqueEmail } from "./_support/email.ts";
+import { createMerchant } from "./_support/fixtures.ts";
+import { callFunction, tokenOf } from "./_support/http.ts";
+
+// The deployed default schedule: one reminder 48 hours after the invitation.
+const env = await startEmailTestEnv({ reminderScheduleSeconds: [48 * 3600] });
+const { sql, server, catcher } = env;
+const opts = { sanitizeOps: false, sanitizeResources: false };
+globalThis.addEventListener("unload", () => env.close());
+
+async function invite(
+  merchantId: string,
+  interviewId: string,
+  address: string,
+  extra: Record<string, unknown> = {},
+) {
+  const reply = await callFunction(server.functionsUrl, "job-interview-register-users", {
+    token: LOCAL_SECRET_KEY,
+    body: {
+      merchant_id: merchantId,
+      interview_id: interviewId,
+      type: "invitation",
+      users: [{ email: address }],
+      ...extra,
+    },
+  });
+  assert.equal(reply.status, 200, JSON.stringify(reply.body));
+  assert.equal(reply.body[0].result, "ok");
+  return reply.body[0] as { interview_url: string; profile_interview_id: string };
+}
+
+function redeem(interviewUrl: string) {
+  return callFunction(server.functionsUrl, "interview-token-redeem", {
+    body: { interview_token: tokenOf(interviewUrl) },
+  });
+}
+
+function complete(profileInterviewId: unknown, token: string | null = LOCAL_SECRET_KEY) {
+  return callFunction(server.functionsUrl, "interview-complete", {
+    token: token ?? undefined,
+    body: { profile_interview_id: profileInterviewId },
+  });
+}
+
+function outbox(profileInterviewId: string) {
+  return sql<
+    { id: string; kind: string; status: string; send_after: Date; sent_at: Date | null; last_error: string }[]
+  >`
+    select id, kind::text, status::text, send_after, sent_at, last_error from email_outbox
+    where profile_interview_id = ${profileInterviewId} order by created_at, kind`;
+}
+
+Deno.test(
+  "the default schedule: one reminder, due 48 hours after the invitation went out, sent once when due",
+  opts,
+  async () => {
+    const fixture = await createMerchant(sql);
+    const address = uniqueEmail("remind");
+    const row = await invite(fixture.merchantId, fixture.interviewId, address);
+    const dispatcher = env.dispatcher();
+    try {
+      await dispatcher.dispatch();
+      const [invitation, reminder] = await outbox(row.profile_interview_id);
+      assert.equal(invitation.kind, "invitation");
+      assert.equal(invitation.status, "sent");
+      assert.equal(reminder.kind, "reminder");
+      assert.equal(reminder.status, "pending");
+      assert.equal(reminder.send_after.getTime() - invitation.sent_at!.getTime(), 48 * 3600 * 1000);
+
+      await dispatcher.dispatch();
+      assert.equal(messagesTo(catcher.messages(), address).length, 1, "not before it is due");
+
+      await makeDue(sql, reminder.id);
+      await dispatcher.dispatch();
+      await dispatcher.dispatch();
+      const received = messagesTo(catcher.messages(), address);
+      assert.equal(received.length, 2, "the reminder, once");
+      const sent = received[1];
+      assert.match(sent.parsed.subject!, /^Action required: your interview for Fixture .* is waiting$/);
+      assert.equal(linkInText(sent), row.interview_url, "the same working link");
+      assert.equal(sent.parsed.messageId, `<${reminder.id}@jobs.example>`);
+      assert.notEqual(sent.parsed.messageId, received[0].parsed.messageId);
+      assert.equal((await outbox(row.profile_interview_id))[1].status, "sent");
+    } finally {
+      dispatcher.close();
+    }
+  },
+);
+
+Deno.test(
+  "a configured schedule: reminders go out when due, in real time, and not before",
+  opts,
+  async () => {
+    const fixture = await createMerchant(sql);
+    const address = uniqueEmail("schedule");
+    await invite(fixture.merchantId, fixture.interviewId, address);
+    const dispatcher = env.dispatcher({ reminderScheduleSeconds: [1, 2] });
+    try {
+      await dispatcher.dispatch();
+      assert.equal(messagesTo(catcher.messages(), address).length, 1);
+      await sleep(1100);
+      await dispatcher.dispatch();
+      assert.equal(messagesTo(catcher.messages(), address).length, 2, "first reminder after 1 s");
+      await sleep(1000);
+      await dispatcher.dispatch();
+      const received = messagesTo(catcher.messages(), address);
+      assert.equal(received.length, 3, "second reminder after 2 s");
+      assert.deepEqual(received.map((m) => m.parsed.subject!.split(":")[0]), [
+        `Fixture ${fixture.merchantId.slice(0, 8)} invites you to an interview`,
+        "Action required",
+        "Action required",
+      ]);
+    } finally {
+      dispatcher.close();
+    }
+  },
+);
+
+Deno.test("reminders are never sent once the link was redeemed", opts, async (t) => {
+  const fixture = await createMerchant(sql);
+  const dispatcher = env.dispatcher();
+  try {
+    await t.step("redeemed after the invitation: its pending reminder is cancelled", async () => {
+      const address = uniqueEmail("redeemed");
+      const row = await invite(fixture.merchantId, fixture.interviewId, address);
+      await dispatcher.dispatch();
+      assert.equal((await redeem(row.interview_url)).status, 200);
+      const [, reminder] = await outbox(row.profile_interview_id);
+      assert.equal(reminder.status, "cancelled");
+      await makeDue(sql, reminder.id);
+      await dispatcher.dispatch();
+      assert.equal(messagesTo(catcher.messages(), address).length, 1, "only the invitation");
+    });
+
+    await t.step(
+      "a reminder still pending when the link is spent is cancelled by the dispatcher, not sent",
+      async () => {
+        const address = uniqueEmail("guard");
+        const row = await invite(fixture.merchantId, fixture.interviewId, address);
+        await dispatcher.dispatch();
+        const [, reminder] = await outbox(row.profile_interview_id);
+        // Spent behind the API's back, so only the dispatcher's own check stands between it and a send.
+        await sql`update interview_tokens set redeemed_at = now()
+        where profile_interview_id = ${row.profile_interview_id} and redeemed_at is null and revoked_at is null`;
+        await makeDue(sql, reminder.id);
+        const summary = await dispatcher.dispatch();
+        assert.ok(summary.cancelled >= 1);
+        const [, after] = await outbox(row.profile_interview_id);
+        assert.equal(after.status, "cancelled");
+        assert.match(after.last_error, /already used, revoked or has expired/);
+        assert.equal(messagesTo(catcher.messages(), address).length, 1);
+      },
+    );
+
+    await t.step("redeemed before the invitation went out: no invitation and no reminders", async () => {
+      const address = uniqueEmail("early");
+      const row = await invite(fixture.merchantId, fixture.interviewId, address);
+      assert.equal((await redeem(row.interview_url)).status, 200);
+      await dispatcher.dispatch();
+      assert.equal(messagesTo(catcher.messages(), address).length, 0);
+      assert.deepEqual((await outbox(row.profile_interview_id)).map((o) => [o.kind, o.status]), [
+        ["invitation", "cancelled"],
+      ]);
+    });
+  } finally {
+    dispatcher.close();
+  }
+});
+
+Deno.test("a new invitation supersedes the reminders of the previous one", opts, async () => {
+  const fixture = await createMerchant(sql);
+  const address = uniqueEmail("again");
+  const first = await invite(fixture.merchantId, fixture.interviewId, address);
+  const dispatcher = env.dispatcher();
+  try {
+    await dispatcher.dispatch();
+    const second = await invite(fixture.merchantId, fixture.interviewId, address);
+    assert.equal(second.profile_interview_id, first.profile_interview_id);
+    await dispatcher.dispatch();
+    const rows = await outbox(first.profile_interview_id);
+    assert.deepEqual(rows.map((o) => [o.kind, o.status]), [
+      ["invitation", "sent"],
+      ["reminder", "cancelled"],
+      ["invitation", "sent"],
+      ["reminder", "pending"],
+    ]);
+    await makeDue(sql, rows[3].id);
+    await dispatcher.dispatch();
+    const received = messagesTo(catcher.messages(), address);
+    assert.equal(received.length, 3);
+    assert.equal(linkInText(received[1]), second.interview_url);
+    assert.equal(linkInText(received[2]), second.interview_url, "the reminder carries the newest link");
+  } finally {
+    dispatcher.close();
+  }
+});
+
+Deno.test(
+  "completion: reported any number of times, at once, it sends its notification once",
+  opts,
+  async () => {
+    const fixture = await createMerchant(sql);
+    await sql`update merchants set email_from_name = 'Acme Talent' where id = ${fixture.merchantId}`;
+    const address = uniqueEmail("done");
+    const row = await invite(fixture.merchantId, fixture.interviewId, address);
+    const dispatcher = env.dispatcher();
+    try {
+      await dispatcher.dispatch();
+      assert.equal((await redeem(row.interview_url)).status, 200);
+
+      const replies = await Promise.all(Array.from({ length: 8 }, () => complete(row.profile_interview_id)));
+      assert.deepEqual(replies.map((r) => r.status), Array(8).fill(200));
+      assert.equal(replies.filter((r) => r.body.notification_queued).length, 1);
+      assert.equal(replies.filter((r) => !r.body.already_completed).length, 1);
+      assert.ok(
+        replies.every((r) =>
+          r.body.status === "completed" && r.body.completed_at === replies[0].body.completed_at
+        ),
+      );
+
+      await dispatcher.dispatch();
+      await dispatcher.dispatch();
+      const again = await complete(row.profile_interview_id);
+      assert.equal(again.body.already_completed, true);
+      await dispatcher.dispatch();
+
+      const received = messagesTo(catcher.messages(), address);
+      assert.equal(received.length, 2, "invitation and one completion notification");
+      const [, notification] = received;
+      assert.equal(
+        notification.parsed.subject,
+        `Thank you for completing your interview with Fixture ${fixture.merchantId.slice(0, 8)}`,
+      );
+      assert.deepEqual(notification.parsed.from, { address: "no-reply@jobs.example", name: "Acme Talent" });
+      const [registration] =
+        await sql`select status::text, completed_at from profile_interviews where id = ${row.profile_interview_id}`;
+      assert.equal(registration.status, "completed");
+      assert.deepEqual((await outbox(row.profile_interview_id)).map((o) => [o.kind, o.status]), [
+        ["invitation", "sent"],
+        ["reminder", "cancelled"],
+        ["completion", "sent"],
+      ]);
+    } finally {
+      dispatcher.close();
+    }
+  },
+);
+
+Deno.test("completion of a registration that was never invited by email sends nothing", opts, async () => {
+  const fixture = await createMerchant(sql);
+  const address = uniqueEmail("url-done");
+  const reply = await callFunction(server.functionsUrl, "job-interview-register-users", {
+    token: LOCAL_SECRET_KEY,
+    body: { merchant_id: fixture.merchantId, interview_id: fixture.interviewId, users: [{ email: address }] },
+  });
+  const [row] = reply.body;
+  assert.equal((await redeem(row.interview_url)).status, 200);
+  const done = await complete(row.profile_interview_id);
+  assert.equal(done.status, 200);
+  assert.equal(done.body.notification_queued, false);
+  const [{ count }] =
+    await sql`select count(*)::int from email_outbox where merchant_id = ${fixture.merchantId}`;
+  assert.equal(count, 0);
+});
+
+Deno.test("interview-complete: only the service key, a known and started registration", opts, async () => {
+  const fixture = await createMerchant(sql);
+  const row = await invite(fixture.merchantId, fixture.interviewId, uniqueEmail("errors"));
+
+  assert.equal((await complete(row.profile_interview_id, null)).status, 401);
+  const staff = await complete(row.profile_interview_id, await userToken(fixture.ownerId));
+  assert.equal(staff.status, 403);
+  assert.deepEqual(staff.body, { error: "Role not permitted" });
+
+  const notStarted = await complete(row.profile_interview_id);
+  assert.equal(notStarted.status, 409);
+  assert.match(notStarted.body.error, /not started/);
+
+  const unknown = await complete(crypto.randomUUID());
+  assert.deepEqual([unknown.status, unknown.body], [404, {
+    error: "Registration not found",
+    name: "profile_interview_id",
+  }]);
+  const invalid = await complete("not-a-uuid");
+  assert.deepEqual([invalid.status, invalid.body.name], [422, "profile_interview_id"]);
+  const missing = await complete(undefined);
+  assert.deepEqual([missing.status, missing.body], [422, {
+    error: "Field is required.",
+    name: "profile_interview_id",
+  }]);
+
+  const [{ status }] =
+    await sql`select status::text from profile_interviews where id = ${row.profile_interview_id}`;
+  assert.equal(status, "registered", "refused reports change nothing");
+});

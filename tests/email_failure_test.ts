@@ -1,0 +1,158 @@
+/**
+ * The SMTP server unreachable or refusing: nothing is lost, attempts back off
+ * exponentially, a message is delivered once when the server comes back, and
+ * after the last attempt it is failed with the reason until an operator
+ * retries it.
+ */
+import assert from "node:assert/strict";
+import { LOCAL_SECRET_KEY } from "../supabase/functions/_shared/config.ts";
+import { freePort } from "../scripts/local_db.ts";
+import { startMailCatcher } from "../scripts/mail_catcher.ts";
+import { makeDue, messagesTo, startEmailTestEnv, uniqueEmail } from "./_support/email.ts";
+import { createMerchant } from "./_support/fixtures.ts";
+import { callFunction } from "./_support/http.ts";
+
+const env = await startEmailTestEnv({ reminderScheduleSeconds: [] });
+const { sql, server } = env;
+const opts = { sanitizeOps: false, sanitizeResources: false };
+globalThis.addEventListener("unload", () => env.close());
+
+async function inviteOne(label: string): Promise<{ address: string; outboxId: string }> {
+  const fixture = await createMerchant(sql);
+  const address = uniqueEmail(label);
+  const reply = await callFunction(server.functionsUrl, "job-interview-register-users", {
+    token: LOCAL_SECRET_KEY,
+    body: {
+      merchant_id: fixture.merchantId,
+      interview_id: fixture.interviewId,
+      type: "invitation",
+      users: [{ email: address }],
+    },
+  });
+  assert.equal(reply.body[0].result, "ok");
+  const [{ id }] = await sql`select id from email_outbox where profile_interview_id = ${
+    reply.body[0].profile_interview_id
+  }`;
+  return { address, outboxId: id };
+}
+
+async function state(outboxId: string) {
+  const [row] = await sql<{ status: string; attempts: number; last_error: string | null; due_in: number }[]>`
+    select status::text, attempts, last_error, extract(epoch from send_after - now())::float8 as due_in
+    from email_outbox where id = ${outboxId}`;
+  return row;
+}
+
+Deno.test(
+  "SMTP server unreachable: nothing lost, retried with exponential backoff, delivered once when it comes back",
+  opts,
+  async () => {
+    const { address, outboxId } = await inviteOne("unreachable");
+    const port = freePort();
+    const dispatcher = env.dispatcher({
+      smtpUrl: `smtp://127.0.0.1:${port}`,
+      retryBaseSeconds: 2,
+      retryMaxSeconds: 6,
+      maxAttempts: 10,
+    });
+    try {
+      // Full delays 2, 4, 6 (capped), 6 s: each retry waits between half and all of it.
+      for (const [attempt, full] of [[1, 2], [2, 4], [3, 6], [4, 6]]) {
+        const summary = await dispatcher.dispatch();
+        assert.ok(summary.retried >= 1, JSON.stringify(summary));
+        const row = await state(outboxId);
+        assert.equal(row.status, "pending", "still queued");
+        assert.equal(row.attempts, attempt);
+        assert.match(row.last_error!, /ECONNREFUSED|ECONNECTION|connect/i);
+        assert.ok(
+          row.due_in > full / 2 - 0.5 && row.due_in <= full,
+          `attempt ${attempt}: due in ${row.due_in} s`,
+        );
+
+        await dispatcher.dispatch();
+        assert.equal((await state(outboxId)).attempts, attempt, "not attempted again before it is due");
+        await makeDue(sql, outboxId);
+      }
+
+      await using catcher = await startMailCatcher({ smtpPort: port });
+      await dispatcher.dispatch();
+      await makeDue(sql, outboxId);
+      await dispatcher.dispatch();
+      const row = await state(outboxId);
+      assert.deepEqual([row.status, row.attempts, row.last_error], ["sent", 5, null]);
+      assert.equal(messagesTo(catcher.messages(), address).length, 1, "delivered once");
+    } finally {
+      dispatcher.close();
+    }
+  },
+);
+
+Deno.test(
+  "SMTP server refusing: failed after the last attempt with the reason, then retried by an operator",
+  opts,
+  async () => {
+    const { address, outboxId } = await inviteOne("refused");
+    let refusing = true;
+    let refusals = 0;
+    await using catcher = await startMailCatcher({
+      onMessage: (message) => {
+        if (!refusing || !message.envelope.to.includes(address)) return;
+        refusals++;
+        return { code: 451, message: "4.3.0 Mailbox temporarily unavailable" };
+      },
+    });
+    const dispatcher = env.dispatcher({
+      smtpUrl: catcher.smtpUrl,
+      retryBaseSeconds: 60,
+      retryMaxSeconds: 600,
+      maxAttempts: 3,
+    });
+    try {
+      for (const attempt of [1, 2]) {
+        await dispatcher.dispatch();
+        const row = await state(outboxId);
+        assert.deepEqual([row.status, row.attempts], ["pending", attempt]);
+        assert.ok(row.due_in > 25, "backs off instead of hammering the server");
+        await makeDue(sql, outboxId);
+      }
+      const summary = await dispatcher.dispatch();
+      assert.ok(summary.failed >= 1);
+      const failed = await state(outboxId);
+      assert.deepEqual([failed.status, failed.attempts], ["failed", 3]);
+      assert.match(failed.last_error!, /451 4\.3\.0 Mailbox temporarily unavailable/);
+      assert.equal(refusals, 3, "the cap counts attempts that reached the server");
+
+      await makeDue(sql, outboxId);
+      await dispatcher.dispatch();
+      assert.equal((await state(outboxId)).status, "failed", "a failed message stays failed");
+
+      refusing = false;
+      const [{ retried }] = await sql`select app.retry_email(${outboxId}::uuid) as retried`;
+      assert.equal(retried, true);
+      await dispatcher.dispatch();
+      const sent = await state(outboxId);
+      assert.deepEqual([sent.status, sent.attempts], ["sent", 1]);
+      assert.equal(messagesTo(catcher.messages(), address).length, 1);
+      const [{ again }] = await sql`select app.retry_email(${outboxId}::uuid) as again`;
+      assert.equal(again, false, "only failed messages can be retried");
+    } finally {
+      dispatcher.close();
+    }
+  },
+);
+
+Deno.test("a recipient the server refuses for good fails at once, without retries", opts, async () => {
+  const { address, outboxId } = await inviteOne("nosuchuser");
+  await using catcher = await startMailCatcher({
+    onRecipient: (to) => to === address ? { code: 550, message: "5.1.1 No such user" } : undefined,
+  });
+  const dispatcher = env.dispatcher({ smtpUrl: catcher.smtpUrl });
+  try {
+    await dispatcher.dispatch();
+    const row = await state(outboxId);
+    assert.deepEqual([row.status, row.attempts], ["failed", 1]);
+    assert.match(row.last_error!, /550 5\.1\.1 No such user/);
+  } finally {
+    dispatcher.close();
+  }
+});

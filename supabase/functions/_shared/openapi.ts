@@ -11,6 +11,13 @@ import {
   registerUsersRequestSchema,
   RegisterUsersResponse,
 } from "./schemas.ts";
+import {
+  InviteAcceptRequest,
+  InviteAcceptResponse,
+  InviteUser,
+  inviteUsersRequestSchema,
+  InviteUsersResponse,
+} from "./invitations/schemas.ts";
 
 /** OpenAPI 3.1 schemas are JSON Schema 2020-12, which zod emits natively. */
 function jsonSchema(schema: z.ZodType): Record<string, unknown> {
@@ -92,6 +99,49 @@ const ENDPOINTS: Endpoint[] = [
     },
   },
   {
+    path: "/invite-users",
+    tag: "Invitations",
+    summary: "Invite people to the merchant",
+    description:
+      "Invites candidates (registered for an interview or position exactly as job-interview-register-users " +
+      'does with type "invitation"), team members (merchant_owner, merchant, merchant_selection) and ' +
+      "coaching-portal users (user, mentor), emailing each. A person who already has an account gets the " +
+      "role at once; anyone else gets a one-time accept link (see invite-accept). Accepts a Supabase user " +
+      "JWT (merchant owner, merchant staff, admin) or the service key (merchant_id then required). Only " +
+      "owners and admins grant merchant_owner; nobody grants a role above their own. Each user is processed " +
+      "independently.",
+    authenticated: true,
+    request: "InviteUsersRequest",
+    response: { schema: "InviteUsersResponse", description: "Per-user invitation results." },
+    errors: {
+      401: "Missing, malformed, expired or badly signed credential, or a token with no resolvable user.",
+      403: "Role not permitted, or merchant_id of a merchant the caller may not act for.",
+      422: "Validation error: body not a JSON object, users missing, empty or too many, an unknown " +
+        "mojito_language_code, message_from_recruiter too long, merchant_id missing with the service key or " +
+        "not found.",
+    },
+  },
+  {
+    path: "/invite-accept",
+    tag: "Invitations",
+    summary: "Accept an invitation",
+    description:
+      "Called by the web app once the invited person has signed in: with their own Supabase user JWT, whose " +
+      "email must be the invited address, it activates the invitation's role at the merchant, creating " +
+      "their account on first use. Each link works once; of concurrent acceptances exactly one succeeds.",
+    authenticated: true,
+    request: "InviteAcceptRequest",
+    response: { schema: "InviteAcceptResponse", description: "The role now active at the merchant." },
+    errors: {
+      401: "Missing, malformed, expired or badly signed user JWT.",
+      403: "Not a user JWT, no email in it, or an email other than the invited one.",
+      409: "Another account already uses the invited email address.",
+      410: "Invitation expired, already accepted, its link replaced by a newer one, or revoked " +
+        "(the message says which).",
+      422: "Body not a JSON object, invitation_token missing, or not an invitation token of this deployment.",
+    },
+  },
+  {
     path: "/interview-complete",
     tag: "Interviews",
     summary: "Report a completed interview",
@@ -139,6 +189,11 @@ export function buildOpenApiDocument(config: Config): Record<string, unknown> {
     InterviewCompleteRequest: jsonSchema(CompleteInterviewRequest),
     InterviewCompleteResponse: jsonSchema(CompleteInterviewResponse),
     EmailDispatchResponse: jsonSchema(EmailDispatchResponse),
+    InviteUsersRequest: jsonSchema(inviteUsersRequestSchema(config.maxUsersPerRequest)),
+    InviteUsersResponse: jsonSchema(InviteUsersResponse),
+    InviteUser: jsonSchema(InviteUser),
+    InviteAcceptRequest: jsonSchema(InviteAcceptRequest),
+    InviteAcceptResponse: jsonSchema(InviteAcceptResponse),
     Error: jsonSchema(ErrorBody),
   };
 

@@ -16,7 +16,10 @@ export function createInvitationAccepter(runtime: Runtime) {
   const tokenKey = invitationTokenKey(runtime.config.invitationTokenSecret);
   return async function accept(caller: Caller, token: string): Promise<z.infer<typeof InviteAcceptResponse>> {
     if (caller.kind !== "user") {
-      throw new ApiError(403, "Only the invited person can accept an invitation: call with their own access token");
+      throw new ApiError(
+        403,
+        "Only the invited person can accept an invitation: call with their own access token",
+      );
     }
     // accounts.id is the Supabase user id, always a UUID: anything else is no user of ours.
     if (!UUID.test(caller.userId)) throw new ApiError(401, "Unauthenticated user");

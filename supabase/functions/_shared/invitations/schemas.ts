@@ -56,6 +56,11 @@ export const MESSAGE_FROM_RECRUITER_MAX = 2000;
  * Checked per row: a bad row fails alone ("Error: ..."); unknown keys are echoed back.
  */
 export const InviteUser = RegisterUser.extend({
+  name: RegisterUser.shape.name.meta({ description: "Display name of the person.", example: "Peter Parker" }),
+  email: RegisterUser.shape.email.meta({
+    description: "The person's email: identifies them and receives the invitation. Validated per item.",
+    example: "peter@parker.com",
+  }),
   type: z.enum(INVITE_TYPES).nullish().meta({
     description: '"candidate" (needs interview_id), the team roles "merchant_owner", "merchant", ' +
       '"merchant_selection", or the coaching-portal roles "user" (default) and "mentor".',
@@ -82,7 +87,9 @@ export function validateInviteUser(row: unknown): InviteRow | { error: string } 
   const fields = row as Record<string, unknown>;
   const type = fields.type ?? "user";
   if (!(INVITE_TYPES as readonly unknown[]).includes(type)) return { error: "Invalid type" };
-  if (type !== "candidate") return { type: type as MemberRole, email: common.user.email, name: common.user.name };
+  if (type !== "candidate") {
+    return { type: type as MemberRole, email: common.user.email, name: common.user.name };
+  }
   if (fields.interview_id === undefined || fields.interview_id === null || fields.interview_id === "") {
     return { error: "interview_id is required for candidates" };
   }
@@ -121,7 +128,9 @@ export function inviteUsersRequestSchema(maxUsers: number) {
     message_from_recruiter: z.string({ error: "Must be a string" })
       .max(MESSAGE_FROM_RECRUITER_MAX, `At most ${MESSAGE_FROM_RECRUITER_MAX} characters`)
       .nullish()
-      .meta({ description: "A personal note printed in every email of this request (as text, never as markup)." }),
+      .meta({
+        description: "A personal note printed in every email of this request (as text, never as markup).",
+      }),
   });
 }
 
@@ -149,7 +158,8 @@ export const InviteUserResult = z.looseObject({
     example: "Invited",
   }),
   profile_id: z.guid().nullable().meta({
-    description: "Candidates: the candidate profile. Other types: the person's account, or null while they have " +
+    description:
+      "Candidates: the candidate profile. Other types: the person's account, or null while they have " +
       "none (an invitation is pending). Null on errors.",
   }),
   profile_interview_id: z.guid().nullable().optional().meta({

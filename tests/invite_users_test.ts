@@ -310,6 +310,22 @@ Deno.test(
         const [candidateMail] = await deliveredTo(people.candidate);
         assert.match(candidateMail.parsed.text!, /interview_token=/);
         assert.match(candidateMail.parsed.html!, /Bienvenue &lt;script&gt;/);
+
+        // Every other row's email too: one each, saying the role it offers or gives.
+        for (
+          const [address, role] of [
+            [people.merchant, "membre de l'équipe"],
+            [people.selection, "membre de l'équipe de sélection"],
+            [people.user, "utilisateur du portail de coaching"],
+            ["recruiter@globex.example", "membre de l'équipe"],
+            ["coach@globex.example", "utilisateur du portail de coaching"],
+          ]
+        ) {
+          const mails = (await deliveredTo(address)).filter((m) => m.parsed.subject!.endsWith(merchantName));
+          assert.equal(mails.length, 1, address);
+          assert.match(mails[0].parsed.text!, new RegExp(`en tant que ${role}\\.`), address);
+        }
+        assert.equal((await deliveredTo(teammateEmail)).length, 0, "the skipped row got nothing");
       },
     );
   },

@@ -58,6 +58,13 @@ Deno.test("credential matrix: who gets in, who gets 401, who gets 403", opts, as
       401,
       "Unauthenticated user",
     ],
+    [
+      "a valid token whose subject is not a user id",
+      async () => [await userToken("not-a-uuid")],
+      401,
+      "Unauthenticated user",
+    ],
+    ["a valid token with an empty subject", async () => [await userToken("")], 401, "Unauthenticated user"],
     ["a merchant_selection user", async () => [await userToken(SEED.selection)], 403, "Role not permitted"],
     ["a mentor", async () => [await userToken(SEED.mentor)], 403, "Role not permitted"],
     ["the merchant owner (HS256)", async () => [await userToken(SEED.owner)], 200],

@@ -18,6 +18,7 @@ export type Caller = { kind: "service" } | { kind: "user"; userId: string; email
 
 const SECRET_KEY_PREFIX = "sb_secret_";
 const ASYMMETRIC_ALGS = new Set(["ES256", "RS256"]);
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function unauthenticated(message: string): ApiError {
   return new ApiError(401, message, undefined, {
@@ -104,8 +105,8 @@ export function createAuthenticator(
     const claims = await verifyJwt(credential);
     if (claims.role === "service_role") return { kind: "service" };
     if (
-      claims.role === "authenticated" && typeof claims.sub === "string" &&
-      claims.sub !== ""
+      // Supabase Auth's user ids are UUIDs: any other subject is no known user.
+      claims.role === "authenticated" && typeof claims.sub === "string" && UUID.test(claims.sub)
     ) {
       return typeof claims.email === "string" && claims.email !== ""
         ? { kind: "user", userId: claims.sub, email: claims.email }

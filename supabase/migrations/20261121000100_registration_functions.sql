@@ -9,6 +9,27 @@
 create schema app;
 revoke all on schema app from public;
 
+-- The caller's role for a merchant: the nearest membership on the path from
+-- it up to its root (sub-merchants nest), or null when there is none.
+create function app.nearest_role(p_account_id uuid, p_merchant_id uuid) returns public.member_role
+language sql stable
+set search_path = ''
+as $$
+  with recursive chain (id, depth) as (
+    select p_merchant_id, 0
+    union all
+    select m.parent_merchant_id, c.depth + 1
+    from chain c
+    join public.merchants m on m.id = c.id
+    where m.parent_merchant_id is not null and c.depth < 32
+  )
+  select mm.role
+  from chain c
+  join public.merchant_members mm on mm.merchant_id = c.id and mm.account_id = p_account_id
+  order by c.depth
+  limit 1;
+$$;
+
 -- The merchant a caller acts for, after every authorization rule of the API:
 -- the service key must name an existing merchant; a user acts for their home
 -- merchant, or for a named one when they are a platform admin or hold an
@@ -55,23 +76,9 @@ begin
     return v_target;
   end if;
 
-  -- The nearest membership on the path from the target up to its root. A
-  -- merchant the caller has no link to (existing or not) is a 403, so staff
-  -- cannot probe which merchant ids exist.
-  with recursive chain (id, depth) as (
-    select v_target, 0
-    union all
-    select m.parent_merchant_id, c.depth + 1
-    from chain c
-    join public.merchants m on m.id = c.id
-    where m.parent_merchant_id is not null and c.depth < 32
-  )
-  select mm.role into v_role
-  from chain c
-  join public.merchant_members mm on mm.merchant_id = c.id and mm.account_id = p_account_id
-  order by c.depth
-  limit 1;
-
+  -- A merchant the caller has no link to (existing or not) is a 403, so
+  -- staff cannot probe which merchant ids exist.
+  v_role := app.nearest_role(p_account_id, v_target);
   if v_role is null then
     raise exception 'Not allowed to act for this merchant' using errcode = 'JM403', hint = 'merchant_id';
   end if;

@@ -33,7 +33,12 @@ export async function startLocalEmail(
       stop: () => worker.stop(),
     };
   }
-  const catcher = await startMailCatcher({ smtpPort: ports.smtp, httpPort: ports.http });
+  const catcher = await startMailCatcher({ smtpPort: ports.smtp, httpPort: ports.http }).catch((err) => {
+    // Another local stack (a second `deno task start`, or the bench's) has the ports: any free ones will do.
+    const inUse = err instanceof Deno.errors.AddrInUse || (err as { code?: unknown }).code === "EADDRINUSE";
+    if (!inUse) throw err;
+    return startMailCatcher({ smtpPort: 0, httpPort: 0 });
+  });
   const transport = createSmtpTransport({ ...settings, smtpUrl: catcher.smtpUrl });
   const worker = await startEmailWorker(runtime, { transport });
   return {

@@ -8,13 +8,17 @@
  *   http://127.0.0.1:54324/api/messages     the same as JSON (DELETE empties the list)
  *
  * `deno task start` runs it when no SMTP_URL is configured; the tests run it
- * as their SMTP server, with the hooks below to refuse mail on purpose.
+ * as their SMTP server, with the hooks below to refuse mail on purpose. On its
+ * own, `deno run -A scripts/mail_catcher.ts [--smtp-port N] [--http-port N]`
+ * (0 picks a free port; the URLs are printed).
  */
 import { Hono } from "hono";
 import { html, raw } from "hono/html";
 import type { AddressInfo } from "node:net";
+import { parseArgs } from "node:util";
 import PostalMime, { type Address, type Email } from "postal-mime";
 import { SMTPServer } from "smtp-server";
+import { LOCAL_MAIL_CATCHER_PORT, LOCAL_SMTP_PORT } from "../supabase/functions/_shared/email/config.ts";
 
 export interface CaughtMessage {
   /** 1, 2, 3... in order of arrival. */
@@ -303,4 +307,22 @@ export async function startMailCatcher(options: MailCatcherOptions = {}): Promis
     close,
     [Symbol.asyncDispose]: close,
   };
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      "smtp-port": { type: "string", default: String(LOCAL_SMTP_PORT) },
+      "http-port": { type: "string", default: String(LOCAL_MAIL_CATCHER_PORT) },
+    },
+  });
+  const catcher = await startMailCatcher({
+    smtpPort: Number(values["smtp-port"]),
+    httpPort: Number(values["http-port"]),
+  });
+  console.log(`Mail catcher: SMTP ${catcher.smtpUrl}, page ${catcher.webUrl}`);
+  const stop = () => catcher.close().then(() => Deno.exit(0));
+  Deno.addSignalListener("SIGINT", stop);
+  Deno.addSignalListener("SIGTERM", stop);
 }

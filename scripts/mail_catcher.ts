@@ -42,8 +42,6 @@ export interface MailCatcherOptions {
   smtpPort?: number;
   /** Port of the web page; null (the default) serves none. */
   httpPort?: number | null;
-  /** Oldest messages are dropped past this many. */
-  keep?: number;
   /** Decides each recipient (RCPT TO): a refusal rejects that address. */
   onRecipient?: (address: string) => SmtpRefusal | void;
   /**
@@ -57,7 +55,6 @@ export interface MailCatcherOptions {
 export interface MailCatcher {
   /** e.g. smtp://127.0.0.1:54325 */
   smtpUrl: string;
-  smtpPort: number;
   /** e.g. http://127.0.0.1:54324, or null without a web page. */
   webUrl: string | null;
   /** Accepted messages, oldest first. */
@@ -68,6 +65,9 @@ export interface MailCatcher {
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }
+
+/** Caught messages kept in memory; the oldest go first. */
+const KEEP = 10_000;
 
 function refusal(reply: SmtpRefusal): Error {
   return Object.assign(new Error(reply.message), { responseCode: reply.code });
@@ -192,7 +192,6 @@ function webApp(catcher: { messages(): CaughtMessage[]; clear(): void }, smtpUrl
 
 export async function startMailCatcher(options: MailCatcherOptions = {}): Promise<MailCatcher> {
   const hostname = options.hostname ?? "127.0.0.1";
-  const keep = options.keep ?? 10_000;
   let messages: CaughtMessage[] = [];
   let nextId = 1;
   let waiters: { match: (m: CaughtMessage) => boolean; resolve: (m: CaughtMessage) => void }[] = [];
@@ -228,7 +227,7 @@ export async function startMailCatcher(options: MailCatcherOptions = {}): Promis
           const refused = await options.onMessage?.(message);
           if (refused) return callback(refusal(refused));
           messages.push(message);
-          if (messages.length > keep) messages = messages.slice(-keep);
+          if (messages.length > KEEP) messages = messages.slice(-KEEP);
           waiters = waiters.filter((w) => {
             if (!w.match(message)) return true;
             w.resolve(message);
@@ -283,7 +282,6 @@ export async function startMailCatcher(options: MailCatcherOptions = {}): Promis
 
   return {
     smtpUrl,
-    smtpPort,
     webUrl,
     ...catcher,
     waitFor(match, timeoutMs = 10_000) {

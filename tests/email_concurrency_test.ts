@@ -158,3 +158,55 @@ Deno.test(
     assert.deepEqual({ ...done }, { status: "sent", attempts: 2 });
   },
 );
+
+Deno.test(
+  "a dispatcher running short of lease hands messages back instead of sending them late: no duplicates with a slow server",
+  opts,
+  async () => {
+    const fixture = await createMerchant(sql);
+    const domain = `${fixture.merchantId.slice(0, 8)}.slow.example`;
+    const addresses = Array.from({ length: 10 }, (_, i) => `slow-${i}@${domain}`);
+    await using slowCatcher = await startMailCatcher({
+      onMessage: (message) => message.envelope.to[0].endsWith(`@${domain}`) ? sleep(400) : undefined,
+    });
+    await invite(fixture.merchantId, fixture.interviewId, addresses);
+
+    // A 3 s lease and a 1 s send timeout leave 1 s to start sends: 10 messages at 400 ms each do not fit.
+    const settings = {
+      smtpUrl: slowCatcher.smtpUrl,
+      leaseSeconds: 3,
+      sendTimeoutMs: 1000,
+      batchSize: 10,
+      concurrency: 1,
+    };
+    const first = env.dispatcher(settings);
+    const second = env.dispatcher(settings);
+    let firstSummary;
+    try {
+      const firstRun = first.dispatch();
+      await sleep(100);
+      // Meanwhile another dispatcher keeps claiming whatever is due or abandoned.
+      const started = performance.now();
+      while (performance.now() - started < 8000) {
+        await second.dispatch();
+        const [{ left }] = await sql`select count(*)::int as left from email_outbox
+        where merchant_id = ${fixture.merchantId} and status <> 'sent'`;
+        if (left === 0) break;
+        await sleep(100);
+      }
+      firstSummary = await firstRun;
+    } finally {
+      first.close();
+      second.close();
+    }
+    const ours = slowCatcher.messages().filter((m) => m.envelope.to[0].endsWith(`@${domain}`));
+    assert.deepEqual(ours.map((m) => m.envelope.to[0]).sort(), addresses.slice().sort(), "each exactly once");
+    const [{ count }] = await sql`select count(*)::int from email_outbox
+    where merchant_id = ${fixture.merchantId} and status = 'sent' and attempts = 1`;
+    assert.equal(count, 10, "handing back does not count as an attempt");
+    assert.ok(
+      firstSummary!.released > 0,
+      `the first dispatcher handed some back: ${JSON.stringify(firstSummary)}`,
+    );
+  },
+);

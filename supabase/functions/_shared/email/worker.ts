@@ -1,6 +1,6 @@
 import { describeError, log } from "../log.ts";
 import type { Runtime } from "../runtime.ts";
-import { createDispatcher, type DispatchSummary } from "./dispatcher.ts";
+import { createDispatcher } from "./dispatcher.ts";
 import { createSmtpTransport, type MailTransport } from "./transport.ts";
 
 export interface EmailWorker {
@@ -11,8 +11,6 @@ export interface EmailWorker {
 export interface EmailWorkerOptions {
   /** Defaults to SMTP at `config.email.smtpUrl`, closed on stop. */
   transport?: MailTransport;
-  /** Called after every dispatch round that did something. */
-  onDispatch?: (summary: DispatchSummary) => void;
 }
 
 /**
@@ -46,8 +44,7 @@ export async function startEmailWorker(
     while (!stopping.signal.aborted) {
       woken = false;
       try {
-        const summary = await dispatcher.dispatch({ signal: stopping.signal });
-        if (summary.claimed + summary.cancelled + summary.failed > 0) options.onDispatch?.(summary);
+        await dispatcher.dispatch({ signal: stopping.signal });
       } catch (err) {
         log("error", "email dispatch round failed", describeError(err));
       }

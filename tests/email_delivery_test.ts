@@ -16,6 +16,7 @@ import {
 } from "./_support/email.ts";
 import { createMerchant } from "./_support/fixtures.ts";
 import { callFunction, tokenOf } from "./_support/http.ts";
+import { startTestServer } from "./_support/server.ts";
 
 const env = await startEmailTestEnv({ replyTo: null });
 const { sql, server, catcher } = env;
@@ -287,6 +288,29 @@ Deno.test("email-dispatch takes only the service key", opts, async () => {
     "sent",
   ]);
 });
+
+Deno.test(
+  "one email-dispatch invocation sends at most EMAIL_DISPATCH_MAX_MESSAGES; the next ones carry on",
+  opts,
+  async () => {
+    await using capped = await startTestServer({
+      email: { ...server.runtime.config.email, dispatchMaxMessages: 2 },
+    });
+    const fixture = await createMerchant(sql);
+    const addresses = Array.from({ length: 5 }, (_, i) => uniqueEmail(`capped${i}`));
+    await register(fixture.merchantId, fixture.interviewId, {
+      type: "invitation",
+      users: addresses.map((email) => ({ email })),
+    });
+    for (let call = 0; call < 10; call++) {
+      const reply = await callFunction(capped.functionsUrl, "email-dispatch", { token: LOCAL_SECRET_KEY });
+      assert.equal(reply.status, 200);
+      assert.ok(reply.body.claimed <= 2, JSON.stringify(reply.body));
+      if (reply.body.claimed === 0) break;
+    }
+    for (const address of addresses) assert.equal(messagesTo(catcher.messages(), address).length, 1);
+  },
+);
 
 Deno.test("the OpenAPI document describes email-dispatch and interview-complete", opts, async () => {
   const reply = await callFunction(server.functionsUrl, "openapi", { method: "GET" });

@@ -41,6 +41,8 @@ export interface EmailConfig {
   pollIntervalMs: number;
   /** How long one invocation of the email-dispatch function keeps sending. */
   dispatchBudgetSeconds: number;
+  /** How many messages one invocation sends at most (hosted edge functions have a CPU-time cap). */
+  dispatchMaxMessages: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -87,6 +89,7 @@ export function loadEmailConfig(env: Env): EmailConfig {
     sendTimeoutMs: number(env, "EMAIL_SEND_TIMEOUT_MS", 30_000, 100),
     pollIntervalMs: number(env, "EMAIL_POLL_INTERVAL_MS", 2000, 10),
     dispatchBudgetSeconds: number(env, "EMAIL_DISPATCH_BUDGET_SECONDS", 50, 1),
+    dispatchMaxMessages: number(env, "EMAIL_DISPATCH_MAX_MESSAGES", 500, 1),
   };
   if (!/^[^@\s]+@[^@\s]+$/.test(config.fromAddress)) {
     throw new Error("EMAIL_FROM_ADDRESS must be an email address");

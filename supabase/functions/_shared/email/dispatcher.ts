@@ -28,10 +28,12 @@ export interface DispatchOptions {
   deadline?: number;
   /** Aborting lets messages in flight finish and hands the rest back. */
   signal?: AbortSignal;
+  /** No more messages than this are claimed. */
+  maxMessages?: number;
 }
 
 export interface Dispatcher {
-  /** Sends due messages until none are left, the deadline passes or the signal aborts. */
+  /** Sends due messages until none are left, the deadline or maxMessages is reached, or the signal aborts. */
   dispatch(options?: DispatchOptions): Promise<DispatchSummary>;
 }
 
@@ -146,11 +148,13 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       released: 0,
     };
     const deadline = options.deadline ?? Infinity;
+    const maxMessages = options.maxMessages ?? Infinity;
     const composeDeps = { config, interviewTokenKey: await tokenKey, render };
 
-    while (!options.signal?.aborted && performance.now() < deadline) {
+    while (!options.signal?.aborted && performance.now() < deadline && summary.claimed < maxMessages) {
       const claimedAt = performance.now();
-      const claim = await claimEmails(sql, email.batchSize, email.leaseSeconds, email.maxAttempts);
+      const limit = Math.min(email.batchSize, maxMessages - summary.claimed);
+      const claim = await claimEmails(sql, limit, email.leaseSeconds, email.maxAttempts);
       summary.cancelled += claim.cancelled;
       summary.failed += claim.failed;
       summary.claimed += claim.messages.length;

@@ -10,10 +10,12 @@ import type { Runtime } from "../runtime.ts";
 export const EMAIL_DISPATCH_FUNCTION = "email-dispatch";
 
 /**
- * POST /email-dispatch: sends the outbox's due messages, for up to
- * EMAIL_DISPATCH_BUDGET_SECONDS, and says what it did. Meant for a scheduler
- * (pg_cron + pg_net, see docs/email.md) calling with the service key;
- * overlapping invocations are safe, each message goes to one of them.
+ * POST /email-dispatch: sends the outbox's due messages, up to
+ * EMAIL_DISPATCH_BUDGET_SECONDS and EMAIL_DISPATCH_MAX_MESSAGES per
+ * invocation (a hosted function also has a CPU-time cap per request), and
+ * says what it did. Meant for a scheduler (pg_cron + pg_net, see
+ * docs/email.md) calling with the service key; overlapping invocations are
+ * safe, each message goes to one of them.
  */
 export function emailDispatchApp(runtime: Runtime): Hono<AppEnv> {
   const app = createFunctionApp(EMAIL_DISPATCH_FUNCTION, runtime.config);
@@ -30,8 +32,12 @@ export function emailDispatchApp(runtime: Runtime): Hono<AppEnv> {
     const transport = createSmtpTransport(runtime.config.email);
     try {
       const dispatcher = createDispatcher({ sql: runtime.sql, config: runtime.config, transport, render });
+      const settings = runtime.config.email;
       return c.json(
-        await dispatcher.dispatch({ deadline: started + runtime.config.email.dispatchBudgetSeconds * 1000 }),
+        await dispatcher.dispatch({
+          deadline: started + settings.dispatchBudgetSeconds * 1000,
+          maxMessages: settings.dispatchMaxMessages,
+        }),
       );
     } finally {
       transport.close();

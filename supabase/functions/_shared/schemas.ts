@@ -183,7 +183,9 @@ export const RedeemResponse = z.object({
 });
 
 export const CompleteInterviewRequest = z.object({
-  profile_interview_id: uuid("The registration the candidate completed (from register-users or token redemption)."),
+  profile_interview_id: uuid(
+    "The registration the candidate completed (from register-users or token redemption).",
+  ),
 });
 
 export const CompleteInterviewResponse = z.object({
@@ -194,13 +196,14 @@ export const CompleteInterviewResponse = z.object({
     description: "True when it had been reported before: nothing changed and nothing was queued.",
   }),
   notification_queued: z.boolean().meta({
-    description: "Whether the candidate's completion email was queued (only for candidates on the email chain).",
+    description:
+      "Whether the candidate's completion email was queued (only for candidates on the email chain).",
   }),
 });
 
 export const EmailDispatchResponse = z.object({
   claimed: z.int().meta({ description: "Messages claimed and attempted (or released)." }),
-  sent: z.int().meta({ description: "Accepted by the SMTP server and recorded." }),
+  sent: z.int().meta({ description: "Accepted by the SMTP server." }),
   retried: z.int().meta({ description: "Failed this time; due again after an exponential backoff." }),
   failed: z.int().meta({
     description: "Failed for good: attempts exhausted, recipient refused, or not renderable.",

@@ -11,7 +11,7 @@ import { describeSendError, isPermanentFailure, type MailTransport } from "./tra
 export interface DispatchSummary {
   /** Messages claimed and attempted (or released). */
   claimed: number;
-  /** Accepted by the SMTP server and recorded. */
+  /** Accepted by the SMTP server (recorded as sent, unless the database failed us: see docs/email.md). */
   sent: number;
   /** Failed this time, due again after a backoff. */
   retried: number;

@@ -9,7 +9,9 @@
  *   - single-user registrations at 32 and 64 concurrent connections:
  *     requests per second and p99 latency;
  *   - a per-row baseline on the same database: the same 1,000 users written
- *     the naive way, one transaction per user, and the ratio to the batch.
+ *     the naive way, one transaction per user, and the ratio to the batch;
+ *   - the email dispatcher: invitations per second into a loopback SMTP
+ *     server (scripts/bench_email.ts).
  * `--json` also prints every figure as one JSON object on the last line.
  * The load generator shares the machine with the server and the database.
  */
@@ -17,6 +19,7 @@ import { parseArgs } from "node:util";
 import postgres from "postgres";
 import { freePort, prepareDatabase, REPO_ROOT } from "./local_db.ts";
 import { signUserJwt } from "./start.ts";
+import { benchDispatcher } from "./bench_email.ts";
 import { LOCAL_JWT_SECRET } from "../supabase/functions/_shared/config.ts";
 
 const args = parseArgs({
@@ -173,6 +176,11 @@ async function main() {
     }
     const baselineMs = round(performance.now() - baselineStarted);
 
+    // The API server stops first, so the dispatcher bench has the machine to itself.
+    server.kill("SIGTERM");
+    await server.status;
+    const dispatcher = await benchDispatcher({ databaseUrl: db.url, messages: quick ? 500 : 2000 });
+
     const figures = {
       date: new Date().toISOString(),
       machine:
@@ -181,6 +189,7 @@ async function main() {
       concurrency,
       baseline_per_row_1000_ms: baselineMs,
       batch_1000_vs_per_row: round(baselineMs / batches["1000"].p50_ms),
+      email_dispatcher: dispatcher,
     };
 
     console.log("register-users over HTTP (fsync on)");
@@ -198,12 +207,19 @@ async function main() {
     }
     console.log(`  per-row baseline, 1,000 users one transaction each: ${baselineMs} ms`);
     console.log(`  1,000-user batch vs per-row baseline: ${figures.batch_1000_vs_per_row}x faster`);
+    console.log("email dispatcher into a loopback SMTP server (fsync on)");
+    for (const run of dispatcher) {
+      console.log(
+        `  ${run.dispatchers} dispatcher(s) x ${run.concurrency} connections: ${run.messages_per_second} messages/s ` +
+          `(${run.messages} messages)`,
+      );
+    }
     if (args.values.json) console.log(JSON.stringify(figures));
   } finally {
     await sql.end({ timeout: 5 });
     try {
       server.kill("SIGTERM");
-    } catch { /* already gone */ }
+    } catch { /* already stopped */ }
     await server.status;
     await db.stop();
     await Deno.remove(tempDir, { recursive: true }).catch(() => {});

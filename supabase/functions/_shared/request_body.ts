@@ -31,9 +31,7 @@ export function validate<S extends z.ZodType>(
   const parsed = schema.safeParse(value, { reportInput: true });
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
-  const field = issue.path.length > 0
-    ? issue.path.map(String).join(".")
-    : undefined;
+  const field = issue.path.length > 0 ? issue.path.map(String).join(".") : undefined;
   const missing = issue.code === "invalid_type" && issue.input === undefined;
   throw new ApiError(
     422,

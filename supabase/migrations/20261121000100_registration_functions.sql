@@ -142,6 +142,15 @@ as $$
       or (p_is_test and p_status = 'draft');
 $$;
 
+-- The key of a merchant's transaction-level advisory lock for one purpose
+-- ('credits': register batches; 'invitations': team and coaching invitations).
+create function app.merchant_lock_key(p_purpose text, p_merchant_id uuid) returns bigint
+language sql immutable
+set search_path = ''
+as $$
+  select hashtextextended(p_purpose || ':' || p_merchant_id::text, 0);
+$$;
+
 -- A batch row as it moves between the statements of app.register_batch.
 create type app.batch_row as (
   i integer,
@@ -158,14 +167,16 @@ create type app.batch_row as (
 -- then the credits the new registrations cost. With p_credit_budget null it
 -- is optimistic: every row that needs a credit gets one, and if the merchant
 -- cannot pay for them all at the end it raises JMCRD (nothing is kept) so the
--- caller can redo the batch with the merchant locked and a budget, which the
--- rows that need a credit spend in input order.
+-- caller can redo the batch alone, with a budget the rows that need a credit
+-- spend in input order. JMRTY means the state it read changed under it.
 --
--- The merchant's row is locked only by the final decrement, so concurrent
--- batches of one merchant overlap except for that update and their commit.
--- What they share is locked in one global order (profiles by email, then
--- registrations by id, then the merchant), so they queue rather than
--- deadlock; the partial unique indexes make a concurrent duplicate a reuse.
+-- Batches of one merchant overlap: the merchant's row is locked only by the
+-- final decrement. What they share is locked in one global order (profiles
+-- by email, then registrations by id, then the merchant), so they queue
+-- rather than deadlock; the partial unique indexes make a concurrent
+-- duplicate a reuse. With p_skip_invited (invite-users without
+-- force_invite), a candidate whose open registration was started or has an
+-- invitation queued or sent keeps it and comes back skipped.
 create function app.register_batch(
   p_merchant public.merchants,
   p_interview_id uuid,
@@ -180,6 +191,7 @@ create function app.register_batch(
   p_users jsonb,
   p_language text,
   p_email_payload jsonb,
+  p_skip_invited boolean,
   p_credit_budget integer
 ) returns jsonb
 language plpgsql volatile
@@ -245,7 +257,7 @@ begin
   -- Each row's open registration, locked: batches that share a candidate
   -- take turns from here on, so exactly one live link remains.
   with locked as materialized (
-    select pi.id, pi.profile_id
+    select pi.id, pi.profile_id, pi.status
     from public.profile_interviews pi
     where pi.profile_id = any (array(select r.profile_id from unnest(v_rows) r where r.profile_id is not null))
       and pi.interview_id = p_interview_id and pi.is_test = p_is_test and pi.status in ('registered', 'started')
@@ -255,17 +267,25 @@ begin
   select array_agg(row(r.i, r.email, r.email_key, r.name, r.external_id, r.profile_id, l.id,
       case
         when r.profile_id is null then 'Not enough interview credits'
-        when l.id is null then 'Registration changed concurrently, retry'
+        when p_skip_invited and (l.status = 'started' or exists (
+          select 1 from public.email_outbox o
+          where o.profile_interview_id = l.id and o.kind = 'invitation' and o.status in ('pending', 'sending', 'sent')
+        )) then 'skipped'
       end)::app.batch_row order by r.i)
   into v_rows
   from unnest(v_rows) r
   left join locked l on l.profile_id = r.profile_id;
 
+  -- A registration that closed between the insert and the lock: start over.
+  if exists (select 1 from unnest(v_rows) r where r.profile_id is not null and r.registration_id is null) then
+    raise exception 'a registration changed under this batch' using errcode = 'JMRTY';
+  end if;
+
   -- Newest link wins: the registrations' live tokens are revoked before the
   -- new ones are minted (one live token per registration is a unique index),
   -- and a fresh invitation supersedes one still waiting to go out.
   with registrations as (
-    select r.registration_id as id from unnest(v_rows) r where r.registration_id is not null
+    select r.registration_id as id from unnest(v_rows) r where r.error is null
   ),
   revoked as (
     update public.interview_tokens t set revoked_at = now()
@@ -281,7 +301,7 @@ begin
     insert into public.interview_tokens (profile_interview_id, issued_at, expires_at, hide_menu, hide_iframe)
     select r.registration_id, p_issued_at, p_expires_at, p_hide_menu, p_hide_iframe
     from unnest(v_rows) r
-    where r.registration_id is not null
+    where r.error is null
     returning jti, profile_interview_id
   ),
   invitations as (
@@ -300,8 +320,11 @@ begin
     where p_send_invitation
   )
   select coalesce(jsonb_agg(
-    case when r.error is not null
-      then jsonb_build_object('i', r.i, 'error', r.error)
+    case
+      when r.error = 'skipped' then jsonb_build_object(
+        'i', r.i, 'profile_id', r.profile_id, 'profile_interview_id', r.registration_id, 'skipped', true
+      )
+      when r.error is not null then jsonb_build_object('i', r.i, 'error', r.error)
       else jsonb_build_object(
         'i', r.i, 'profile_id', r.profile_id, 'profile_interview_id', r.registration_id, 'jti', t.jti
       )
@@ -311,12 +334,6 @@ begin
   left join tokens t on t.profile_interview_id = r.registration_id;
 
   if v_new_registrations > 0 and not p_is_test then
-    -- An optimistic batch waits only briefly for the merchant: a locked batch
-    -- holding it may be waiting for a profile this one holds. Giving up
-    -- (JMCRD, or lock_not_available) releases them at once.
-    if p_credit_budget is null then
-      perform set_config('lock_timeout', '200ms', true);
-    end if;
     update public.merchants
     set interview_credits = interview_credits - v_new_registrations
     where id = p_merchant.id and interview_credits >= v_new_registrations;
@@ -336,7 +353,8 @@ $$;
 -- writes nothing, the others go ahead.
 --
 -- Returns {merchant_id, interview_id, position_id, interview_base_url, rows:
--- [{i, profile_id, profile_interview_id, jti} | {i, error}]}.
+-- [{i, profile_id, profile_interview_id, jti} | {i, profile_id,
+-- profile_interview_id, skipped} | {i, error}]}.
 create function app.register_users(
   p_account_id uuid,
   p_merchant_id uuid,
@@ -349,7 +367,8 @@ create function app.register_users(
   p_expires_at timestamptz,
   p_users jsonb,
   p_language text default 'en',
-  p_email_payload jsonb default '{}'::jsonb
+  p_email_payload jsonb default '{}'::jsonb,
+  p_skip_invited boolean default false
 ) returns jsonb
 language plpgsql volatile
 set search_path = ''
@@ -359,7 +378,6 @@ declare
   v_interview record;
   v_rows jsonb;
   v_attempt integer := 0;
-  v_lock_timeout text := current_setting('lock_timeout');
 begin
   v_merchant.id := app.acting_merchant(
     p_account_id, p_merchant_id, array['merchant_owner', 'merchant']::public.member_role[]
@@ -367,39 +385,39 @@ begin
   select * into v_interview from app.registrable_interview(v_merchant.id, p_interview_or_position_id, p_is_test);
   select * into v_merchant from public.merchants where id = v_merchant.id;
 
-  -- The common case, optimistic; skipped when the credits visible now could
-  -- not cover every row anyway.
+  -- The common case, optimistic, beside the merchant's other batches (a
+  -- shared lock); skipped when the credits visible now could not cover
+  -- every row anyway.
   if p_is_test or v_merchant.interview_credits >= jsonb_array_length(p_users) then
     begin
+      perform pg_advisory_xact_lock_shared(app.merchant_lock_key('credits', v_merchant.id));
       v_rows := app.register_batch(
         v_merchant, v_interview.interview_id, v_interview.position_id, v_interview.interview_name,
         p_is_test, p_send_invitation, p_hide_menu, p_hide_iframe, p_issued_at, p_expires_at,
-        p_users, p_language, p_email_payload, null
+        p_users, p_language, p_email_payload, p_skip_invited, null
       );
-      perform set_config('lock_timeout', v_lock_timeout, true);
-    exception when sqlstate 'JMCRD' or deadlock_detected or lock_not_available then
-      -- Short of credits, or crossed with a locked batch: nothing was kept
-      -- (the lock_timeout set inside goes with the rolled-back work).
+    exception when sqlstate 'JMCRD' or sqlstate 'JMRTY' then
+      -- Nothing was kept, and the shared lock went with it.
       v_rows := null;
     end;
   end if;
 
-  -- Otherwise the merchant is locked first and its credits go to the rows in
-  -- input order. A batch that took the optimistic path and now waits for this
-  -- lock may hold a profile this one needs: the deadlock costs one retry.
+  -- Otherwise the batch runs alone among the merchant's batches (the
+  -- exclusive lock waits for the optimistic ones in flight and holds back
+  -- new ones), so the credits it reads are the credits it may spend.
   while v_rows is null loop
     v_attempt := v_attempt + 1;
     begin
-      -- NO KEY UPDATE, the strength of the decrement itself: FOR UPDATE would
-      -- also conflict with the KEY SHARE locks every in-flight batch's
-      -- foreign-key checks hold on this row, and queue behind all of them.
-      select * into v_merchant from public.merchants where id = v_merchant.id for no key update;
+      perform pg_advisory_xact_lock(app.merchant_lock_key('credits', v_merchant.id));
+      select * into v_merchant from public.merchants where id = v_merchant.id;
       v_rows := app.register_batch(
         v_merchant, v_interview.interview_id, v_interview.position_id, v_interview.interview_name,
         p_is_test, p_send_invitation, p_hide_menu, p_hide_iframe, p_issued_at, p_expires_at,
-        p_users, p_language, p_email_payload, v_merchant.interview_credits
+        p_users, p_language, p_email_payload, p_skip_invited, v_merchant.interview_credits
       );
-    exception when deadlock_detected then
+    exception when sqlstate 'JMCRD' or sqlstate 'JMRTY' then
+      -- Credits or a registration changed by something other than a batch
+      -- (a completion, a top-up): read again.
       if v_attempt >= 3 then
         raise;
       end if;

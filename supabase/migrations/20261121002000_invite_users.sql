@@ -74,76 +74,6 @@ as $$
   end;
 $$;
 
--- invite-users' candidate rows: app.register_users, except that a candidate
--- already invited to this interview (an open registration that was started or
--- whose invitation email is queued or sent) is left alone and comes back as
--- {i, profile_id, profile_interview_id, skipped: true}. With force_invite the
--- caller uses app.register_users itself, which re-sends. Same parameters and
--- result as app.register_users.
-create function app.invite_candidates(
-  p_account_id uuid,
-  p_merchant_id uuid,
-  p_interview_or_position_id uuid,
-  p_is_test boolean,
-  p_send_invitation boolean,
-  p_hide_menu boolean,
-  p_hide_iframe boolean,
-  p_issued_at timestamptz,
-  p_expires_at timestamptz,
-  p_users jsonb,
-  p_language text default 'en',
-  p_email_payload jsonb default '{}'::jsonb
-) returns jsonb
-language plpgsql volatile
-set search_path = ''
-as $$
-declare
-  v_merchant_id uuid;
-  v_interview record;
-  v_skipped jsonb;
-  v_result jsonb;
-begin
-  v_merchant_id := app.acting_merchant(
-    p_account_id, p_merchant_id, array['merchant_owner', 'merchant']::public.member_role[]
-  );
-  select * into v_interview from app.registrable_interview(v_merchant_id, p_interview_or_position_id, p_is_test);
-  -- The lock app.register_users pays credits under (NO KEY UPDATE, which
-  -- foreign-key checks do not wait for), taken first: invitations of this
-  -- merchant's candidates queue here, so none can register a candidate
-  -- between this check and this registration.
-  perform 1 from public.merchants where id = v_merchant_id for no key update;
-
-  select coalesce(jsonb_agg(jsonb_build_object(
-      'i', u.i, 'profile_id', pi.profile_id, 'profile_interview_id', pi.id, 'skipped', true
-    )), '[]'::jsonb)
-  into v_skipped
-  from jsonb_to_recordset(p_users) as u (i integer, email text)
-  join lateral (
-    select pi.id, pi.profile_id
-    from public.candidate_profiles p
-    join public.profile_interviews pi
-      on pi.profile_id = p.id and pi.interview_id = v_interview.interview_id
-     and pi.is_test = p_is_test and pi.status in ('registered', 'started')
-    where p.merchant_id = v_merchant_id and p.email_key = lower(u.email)
-      and (pi.status = 'started' or exists (
-        select 1 from public.email_outbox o
-        where o.profile_interview_id = pi.id and o.kind = 'invitation'
-          and o.status in ('pending', 'sending', 'sent')
-      ))
-  ) pi on true;
-
-  v_result := app.register_users(
-    p_account_id, v_merchant_id, p_interview_or_position_id, p_is_test, p_send_invitation,
-    p_hide_menu, p_hide_iframe, p_issued_at, p_expires_at,
-    (select coalesce(jsonb_agg(u.value), '[]'::jsonb)
-     from jsonb_array_elements(p_users) u
-     where (u.value ->> 'i')::integer not in (select (s.value ->> 'i')::integer from jsonb_array_elements(v_skipped) s)),
-    p_language, p_email_payload
-  );
-  return jsonb_set(v_result, '{rows}', (v_result -> 'rows') || v_skipped);
-end;
-$$;
-
 -- invite-users' other rows: grants a team or coaching role at the merchant.
 --
 -- p_users holds only rows that passed validation: [{i, email, name?, role}]
@@ -183,7 +113,11 @@ begin
   v_merchant.id := app.acting_merchant(
     p_account_id, p_merchant_id, array['merchant_owner', 'merchant']::public.member_role[]
   );
-  select * into v_merchant from public.merchants where id = v_merchant.id for no key update;
+  -- A merchant's invitations serialize (with each other and with
+  -- acceptances) on a lock of their own: the merchant's row belongs to its
+  -- credits, which register batches take last.
+  perform pg_advisory_xact_lock(app.merchant_lock_key('invitations', v_merchant.id));
+  select * into v_merchant from public.merchants where id = v_merchant.id;
 
   -- The highest role the caller may grant: the service key and admins any,
   -- staff at most their own (so only owners grant merchant_owner).
@@ -403,6 +337,10 @@ declare
   v_invitation public.merchant_invitations%rowtype;
   v_role public.member_role;
 begin
+  -- The lock app.invite_members plans under, so an acceptance never lands
+  -- between its reading of an invitation and its writing of it.
+  perform pg_advisory_xact_lock(app.merchant_lock_key('invitations', i.merchant_id))
+  from public.merchant_invitations i where i.id = p_invitation_id;
   select * into v_link from public.invitation_tokens where jti = p_jti for update;
   if not found or v_link.invitation_id <> p_invitation_id then
     raise exception 'Invalid invitation token' using errcode = 'JM422', hint = 'invitation_token';

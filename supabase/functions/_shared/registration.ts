@@ -1,3 +1,4 @@
+import type postgres from "postgres";
 import type { Caller } from "./auth.ts";
 import { buildInterviewUrl, interviewTokenKey, mintInterviewToken } from "./interview_token.ts";
 import type { Runtime } from "./runtime.ts";
@@ -18,8 +19,8 @@ export interface RegistrationRequest {
   emailPayload?: Record<string, string | null>;
   /**
    * invite-users without force_invite: a candidate already invited to this
-   * interview keeps the link and email they have and comes back skipped
-   * (`app.invite_candidates`). register-users always sends again.
+   * interview keeps the link and email they have and comes back skipped.
+   * register-users always sends again.
    */
   skipInvited?: boolean;
 }
@@ -54,7 +55,8 @@ interface DatabaseResult {
  * Registers candidates for an interview: validates each row, sends every
  * valid one to `app.register_users` in a single call (one transaction, one
  * round trip), then mints each registered row's one-time token and URL.
- * Returns one outcome per input row, in input order.
+ * Returns one outcome per input row, in input order. `db` is the pool, or a
+ * transaction the registration should be part of.
  */
 export function createRegistrar(runtime: Runtime) {
   const { sql, config } = runtime;
@@ -63,6 +65,7 @@ export function createRegistrar(runtime: Runtime) {
   return async function registerUsers(
     caller: Caller,
     request: RegistrationRequest,
+    db: postgres.Sql | postgres.TransactionSql = sql,
   ): Promise<RowOutcome[]> {
     const outcomes: (RowOutcome | undefined)[] = new Array(
       request.users.length,
@@ -88,8 +91,8 @@ export function createRegistrar(runtime: Runtime) {
     const expiresAt = issuedAt + config.interviewTokenTtlSeconds;
     // Even with no valid row the call is made: it is what authorizes the
     // caller for the merchant and checks the interview, per request.
-    const [{ result }] = await sql<{ result: DatabaseResult }[]>`
-      select ${request.skipInvited ? sql`app.invite_candidates` : sql`app.register_users`}(
+    const [{ result }] = await db<{ result: DatabaseResult }[]>`
+      select app.register_users(
         ${caller.kind === "user" ? caller.userId : null}::uuid,
         ${request.merchantId}::uuid,
         ${request.interviewId}::uuid,
@@ -101,7 +104,8 @@ export function createRegistrar(runtime: Runtime) {
         to_timestamp(${expiresAt}::bigint),
         ${sql.json(valid)}::jsonb,
         ${request.language ?? "en"},
-        ${sql.json(request.emailPayload ?? {})}::jsonb
+        ${sql.json(request.emailPayload ?? {})}::jsonb,
+        ${request.skipInvited ?? false}
       ) as result`;
 
     const key = await tokenKey;
@@ -140,6 +144,9 @@ export function createRegistrar(runtime: Runtime) {
         }),
       };
     }
-    return outcomes.map((outcome) => outcome ?? { ok: false, error: "Not processed" });
+    return outcomes.map((outcome, i) => {
+      if (!outcome) throw new Error(`app.register_users returned no outcome for row ${i}`);
+      return outcome;
+    });
   };
 }

@@ -35,11 +35,13 @@ interface MembersResult {
 }
 
 /**
- * Invites a batch of people to a merchant. Team and coaching rows go to
- * `app.invite_members` in one call (one transaction), which also authorizes
- * the caller for the whole request; candidate rows are registered through
- * the register-users registrar with the invitation email, one call per
- * interview they name. Returns one outcome per input row, in input order.
+ * Invites a batch of people to a merchant, in one transaction. Team and
+ * coaching rows go to `app.invite_members` in one call, which also
+ * authorizes the caller for the whole request; candidate rows are registered
+ * through the register-users registrar with the invitation email, one call
+ * (under a savepoint) per interview they name. A group whose interview cannot
+ * take registrations fails only its rows; any other fault rolls the whole
+ * request back. Returns one outcome per input row, in input order.
  */
 export function createInviter(runtime: Runtime) {
   const { sql, config } = runtime;
@@ -67,62 +69,67 @@ export function createInviter(runtime: Runtime) {
 
     const emailPayload = { message_from_recruiter: request.messageFromRecruiter };
     const issuedAt = Math.floor(Date.now() / 1000);
-    // Made even with no team or coaching row: it authorizes the caller for the
-    // merchant, so a request rejected as a whole is rejected before any write.
-    const [{ result }] = await sql<{ result: MembersResult }[]>`
-      select app.invite_members(
-        ${caller.kind === "user" ? caller.userId : null}::uuid,
-        ${request.merchantId}::uuid,
-        ${request.forceInvite},
-        to_timestamp(${issuedAt}::bigint),
-        to_timestamp(${issuedAt + config.invitationTtlSeconds}::bigint),
-        ${sql.json(members)}::jsonb,
-        ${request.language},
-        ${sql.json(emailPayload)}::jsonb
-      ) as result`;
-    for (const row of result.rows) {
-      outcomes[row.i] = "error" in row ? { candidate: false, error: row.error } : {
-        candidate: false,
-        result: row.result,
-        profileId: row.profile_id,
-        invitationId: row.invitation_id,
-      };
-    }
-
-    for (const [interviewId, rows] of candidates) {
-      try {
-        const registered = await registerUsers(caller, {
-          interviewId,
-          merchantId: result.merchant_id,
-          isTest: false,
-          sendInvitation: true,
-          hideMenu: false,
-          hideIframe: false,
-          users: rows.map((i) => request.users[i]),
-          language: request.language,
-          emailPayload,
-          skipInvited: !request.forceInvite,
-        });
-        registered.forEach((outcome, k) => {
-          outcomes[rows[k]] = outcome.ok
-            ? {
-              candidate: true,
-              result: "skipped" in outcome ? "Skipped" : "Invited",
-              profileId: outcome.profileId,
-              profileInterviewId: outcome.profileInterviewId,
-            }
-            : { candidate: true, error: outcome.error };
-        });
-      } catch (err) {
-        // An interview that does not exist or cannot take registrations fails
-        // only the rows that name it; anything else fails the request.
-        const apiError = err instanceof ApiError ? err : apiErrorFromDatabase(err);
-        if (apiError?.status !== 422 || apiError.field !== "interview_id") throw err;
-        for (const i of rows) outcomes[i] = { candidate: true, error: apiError.message };
+    await sql.begin(async (tx) => {
+      // Made even with no team or coaching row: it authorizes the caller for
+      // the merchant, so a request rejected as a whole is rejected first.
+      const [{ result }] = await tx<{ result: MembersResult }[]>`
+        select app.invite_members(
+          ${caller.kind === "user" ? caller.userId : null}::uuid,
+          ${request.merchantId}::uuid,
+          ${request.forceInvite},
+          to_timestamp(${issuedAt}::bigint),
+          to_timestamp(${issuedAt + config.invitationTtlSeconds}::bigint),
+          ${sql.json(members)}::jsonb,
+          ${request.language},
+          ${sql.json(emailPayload)}::jsonb
+        ) as result`;
+      for (const row of result.rows) {
+        outcomes[row.i] = "error" in row ? { candidate: false, error: row.error } : {
+          candidate: false,
+          result: row.result,
+          profileId: row.profile_id,
+          invitationId: row.invitation_id,
+        };
       }
-    }
-    return outcomes.map((outcome, i) =>
-      outcome ?? { candidate: request.users[i].type === "candidate", error: "Not processed" }
-    );
+
+      for (const [interviewId, rows] of candidates) {
+        try {
+          const registered = await tx.savepoint((savepoint) =>
+            registerUsers(caller, {
+              interviewId,
+              merchantId: result.merchant_id,
+              isTest: false,
+              sendInvitation: true,
+              hideMenu: false,
+              hideIframe: false,
+              users: rows.map((i) => request.users[i]),
+              language: request.language,
+              emailPayload,
+              skipInvited: !request.forceInvite,
+            }, savepoint)
+          );
+          registered.forEach((outcome, k) => {
+            outcomes[rows[k]] = outcome.ok
+              ? {
+                candidate: true,
+                result: "skipped" in outcome ? "Skipped" : "Invited",
+                profileId: outcome.profileId,
+                profileInterviewId: outcome.profileInterviewId,
+              }
+              : { candidate: true, error: outcome.error };
+          });
+        } catch (err) {
+          // An interview that does not exist or cannot take registrations fails
+          // only the rows that name it; anything else fails the request.
+          const apiError = err instanceof ApiError ? err : apiErrorFromDatabase(err);
+          if (apiError?.status !== 422 || apiError.field !== "interview_id") throw err;
+          for (const i of rows) outcomes[i] = { candidate: true, error: apiError.message };
+        }
+      }
+    });
+    return outcomes.map((outcome, i) => {
+      if (!outcome) throw new Error(`invite-users decided no outcome for row ${i}`);
+      return outcome;
+    });
   };
 }

@@ -1,6 +1,6 @@
-import { createHmac } from "node:crypto";
 import { errors as joseErrors, jwtVerify } from "jose";
 import { ApiError } from "../errors.ts";
+import { signHs256 } from "../hs256.ts";
 
 export const INVITATION_TOKEN_AUDIENCE = "invitation";
 
@@ -23,23 +23,18 @@ export function invitationTokenKey(secret: string): Uint8Array {
   return new TextEncoder().encode(secret);
 }
 
-const HEADER = Buffer.from(JSON.stringify({ alg: "HS256", typ: "JWT" })).toString("base64url");
-
 /**
- * Signs the claims as a compact HS256 JWT. Synchronous because the email
- * dispatcher computes a message's send-time data synchronously (see
- * email/kinds.ts); jose verifies it like any other JWT.
+ * Signs the claims synchronously (see signHs256): the email dispatcher
+ * computes a message's send-time data synchronously (email/kinds.ts).
  */
 export function mintInvitationToken(key: Uint8Array, claims: InvitationTokenClaims): string {
-  const payload = Buffer.from(JSON.stringify({
+  return signHs256(key, {
     aud: INVITATION_TOKEN_AUDIENCE,
     sub: claims.sub,
     jti: claims.jti,
     iat: claims.iat,
     exp: claims.exp,
-  })).toString("base64url");
-  const signingInput = `${HEADER}.${payload}`;
-  return `${signingInput}.${createHmac("sha256", key).update(signingInput).digest("base64url")}`;
+  });
 }
 
 /**

@@ -18,9 +18,9 @@
 import { parseArgs } from "node:util";
 import postgres from "postgres";
 import { freePort, prepareDatabase, REPO_ROOT } from "./local_db.ts";
-import { signUserJwt } from "./start.ts";
+import { signUserToken } from "./user_token.ts";
 import { benchDispatcher } from "./bench_email.ts";
-import { LOCAL_JWT_SECRET } from "../supabase/functions/_shared/config.ts";
+import { LOCAL_ENV, LOCAL_JWT_SECRET } from "../supabase/functions/_shared/config.ts";
 
 const args = parseArgs({
   args: Deno.args,
@@ -104,7 +104,8 @@ async function main() {
   const server = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "scripts/start.ts", "--port", String(apiPort)],
     cwd: REPO_ROOT,
-    env: { SUPABASE_DB_URL: db.url, DB_POOL_SIZE: "10" },
+    // Local whatever the shell says: the bench signs its tokens with the published local JWT secret.
+    env: { ...LOCAL_ENV, DATABASE_URL: db.url, DB_POOL_SIZE: "10" },
     stdout: "null",
     stderr: "null",
   }).spawn();
@@ -113,7 +114,7 @@ async function main() {
     const functionsUrl = `http://127.0.0.1:${apiPort}/functions/v1`;
     await waitForServer(`${functionsUrl}/openapi`, server);
     const merchant = await benchMerchant(sql);
-    const token = await signUserJwt(LOCAL_JWT_SECRET, merchant.ownerId);
+    const token = await signUserToken(LOCAL_JWT_SECRET, merchant.ownerId, { expiresIn: 24 * 3600 });
     const endpoint = `${functionsUrl}/job-interview-register-users`;
     const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
 

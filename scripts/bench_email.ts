@@ -12,7 +12,7 @@
  */
 import { parseArgs } from "node:util";
 import postgres from "postgres";
-import { loadConfig } from "../supabase/functions/_shared/config.ts";
+import { loadConfig, LOCAL_ENV } from "../supabase/functions/_shared/config.ts";
 import { createDispatcher } from "../supabase/functions/_shared/email/dispatcher.ts";
 import { createSmtpTransport } from "../supabase/functions/_shared/email/transport.ts";
 import { freePort, prepareDatabase, REPO_ROOT } from "./local_db.ts";
@@ -86,6 +86,7 @@ async function queueInvitations(sql: postgres.Sql, count: number): Promise<strin
 export async function benchDispatcher(options: DispatcherBenchOptions): Promise<DispatcherBenchRun[]> {
   const messages = options.messages ?? 2000;
   const config = loadConfig({
+    ...LOCAL_ENV,
     DATABASE_URL: options.databaseUrl,
     EMAIL_FROM_ADDRESS: "no-reply@bench.example",
   });

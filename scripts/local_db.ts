@@ -493,7 +493,7 @@ export interface PrepareOptions extends Omit<LocalPostgresOptions, "dataDir"> {
 export function externalDatabaseUrl(
   env: Record<string, string | undefined> = Deno.env.toObject(),
 ): string | null {
-  return env.SUPABASE_DB_URL || env.DATABASE_URL || null;
+  return env.DATABASE_URL || env.SUPABASE_DB_URL || null;
 }
 
 /**

@@ -14,12 +14,12 @@
  * Options: --port=54321 --db-port=54322 --data-dir=.local/pgdata --host=127.0.0.1
  */
 import { parseArgs } from "node:util";
-import { SignJWT } from "jose";
 import {
   type Config,
   loadConfig,
   LOCAL_ANON_JWT,
   LOCAL_API_PORT,
+  LOCAL_ENV,
   LOCAL_INTERVIEW_TOKEN_SECRET,
   LOCAL_JWT_SECRET,
   LOCAL_SECRET_KEY,
@@ -28,6 +28,7 @@ import {
 import { createRuntime, type Runtime } from "../supabase/functions/_shared/runtime.ts";
 import { BACKGROUND_WORKERS, type BackgroundWorker } from "./background_workers.ts";
 import { type Gateway, serveGateway } from "./gateway.ts";
+import { signUserToken } from "./user_token.ts";
 import {
   DEFAULT_DATA_DIR,
   DEFAULT_DB_PORT,
@@ -40,17 +41,6 @@ import {
 export const DEMO_USER_ID = "b0000000-0000-4000-8000-000000000002";
 export const DEMO_MERCHANT_ID = "a0000000-0000-4000-8000-000000000001";
 export const DEMO_INTERVIEW_ID = "c0000000-0000-4000-8000-000000000001";
-
-/** An HS256 user access token shaped like the ones Supabase Auth issues. */
-export function signUserJwt(secret: string, userId: string, ttlSeconds = 24 * 3600): Promise<string> {
-  return new SignJWT({ role: "authenticated" })
-    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
-    .setSubject(userId)
-    .setAudience("authenticated")
-    .setIssuedAt()
-    .setExpirationTime(Math.floor(Date.now() / 1000) + ttlSeconds)
-    .sign(new TextEncoder().encode(secret));
-}
 
 function shellQuote(value: string): string {
   return `'${value.replaceAll("'", `'"'"'`)}'`;
@@ -90,7 +80,7 @@ async function banner(config: Config, gateway: Gateway, db: PreparedDatabase): P
   });
   const url = `${gateway.functionsUrl}/job-interview-register-users`;
   if (config.jwtSecret) {
-    const token = await signUserJwt(config.jwtSecret, DEMO_USER_ID);
+    const token = await signUserToken(config.jwtSecret, DEMO_USER_ID, { expiresIn: 24 * 3600 });
     lines.push(
       "",
       `Register a candidate as the seeded merchant owner (user ${DEMO_USER_ID}, token valid 24 h):`,
@@ -146,12 +136,9 @@ async function main(): Promise<number> {
     cleanups.push({ name: "database", run: () => db.stop() });
     console.log(db.migrationOutput);
 
-    const env = Deno.env.toObject();
-    const config: Config = {
-      ...loadConfig(env),
-      databaseUrl: db.url,
-      ...(env.SUPABASE_URL ? {} : { supabaseUrl: `http://${values.host}:${port}` }),
-    };
+    // Local (the published local secrets fill in what is unset) unless the environment says JOBMOJITO_LOCAL=0.
+    const env = { ...LOCAL_ENV, SUPABASE_URL: `http://${values.host}:${port}`, ...Deno.env.toObject() };
+    const config = loadConfig({ ...env, DATABASE_URL: db.url });
     const runtime: Runtime = createRuntime(config);
     cleanups.push({ name: "database pool", run: () => runtime.sql.end({ timeout: 5 }) });
 

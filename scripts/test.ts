@@ -4,8 +4,8 @@
  *
  * Without SUPABASE_DB_URL / DATABASE_URL it starts a throwaway embedded
  * PostgreSQL (temp dir, free port, fsync off), applies the migrations and the
- * seed, runs the tests with DATABASE_URL (and SUPABASE_DB_URL) pointing at it,
- * then stops and deletes it. With one of them set, it migrates + seeds that
+ * seed, runs the tests with DATABASE_URL (and SUPABASE_DB_URL) pointing at it
+ * and JOBMOJITO_LOCAL=1, then stops and deletes it. With one of them set, it migrates + seeds that
  * database and tests against it (nothing is started or deleted).
  *
  * Extra arguments go to `deno test`, e.g. `deno task test --filter gateway` or
@@ -13,6 +13,7 @@
  * Exits with deno test's exit code.
  */
 import { join } from "node:path";
+import { LOCAL_ENV } from "../supabase/functions/_shared/config.ts";
 import { prepareDatabase, REPO_ROOT } from "./local_db.ts";
 
 function testArgs(extra: string[]): string[] {
@@ -58,7 +59,8 @@ async function main(): Promise<number> {
     child = new Deno.Command(Deno.execPath(), {
       args: testArgs(Deno.args),
       cwd: REPO_ROOT,
-      env: { DATABASE_URL: db.url, SUPABASE_DB_URL: db.url },
+      // Local: the tests sign with the published local secrets and expect the local defaults.
+      env: { ...LOCAL_ENV, DATABASE_URL: db.url, SUPABASE_DB_URL: db.url },
       stdin: "inherit",
       stdout: "inherit",
       stderr: "inherit",

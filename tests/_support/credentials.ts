@@ -1,6 +1,7 @@
 /** Real credentials for tests: JWTs signed with real keys, the way Supabase Auth would sign them. */
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { LOCAL_JWT_SECRET } from "../../supabase/functions/_shared/config.ts";
+import { signUserToken, type UserTokenOptions } from "../../scripts/user_token.ts";
 
 export const SEED = {
   admin: "b0000000-0000-4000-8000-000000000001",
@@ -24,23 +25,14 @@ export const SEED = {
   position: "d0000000-0000-4000-8000-000000000001",
 } as const;
 
-export interface TokenOptions {
-  role?: string;
-  /** Seconds from now; negative for an expired token. */
-  expiresIn?: number;
+export interface TokenOptions extends UserTokenOptions {
+  /** The HS256 secret; the local one the test server runs with unless given. */
   secret?: string;
-  claims?: Record<string, unknown>;
 }
 
 /** An HS256 Supabase access token, as a legacy project's Auth server issues it. */
 export function userToken(sub: string, options: TokenOptions = {}): Promise<string> {
-  const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({ role: options.role ?? "authenticated", aud: "authenticated", ...options.claims })
-    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
-    .setSubject(sub)
-    .setIssuedAt(now)
-    .setExpirationTime(now + (options.expiresIn ?? 3600))
-    .sign(new TextEncoder().encode(options.secret ?? LOCAL_JWT_SECRET));
+  return signUserToken(options.secret ?? LOCAL_JWT_SECRET, sub, options);
 }
 
 /** A token with `alg: none`: no signature at all. */

@@ -12,7 +12,7 @@
  *
  * or `await using server = await startTestServer();`.
  */
-import { type Config, loadConfig } from "../../supabase/functions/_shared/config.ts";
+import { type Config, loadConfig, LOCAL_ENV } from "../../supabase/functions/_shared/config.ts";
 import { createRuntime, type Runtime } from "../../supabase/functions/_shared/runtime.ts";
 import { type Gateway, serveGateway } from "../../scripts/gateway.ts";
 
@@ -30,7 +30,8 @@ export interface TestServer {
 }
 
 export async function startTestServer(overrides: Partial<Config> = {}): Promise<TestServer> {
-  const runtime = createRuntime({ ...loadConfig(), ...overrides });
+  // Always local: the tests sign with the published local secrets.
+  const runtime = createRuntime({ ...loadConfig({ ...Deno.env.toObject(), ...LOCAL_ENV }), ...overrides });
   let gateway: Gateway;
   try {
     gateway = serveGateway({ runtime, port: 0, hostname: "127.0.0.1" });

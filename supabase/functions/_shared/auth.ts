@@ -16,7 +16,7 @@ import { ApiError } from "./errors.ts";
  */
 export type Caller = { kind: "service" } | { kind: "user"; userId: string; email?: string };
 
-const SECRET_KEY_PREFIX = "sb_secret_";
+export const SECRET_KEY_PREFIX = "sb_secret_";
 const ASYMMETRIC_ALGS = new Set(["ES256", "RS256"]);
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

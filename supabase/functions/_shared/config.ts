@@ -1,12 +1,19 @@
 /**
  * Deployment configuration, read once from the environment.
  *
- * Every secret has a well-known local default (the same ones Supabase's local
- * stack publishes) so `deno task start` works with no setup. A real
- * deployment must override them: see README "Configuration".
+ * The well-known local secrets below (the ones Supabase's local stack
+ * publishes) fill in unset settings only when the environment says the
+ * deployment is local: JOBMOJITO_LOCAL=1, which `deno task start`, `deno task
+ * test`, `deno task bench` and the test server set. Anywhere else nothing is filled in: without
+ * an HS256 secret HS256 tokens are refused, without secret keys `sb_secret_`
+ * keys are, and a setting nothing can work without is a startup error naming
+ * it. README "Configuration" lists which variables hosted Supabase provides
+ * and which a deployment sets.
  */
 
+import { SECRET_KEY_PREFIX } from "./auth.ts";
 import { type EmailConfig, loadEmailConfig } from "./email/config.ts";
+import { type Env, envBoolean, envNumber } from "./env.ts";
 
 /** Supabase's published local-only JWT secret (`supabase start` uses it too). */
 export const LOCAL_JWT_SECRET = "super-secret-jwt-token-with-at-least-32-characters-long";
@@ -25,14 +32,47 @@ export const LOCAL_INVITATION_TOKEN_SECRET = "local-only-invitation-token-secret
 export const LOCAL_DB_URL = "postgresql://postgres:postgres@127.0.0.1:54322/postgres";
 export const LOCAL_API_PORT = 54321;
 
+/** The environment that marks a deployment as local: the published local values fill in what is unset. */
+export const LOCAL_ENV = { JOBMOJITO_LOCAL: "1" } as const;
+
+/**
+ * What local mode fills in. Each value sits under the name that yields to the others of its setting
+ * (SUPABASE_DB_URL yields to DATABASE_URL, SUPABASE_SECRET_KEYS to SECRET_KEYS), so whatever the
+ * environment does set still wins.
+ */
+const LOCAL_DEFAULTS: Env = {
+  SUPABASE_URL: `http://127.0.0.1:${LOCAL_API_PORT}`,
+  SUPABASE_DB_URL: LOCAL_DB_URL,
+  JWT_SECRET: LOCAL_JWT_SECRET,
+  SUPABASE_SECRET_KEYS: LOCAL_SECRET_KEY,
+  INTERVIEW_TOKEN_SECRET: LOCAL_INTERVIEW_TOKEN_SECRET,
+  INVITATION_TOKEN_SECRET: LOCAL_INVITATION_TOKEN_SECRET,
+  INTERVIEW_BASE_URL: "http://localhost:3000",
+};
+
+/**
+ * What a deployment that is not local must have; any one name of an entry will do. Hosted Supabase
+ * provides SUPABASE_URL and SUPABASE_DB_URL itself. SMTP_URL and EMAIL_FROM_ADDRESS are here because
+ * email/config.ts's defaults for them are the local mail catcher and a `.localhost` sender.
+ */
+const REQUIRED_OUTSIDE_LOCAL = [
+  ["SUPABASE_URL"],
+  ["DATABASE_URL", "SUPABASE_DB_URL"],
+  ["INTERVIEW_TOKEN_SECRET"],
+  ["INVITATION_TOKEN_SECRET"],
+  ["INTERVIEW_BASE_URL"],
+  ["SMTP_URL"],
+  ["EMAIL_FROM_ADDRESS"],
+];
+
 export interface Config {
   supabaseUrl: string;
-  /** HS256 secret for legacy user and service_role JWTs; null disables HS256. */
+  /** HS256 secret for legacy user and service_role JWTs; null refuses HS256 tokens. */
   jwtSecret: string | null;
-  /** Inline JWKS (JSON) for ES256/RS256 user JWTs; takes precedence over jwksUrl. */
+  /** Inline JWKS for ES256/RS256 user JWTs; takes precedence over jwksUrl. */
   jwks: { keys: Record<string, unknown>[] } | null;
   jwksUrl: string;
-  /** Accepted new-style `sb_secret_...` keys. */
+  /** Accepted new-style `sb_secret_...` keys; none refuses them all. */
   secretKeys: string[];
   interviewTokenSecret: string;
   interviewTokenTtlSeconds: number;
@@ -42,24 +82,14 @@ export interface Config {
   /** How long an invitation's accept link works. */
   invitationTtlSeconds: number;
   databaseUrl: string;
+  /** Server-side prepared statements; off behind a transaction pooler (see poolerHint). */
+  dbPrepare: boolean;
   dbPoolSize: number;
   maxUsersPerRequest: number;
   maxBodyBytes: number;
   allowedOrigins: string[];
   /** The invitation email chain: SMTP server, sender defaults, reminders, retries. */
   email: EmailConfig;
-}
-
-type Env = Record<string, string | undefined>;
-
-function positiveInt(env: Env, name: string, fallback: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === "") return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value <= 0) {
-    throw new Error(`${name} must be a positive integer`);
-  }
-  return value;
 }
 
 function list(raw: string | undefined): string[] {
@@ -73,33 +103,94 @@ function list(raw: string | undefined): string[] {
   return trimmed.split(",").map((s) => s.trim()).filter(Boolean);
 }
 
+/** SECRET_KEYS (yours) or else SUPABASE_SECRET_KEYS (the platform's): the accepted `sb_secret_` keys. */
+function secretKeys(env: Env): string[] {
+  if (env.SECRET_KEYS) {
+    const keys = list(env.SECRET_KEYS);
+    if (keys.some((key) => !key.startsWith(SECRET_KEY_PREFIX))) {
+      throw new Error(`SECRET_KEYS must list only ${SECRET_KEY_PREFIX}... keys`);
+    }
+    return keys;
+  }
+  // Supabase's local stack puts its legacy service_role JWT in this dictionary too; that is no secret
+  // key (it authenticates as a JWT, with the JWT secret).
+  return list(env.SUPABASE_SECRET_KEYS).filter((key) => key.startsWith(SECRET_KEY_PREFIX));
+}
+
+/** A JWKS given as JSON: `{"keys": [...]}`, or the bare array of keys. */
+function parseJwks(name: string, raw: string): { keys: Record<string, unknown>[] } {
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    throw new Error(`${name} is not valid JSON`);
+  }
+  const keys = Array.isArray(value) ? value : (value as { keys?: unknown } | null)?.keys;
+  if (!Array.isArray(keys)) throw new Error(`${name} must be a JWKS ({"keys": [...]}) or an array of keys`);
+  return { keys };
+}
+
+/**
+ * A transaction pooler hands each transaction to whichever server connection is free, so a statement
+ * prepared on one connection is missing on the next: prepared statements default to off behind one.
+ * Supabase's pooler takes transactions on port 6543; `pgbouncer=true` in the URL (Prisma's convention,
+ * which Supabase's connection strings use) marks any other. The hint is taken out of the URL because
+ * postgres.js would send it to the server as a setting, which PostgreSQL rejects.
+ */
+function poolerHint(url: string): { url: string; pooled: boolean } {
+  // postgres.js's multi-host form (host1:5432,host2:5432) is no WHATWG URL: it has no hint to find.
+  if (!URL.canParse(url)) return { url, pooled: false };
+  const parsed = new URL(url);
+  const hint = parsed.searchParams.get("pgbouncer");
+  const pooled = hint === "true" || parsed.port === "6543";
+  if (hint === null) return { url, pooled };
+  parsed.searchParams.delete("pgbouncer");
+  return { url: parsed.toString(), pooled };
+}
+
 export function loadConfig(env: Env = Deno.env.toObject()): Config {
-  const supabaseUrl = (env.SUPABASE_URL ?? `http://127.0.0.1:${LOCAL_API_PORT}`)
-    .replace(/\/$/, "");
-  const secretKeys = list(env.SUPABASE_SECRET_KEYS ?? env.SUPABASE_SECRET_KEY);
+  const local = envBoolean(env, "JOBMOJITO_LOCAL", false);
+  const set = Object.fromEntries(Object.entries(env).filter(([, value]) => value));
+  const settings: Env = local ? { ...LOCAL_DEFAULTS, ...set } : set;
+  if (!local) {
+    const missing = REQUIRED_OUTSIDE_LOCAL.filter((names) => names.every((name) => !settings[name]));
+    if (missing.length > 0) {
+      throw new Error(
+        `Missing configuration: ${missing.map((names) => names.join(" or ")).join(", ")} ` +
+          `(README "Configuration"). For local development with Supabase's published local secrets, ` +
+          `set JOBMOJITO_LOCAL=1.`,
+      );
+    }
+  }
+  // From here on every REQUIRED_OUTSIDE_LOCAL setting is present: checked above, or filled in locally.
+  const supabaseUrl = settings.SUPABASE_URL!.replace(/\/$/, "");
+  // A name a deployment sets wins over the one the platform injects (JWKS over SUPABASE_JWKS, ...).
+  const jwksVariable = settings.JWKS ? "JWKS" : "SUPABASE_JWKS";
+  const jwks = settings[jwksVariable];
+  const database = poolerHint((settings.DATABASE_URL ?? settings.SUPABASE_DB_URL)!);
   return {
     supabaseUrl,
-    jwtSecret: env.SUPABASE_JWT_SECRET ?? env.JWT_SECRET ?? LOCAL_JWT_SECRET,
-    jwks: env.SUPABASE_JWKS ? JSON.parse(env.SUPABASE_JWKS) : null,
-    jwksUrl: env.SUPABASE_JWKS_URL ??
-      `${supabaseUrl}/auth/v1/.well-known/jwks.json`,
-    secretKeys: secretKeys.length > 0 ? secretKeys : [LOCAL_SECRET_KEY],
-    interviewTokenSecret: env.INTERVIEW_TOKEN_SECRET ??
-      LOCAL_INTERVIEW_TOKEN_SECRET,
-    interviewTokenTtlSeconds: positiveInt(
-      env,
-      "INTERVIEW_TOKEN_TTL_SECONDS",
-      30 * 24 * 3600,
-    ),
-    interviewBaseUrl: (env.INTERVIEW_BASE_URL ?? "http://localhost:3000")
-      .replace(/\/$/, ""),
-    invitationTokenSecret: env.INVITATION_TOKEN_SECRET ?? LOCAL_INVITATION_TOKEN_SECRET,
-    invitationTtlSeconds: positiveInt(env, "INVITATION_TTL_SECONDS", 7 * 24 * 3600),
-    databaseUrl: env.SUPABASE_DB_URL ?? env.DATABASE_URL ?? LOCAL_DB_URL,
-    dbPoolSize: positiveInt(env, "DB_POOL_SIZE", 10),
-    maxUsersPerRequest: positiveInt(env, "MAX_USERS_PER_REQUEST", 1000),
-    maxBodyBytes: positiveInt(env, "MAX_BODY_BYTES", 2 * 1024 * 1024),
-    allowedOrigins: list(env.CORS_ALLOWED_ORIGINS),
-    email: loadEmailConfig(env),
+    jwtSecret: settings.JWT_SECRET ?? null,
+    jwks: jwks ? parseJwks(jwksVariable, jwks) : null,
+    jwksUrl: settings.JWKS_URL ?? `${supabaseUrl}/auth/v1/.well-known/jwks.json`,
+    secretKeys: secretKeys(settings),
+    interviewTokenSecret: settings.INTERVIEW_TOKEN_SECRET!,
+    interviewTokenTtlSeconds: envNumber(settings, "INTERVIEW_TOKEN_TTL_SECONDS", 30 * 24 * 3600, {
+      min: 1,
+      integer: true,
+    }),
+    interviewBaseUrl: settings.INTERVIEW_BASE_URL!.replace(/\/$/, ""),
+    invitationTokenSecret: settings.INVITATION_TOKEN_SECRET!,
+    invitationTtlSeconds: envNumber(settings, "INVITATION_TTL_SECONDS", 7 * 24 * 3600, {
+      min: 1,
+      integer: true,
+    }),
+    databaseUrl: database.url,
+    dbPrepare: envBoolean(settings, "DB_PREPARE", !database.pooled),
+    dbPoolSize: envNumber(settings, "DB_POOL_SIZE", 10, { min: 1, integer: true }),
+    maxUsersPerRequest: envNumber(settings, "MAX_USERS_PER_REQUEST", 1000, { min: 1, integer: true }),
+    maxBodyBytes: envNumber(settings, "MAX_BODY_BYTES", 2 * 1024 * 1024, { min: 1, integer: true }),
+    allowedOrigins: list(settings.CORS_ALLOWED_ORIGINS),
+    email: loadEmailConfig(settings),
   };
 }

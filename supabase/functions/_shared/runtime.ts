@@ -10,6 +10,7 @@ export interface Runtime {
 export function createRuntime(config: Config = loadConfig()): Runtime {
   const sql = postgres(config.databaseUrl, {
     max: config.dbPoolSize,
+    prepare: config.dbPrepare,
     idle_timeout: 30,
     connect_timeout: 5,
     onnotice: () => {},

@@ -2,8 +2,11 @@
  * Email delivery settings, read from the environment with defaults that work
  * on a developer's machine: with no SMTP_URL, mail goes to the local mail
  * catcher `deno task start` runs on 127.0.0.1:54325 (the port Supabase's
- * local stack gives its own mail testing server).
+ * local stack gives its own mail testing server). Those defaults are local
+ * only: outside local development loadConfig (config.ts) refuses to start
+ * without SMTP_URL and EMAIL_FROM_ADDRESS.
  */
+import { type Env, envNumber } from "../env.ts";
 
 /** SMTP port of the local mail catcher. */
 export const LOCAL_SMTP_PORT = 54325;
@@ -45,8 +48,6 @@ export interface EmailConfig {
   dispatchMaxMessages: number;
 }
 
-type Env = Record<string, string | undefined>;
-
 const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
 
 /** "90s", "15m", "48h", "2d" (a bare number is seconds) as seconds. */
@@ -63,14 +64,6 @@ export function parseReminderSchedule(text: string): number[] {
   return trimmed.split(",").map((part) => Math.round(parseDurationSeconds(part)));
 }
 
-function number(env: Env, name: string, fallback: number, min: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === "") return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value < min) throw new Error(`${name} must be a number >= ${min}`);
-  return value;
-}
-
 export function loadEmailConfig(env: Env): EmailConfig {
   const smtpUrl = env.SMTP_URL || null;
   const config: EmailConfig = {
@@ -80,16 +73,16 @@ export function loadEmailConfig(env: Env): EmailConfig {
     fromName: env.EMAIL_FROM_NAME || "JobMojito",
     replyTo: env.EMAIL_REPLY_TO || null,
     reminderScheduleSeconds: parseReminderSchedule(env.EMAIL_REMINDER_SCHEDULE ?? "48h"),
-    maxAttempts: number(env, "EMAIL_MAX_ATTEMPTS", 12, 1),
-    retryBaseSeconds: number(env, "EMAIL_RETRY_BASE_SECONDS", 60, 0),
-    retryMaxSeconds: number(env, "EMAIL_RETRY_MAX_SECONDS", 3600, 0),
-    leaseSeconds: number(env, "EMAIL_LEASE_SECONDS", 300, 1),
-    batchSize: number(env, "EMAIL_BATCH_SIZE", 50, 1),
-    concurrency: number(env, "EMAIL_CONCURRENCY", 5, 1),
-    sendTimeoutMs: number(env, "EMAIL_SEND_TIMEOUT_MS", 30_000, 100),
-    pollIntervalMs: number(env, "EMAIL_POLL_INTERVAL_MS", 2000, 10),
-    dispatchBudgetSeconds: number(env, "EMAIL_DISPATCH_BUDGET_SECONDS", 50, 1),
-    dispatchMaxMessages: number(env, "EMAIL_DISPATCH_MAX_MESSAGES", 500, 1),
+    maxAttempts: envNumber(env, "EMAIL_MAX_ATTEMPTS", 12, { min: 1 }),
+    retryBaseSeconds: envNumber(env, "EMAIL_RETRY_BASE_SECONDS", 60, { min: 0 }),
+    retryMaxSeconds: envNumber(env, "EMAIL_RETRY_MAX_SECONDS", 3600, { min: 0 }),
+    leaseSeconds: envNumber(env, "EMAIL_LEASE_SECONDS", 300, { min: 1 }),
+    batchSize: envNumber(env, "EMAIL_BATCH_SIZE", 50, { min: 1 }),
+    concurrency: envNumber(env, "EMAIL_CONCURRENCY", 5, { min: 1 }),
+    sendTimeoutMs: envNumber(env, "EMAIL_SEND_TIMEOUT_MS", 30_000, { min: 100 }),
+    pollIntervalMs: envNumber(env, "EMAIL_POLL_INTERVAL_MS", 2000, { min: 10 }),
+    dispatchBudgetSeconds: envNumber(env, "EMAIL_DISPATCH_BUDGET_SECONDS", 50, { min: 1 }),
+    dispatchMaxMessages: envNumber(env, "EMAIL_DISPATCH_MAX_MESSAGES", 500, { min: 1 }),
   };
   if (!/^[^@\s]+@[^@\s]+$/.test(config.fromAddress)) {
     throw new Error("EMAIL_FROM_ADDRESS must be an email address");

@@ -160,6 +160,9 @@ create type app.batch_row as (
   external_id text,
   profile_id uuid,
   registration_id uuid,
+  -- Inserted by this batch: no other transaction can see it yet, so it
+  -- needs no lock and has no earlier link or invitation to supersede.
+  is_new boolean,
   error text
 );
 
@@ -245,26 +248,31 @@ begin
     from profiles p
     order by p.id
     on conflict (profile_id, interview_id, is_test) where status in ('registered', 'started') do nothing
-    returning id
+    returning id, profile_id
   )
   select
-    array_agg(row(r.i, r.email, r.email_key, r.name, r.external_id, p.id, null, null)::app.batch_row order by r.i),
-    (select count(*) from new_registrations)
+    array_agg(row(r.i, r.email, r.email_key, r.name, r.external_id, p.id, nr.id, nr.id is not null, null)::app.batch_row
+      order by r.i),
+    count(nr.id)
   into v_rows, v_new_registrations
   from ranked r
-  left join profiles p using (email_key);
+  left join profiles p using (email_key)
+  left join new_registrations nr on nr.profile_id = p.id;
 
-  -- Each row's open registration, locked: batches that share a candidate
-  -- take turns from here on, so exactly one live link remains.
+  -- Each reused row's open registration, locked: batches that share a
+  -- candidate take turns from here on, so exactly one live link remains.
   with locked as materialized (
     select pi.id, pi.profile_id, pi.status
     from public.profile_interviews pi
-    where pi.profile_id = any (array(select r.profile_id from unnest(v_rows) r where r.profile_id is not null))
+    where pi.profile_id = any (array(
+        select r.profile_id from unnest(v_rows) r where r.profile_id is not null and not r.is_new
+      ))
       and pi.interview_id = p_interview_id and pi.is_test = p_is_test and pi.status in ('registered', 'started')
     order by pi.id
     for update
   )
-  select array_agg(row(r.i, r.email, r.email_key, r.name, r.external_id, r.profile_id, l.id,
+  select array_agg(row(r.i, r.email, r.email_key, r.name, r.external_id, r.profile_id,
+      coalesce(r.registration_id, l.id), r.is_new,
       case
         when r.profile_id is null then 'Not enough interview credits'
         when p_skip_invited and (l.status = 'started' or exists (
@@ -274,18 +282,18 @@ begin
       end)::app.batch_row order by r.i)
   into v_rows
   from unnest(v_rows) r
-  left join locked l on l.profile_id = r.profile_id;
+  left join locked l on l.profile_id = r.profile_id and not r.is_new;
 
   -- A registration that closed between the insert and the lock: start over.
   if exists (select 1 from unnest(v_rows) r where r.profile_id is not null and r.registration_id is null) then
     raise exception 'a registration changed under this batch' using errcode = 'JMRTY';
   end if;
 
-  -- Newest link wins: the registrations' live tokens are revoked before the
-  -- new ones are minted (one live token per registration is a unique index),
-  -- and a fresh invitation supersedes one still waiting to go out.
+  -- Newest link wins: reused registrations' live tokens are revoked before
+  -- the new ones are minted (one live token per registration is a unique
+  -- index), and a fresh invitation supersedes one still waiting to go out.
   with registrations as (
-    select r.registration_id as id from unnest(v_rows) r where r.error is null
+    select r.registration_id as id from unnest(v_rows) r where r.error is null and not r.is_new
   ),
   revoked as (
     update public.interview_tokens t set revoked_at = now()

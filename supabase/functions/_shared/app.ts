@@ -42,7 +42,6 @@ export function createFunctionApp(
       "x-client-info",
       "apikey",
       "content-type",
-      "x-api-key",
       "x-request-id",
     ],
     allowMethods: ["POST", "GET", "OPTIONS"],

@@ -1,13 +1,11 @@
 /**
- * Long-running jobs `deno task start` runs beside the gateway (for example the
- * email dispatcher that works through queued invitation emails).
+ * Long-running jobs `deno task start` runs beside the gateway: today the email
+ * dispatcher, with the local mail catcher when no SMTP_URL is set
+ * (startLocalEmail in email_worker.ts).
  *
- * To add one, append a starter to BACKGROUND_WORKERS:
- *
- *   BACKGROUND_WORKERS.push(async ({ runtime, signal }) => {
- *     const dispatcher = await startEmailDispatcher(runtime, { signal });
- *     return { name: "email-dispatcher", stop: () => dispatcher.stop() };
- *   });
+ * To add one, append a BackgroundWorkerStarter to BACKGROUND_WORKERS: given
+ * the gateway's runtime and the shutdown signal, it starts the job and returns
+ * its name (printed at startup) and how to stop it.
  *
  * start.ts starts them in order once the database is ready and the gateway is
  * listening, and on Ctrl-C stops them (in reverse order) before the gateway and

@@ -5,7 +5,16 @@
 import assert from "node:assert/strict";
 import { LOCAL_SECRET_KEY } from "../supabase/functions/_shared/config.ts";
 import { userToken } from "./_support/credentials.ts";
-import { linkInText, makeDue, messagesTo, sleep, startEmailTestEnv, uniqueEmail } from "./_support/email.ts";
+import { startMailCatcher } from "../scripts/mail_catcher.ts";
+import {
+  invite,
+  linkInText,
+  makeDue,
+  messagesTo,
+  startEmailTestEnv,
+  uniqueEmail,
+  waitFor,
+} from "./_support/email.ts";
 import { createMerchant } from "./_support/fixtures.ts";
 import { callFunction, tokenOf } from "./_support/http.ts";
 
@@ -14,27 +23,6 @@ const env = await startEmailTestEnv({ reminderScheduleSeconds: [48 * 3600] });
 const { sql, server, catcher } = env;
 const opts = { sanitizeOps: false, sanitizeResources: false };
 globalThis.addEventListener("unload", () => env.close());
-
-async function invite(
-  merchantId: string,
-  interviewId: string,
-  address: string,
-  extra: Record<string, unknown> = {},
-) {
-  const reply = await callFunction(server.functionsUrl, "job-interview-register-users", {
-    token: LOCAL_SECRET_KEY,
-    body: {
-      merchant_id: merchantId,
-      interview_id: interviewId,
-      type: "invitation",
-      users: [{ email: address }],
-      ...extra,
-    },
-  });
-  assert.equal(reply.status, 200, JSON.stringify(reply.body));
-  assert.equal(reply.body[0].result, "ok");
-  return reply.body[0] as { interview_url: string; profile_interview_id: string };
-}
 
 function redeem(interviewUrl: string) {
   return callFunction(server.functionsUrl, "interview-token-redeem", {
@@ -63,7 +51,7 @@ Deno.test(
   async () => {
     const fixture = await createMerchant(sql);
     const address = uniqueEmail("remind");
-    const row = await invite(fixture.merchantId, fixture.interviewId, address);
+    const [row] = await invite(server, fixture, [address]);
     const dispatcher = env.dispatcher();
     try {
       await dispatcher.dispatch();
@@ -100,23 +88,34 @@ Deno.test(
   async () => {
     const fixture = await createMerchant(sql);
     const address = uniqueEmail("schedule");
-    await invite(fixture.merchantId, fixture.interviewId, address);
+    const [row] = await invite(server, fixture, [address]);
     const dispatcher = env.dispatcher({ reminderScheduleSeconds: [1, 2] });
     try {
       await dispatcher.dispatch();
       assert.equal(messagesTo(catcher.messages(), address).length, 1);
-      await sleep(1100);
-      await dispatcher.dispatch();
-      assert.equal(messagesTo(catcher.messages(), address).length, 2, "first reminder after 1 s");
-      await sleep(1000);
-      await dispatcher.dispatch();
+      // Time passes for real: the dispatcher runs until both reminders have fallen due and gone out.
+      await waitFor("both reminders", async () => {
+        await dispatcher.dispatch();
+        return messagesTo(catcher.messages(), address).length >= 3;
+      });
       const received = messagesTo(catcher.messages(), address);
-      assert.equal(received.length, 3, "second reminder after 2 s");
+      assert.equal(received.length, 3, "the invitation and each reminder once");
       assert.deepEqual(received.map((m) => m.parsed.subject!.split(":")[0]), [
         `Fixture ${fixture.merchantId.slice(0, 8)} invites you to an interview`,
         "Action required",
         "Action required",
       ]);
+      const [invitation, ...reminders] = await outbox(row.profile_interview_id);
+      reminders.sort((a, b) => a.send_after.getTime() - b.send_after.getTime());
+      assert.deepEqual(
+        reminders.map((r) => (r.send_after.getTime() - invitation.sent_at!.getTime()) / 1000),
+        [1, 2],
+        "due 1 s and 2 s after the invitation went out",
+      );
+      for (const reminder of reminders) {
+        assert.equal(reminder.status, "sent");
+        assert.ok(reminder.sent_at! >= reminder.send_after, "not sent before it was due");
+      }
     } finally {
       dispatcher.close();
     }
@@ -129,7 +128,7 @@ Deno.test("reminders are never sent once the link was redeemed", opts, async (t)
   try {
     await t.step("redeemed after the invitation: its pending reminder is cancelled", async () => {
       const address = uniqueEmail("redeemed");
-      const row = await invite(fixture.merchantId, fixture.interviewId, address);
+      const [row] = await invite(server, fixture, [address]);
       await dispatcher.dispatch();
       assert.equal((await redeem(row.interview_url)).status, 200);
       const [, reminder] = await outbox(row.profile_interview_id);
@@ -143,7 +142,7 @@ Deno.test("reminders are never sent once the link was redeemed", opts, async (t)
       "a reminder still pending when the link is spent is cancelled by the dispatcher, not sent",
       async () => {
         const address = uniqueEmail("guard");
-        const row = await invite(fixture.merchantId, fixture.interviewId, address);
+        const [row] = await invite(server, fixture, [address]);
         await dispatcher.dispatch();
         const [, reminder] = await outbox(row.profile_interview_id);
         // Spent behind the API's back, so only the dispatcher's own check stands between it and a send.
@@ -159,9 +158,34 @@ Deno.test("reminders are never sent once the link was redeemed", opts, async (t)
       },
     );
 
+    await t.step(
+      "invited again after the interview was started: the new invitation, no reminder after it",
+      async () => {
+        const address = uniqueEmail("restarted");
+        const [row] = await invite(server, fixture, [address]);
+        await dispatcher.dispatch();
+        assert.equal((await redeem(row.interview_url)).status, 200);
+        const [again] = await invite(server, fixture, [address]);
+        assert.equal(
+          again.profile_interview_id,
+          row.profile_interview_id,
+          "the started registration, reused",
+        );
+        await dispatcher.dispatch();
+        const received = messagesTo(catcher.messages(), address);
+        assert.equal(received.length, 2);
+        assert.equal(linkInText(received[1]), again.interview_url);
+        assert.deepEqual((await outbox(row.profile_interview_id)).map((o) => [o.kind, o.status]), [
+          ["invitation", "sent"],
+          ["reminder", "cancelled"],
+          ["invitation", "sent"],
+        ]);
+      },
+    );
+
     await t.step("redeemed before the invitation went out: no invitation and no reminders", async () => {
       const address = uniqueEmail("early");
-      const row = await invite(fixture.merchantId, fixture.interviewId, address);
+      const [row] = await invite(server, fixture, [address]);
       assert.equal((await redeem(row.interview_url)).status, 200);
       await dispatcher.dispatch();
       assert.equal(messagesTo(catcher.messages(), address).length, 0);
@@ -174,14 +198,104 @@ Deno.test("reminders are never sent once the link was redeemed", opts, async (t)
   }
 });
 
+Deno.test(
+  "claimed messages are checked again just before they are sent: a link redeemed or replaced after the claim",
+  opts,
+  async () => {
+    const fixture = await createMerchant(sql);
+    const [gate, redeemed, replaced, reminded] = ["gate", "redeemed", "replaced", "reminded"].map(
+      uniqueEmail,
+    );
+    // A candidate whose invitation went out and whose reminder is due.
+    const [remindedRow] = await invite(server, fixture, [reminded]);
+    const first = env.dispatcher();
+    try {
+      await first.dispatch();
+    } finally {
+      first.close();
+    }
+    const [, reminder] = await outbox(remindedRow.profile_interview_id);
+    await makeDue(sql, reminder.id);
+    const [gateRow, redeemedRow, replacedRow] = await invite(server, fixture, [gate, redeemed, replaced]);
+    // Due first, so it is the first one sent from the claim.
+    await sql`update email_outbox set send_after = now() - interval '1 hour'
+      where profile_interview_id = ${gateRow.profile_interview_id}`;
+
+    // The server holds the first message until the test has changed the others' registrations: they
+    // are claimed by then, and waiting in the same batch.
+    let gateArrived!: () => void;
+    const arrived = new Promise<void>((resolve) => gateArrived = resolve);
+    let openGate!: () => void;
+    const gateOpen = new Promise<void>((resolve) => openGate = resolve);
+    await using gated = await startMailCatcher({
+      onMessage: (message) => {
+        if (!message.envelope.to.includes(gate)) return;
+        gateArrived();
+        return gateOpen;
+      },
+    });
+    // One message at a time, with a lease and send timeout the held message cannot run out of.
+    const dispatcher = env.dispatcher({
+      smtpUrl: gated.smtpUrl,
+      concurrency: 1,
+      batchSize: 10,
+      leaseSeconds: 300,
+      sendTimeoutMs: 60_000,
+    });
+    try {
+      const dispatching = dispatcher.dispatch();
+      await arrived;
+      const [{ claimed }] = await sql`select count(*)::int as claimed from email_outbox
+        where merchant_id = ${fixture.merchantId} and status = 'sending'`;
+      assert.equal(claimed, 4, "the gate's message and the three others are claimed");
+      assert.equal((await redeem(redeemedRow.interview_url)).status, 200);
+      assert.equal((await redeem(remindedRow.interview_url)).status, 200);
+      const again = await callFunction(server.functionsUrl, "job-interview-register-users", {
+        token: LOCAL_SECRET_KEY,
+        body: {
+          merchant_id: fixture.merchantId,
+          interview_id: fixture.interviewId,
+          users: [{ email: replaced }],
+        },
+      });
+      const newLink = again.body[0].interview_url;
+      assert.notEqual(newLink, replacedRow.interview_url);
+      openGate();
+      const summary = await dispatching;
+      assert.ok(summary.cancelled >= 2, JSON.stringify(summary));
+
+      assert.equal(messagesTo(gated.messages(), gate).length, 1);
+      assert.equal(messagesTo(gated.messages(), redeemed).length, 0, "no invitation after the link was used");
+      assert.equal(messagesTo(gated.messages(), reminded).length, 0, "no reminder after the interview began");
+      const [replacement] = messagesTo(gated.messages(), replaced);
+      assert.equal(linkInText(replacement), newLink, "the invitation carries the link that is live now");
+      assert.equal((await redeem(linkInText(replacement))).status, 200, "and it works");
+
+      const [redeemedInvitation] = await outbox(redeemedRow.profile_interview_id);
+      assert.deepEqual([redeemedInvitation.status, redeemedInvitation.last_error], [
+        "cancelled",
+        "The interview link was already used, revoked or has expired",
+      ]);
+      const [, cancelledReminder] = await outbox(remindedRow.profile_interview_id);
+      assert.deepEqual([cancelledReminder.status, cancelledReminder.last_error], [
+        "cancelled",
+        "The interview was already started",
+      ]);
+    } finally {
+      openGate();
+      dispatcher.close();
+    }
+  },
+);
+
 Deno.test("a new invitation supersedes the reminders of the previous one", opts, async () => {
   const fixture = await createMerchant(sql);
   const address = uniqueEmail("again");
-  const first = await invite(fixture.merchantId, fixture.interviewId, address);
+  const [first] = await invite(server, fixture, [address]);
   const dispatcher = env.dispatcher();
   try {
     await dispatcher.dispatch();
-    const second = await invite(fixture.merchantId, fixture.interviewId, address);
+    const [second] = await invite(server, fixture, [address]);
     assert.equal(second.profile_interview_id, first.profile_interview_id);
     await dispatcher.dispatch();
     const rows = await outbox(first.profile_interview_id);
@@ -209,7 +323,7 @@ Deno.test(
     const fixture = await createMerchant(sql);
     await sql`update merchants set email_from_name = 'Acme Talent' where id = ${fixture.merchantId}`;
     const address = uniqueEmail("done");
-    const row = await invite(fixture.merchantId, fixture.interviewId, address);
+    const [row] = await invite(server, fixture, [address]);
     const dispatcher = env.dispatcher();
     try {
       await dispatcher.dispatch();
@@ -272,7 +386,7 @@ Deno.test("completion of a registration that was never invited by email sends no
 
 Deno.test("interview-complete: only the service key, a known and started registration", opts, async () => {
   const fixture = await createMerchant(sql);
-  const row = await invite(fixture.merchantId, fixture.interviewId, uniqueEmail("errors"));
+  const [row] = await invite(server, fixture, [uniqueEmail("errors")]);
 
   assert.equal((await complete(row.profile_interview_id, null)).status, 401);
   const staff = await complete(row.profile_interview_id, await userToken(fixture.ownerId));

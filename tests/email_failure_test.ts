@@ -5,12 +5,10 @@
  * retries it.
  */
 import assert from "node:assert/strict";
-import { LOCAL_SECRET_KEY } from "../supabase/functions/_shared/config.ts";
 import { freePort } from "../scripts/local_db.ts";
 import { startMailCatcher } from "../scripts/mail_catcher.ts";
-import { makeDue, messagesTo, startEmailTestEnv, uniqueEmail } from "./_support/email.ts";
+import { invite, makeDue, messagesTo, startEmailTestEnv, uniqueEmail } from "./_support/email.ts";
 import { createMerchant } from "./_support/fixtures.ts";
-import { callFunction } from "./_support/http.ts";
 
 const env = await startEmailTestEnv({ reminderScheduleSeconds: [] });
 const { sql, server } = env;
@@ -20,27 +18,23 @@ globalThis.addEventListener("unload", () => env.close());
 async function inviteOne(label: string): Promise<{ address: string; outboxId: string }> {
   const fixture = await createMerchant(sql);
   const address = uniqueEmail(label);
-  const reply = await callFunction(server.functionsUrl, "job-interview-register-users", {
-    token: LOCAL_SECRET_KEY,
-    body: {
-      merchant_id: fixture.merchantId,
-      interview_id: fixture.interviewId,
-      type: "invitation",
-      users: [{ email: address }],
-    },
-  });
-  assert.equal(reply.body[0].result, "ok");
-  const [{ id }] = await sql`select id from email_outbox where profile_interview_id = ${
-    reply.body[0].profile_interview_id
-  }`;
+  const [row] = await invite(server, fixture, [address]);
+  const [{ id }] =
+    await sql`select id from email_outbox where profile_interview_id = ${row.profile_interview_id}`;
   return { address, outboxId: id };
 }
 
 async function state(outboxId: string) {
-  const [row] = await sql<{ status: string; attempts: number; last_error: string | null; due_in: number }[]>`
-    select status::text, attempts, last_error, extract(epoch from send_after - now())::float8 as due_in
+  const [row] = await sql<{ status: string; attempts: number; last_error: string | null; due_at: number }[]>`
+    select status::text, attempts, last_error, extract(epoch from send_after)::float8 as due_at
     from email_outbox where id = ${outboxId}`;
   return row;
+}
+
+/** The database's clock, in seconds: what send_after is computed from. */
+async function databaseClock(): Promise<number> {
+  const [{ now }] = await sql<{ now: number }[]>`select extract(epoch from clock_timestamp())::float8 as now`;
+  return now;
 }
 
 Deno.test(
@@ -58,15 +52,20 @@ Deno.test(
     try {
       // Full delays 2, 4, 6 (capped), 6 s: each retry waits between half and all of it.
       for (const [attempt, full] of [[1, 2], [2, 4], [3, 6], [4, 6]]) {
+        const before = await databaseClock();
         const summary = await dispatcher.dispatch();
+        const after = await databaseClock();
         assert.ok(summary.retried >= 1, JSON.stringify(summary));
         const row = await state(outboxId);
         assert.equal(row.status, "pending", "still queued");
         assert.equal(row.attempts, attempt);
         assert.match(row.last_error!, /ECONNREFUSED|ECONNECTION|connect/i);
+        // The failure was recorded between `before` and `after`, its retry due half to all of `full` later.
         assert.ok(
-          row.due_in > full / 2 - 0.5 && row.due_in <= full,
-          `attempt ${attempt}: due in ${row.due_in} s`,
+          row.due_at - before >= full / 2 && row.due_at - after <= full,
+          `attempt ${attempt}: due ${row.due_at - before} s after the dispatch began, ${
+            row.due_at - after
+          } s after it ended`,
         );
 
         await dispatcher.dispatch();
@@ -109,10 +108,14 @@ Deno.test(
     });
     try {
       for (const attempt of [1, 2]) {
+        const before = await databaseClock();
         await dispatcher.dispatch();
         const row = await state(outboxId);
         assert.deepEqual([row.status, row.attempts], ["pending", attempt]);
-        assert.ok(row.due_in > 25, "backs off instead of hammering the server");
+        assert.ok(
+          row.due_at - before >= 30,
+          "backs off (at least half of 60 s) instead of hammering the server",
+        );
         await makeDue(sql, outboxId);
       }
       const summary = await dispatcher.dispatch();

@@ -1,12 +1,22 @@
--- Delivery of the email outbox: claiming due rows with a lease, recording
--- each attempt's outcome, the reminder schedule, operator retries, and the
--- completion report that queues the chain's last message.
+-- Delivery of the email outbox: claiming due rows with a lease, checking them
+-- again right before they are sent, recording each attempt's outcome, the
+-- reminder schedule, operator retries, and the completion report that queues
+-- the chain's last message.
 --
 -- Delivery is at-least-once: a row is claimed (status 'sending', a claim id
 -- and a lease) in one short transaction, sent over SMTP outside any
 -- transaction, then recorded in another. Only a dispatcher that stops between
 -- the SMTP server's acceptance and the record leaves a row to be claimed
 -- again once its lease runs out. docs/email.md explains it in full.
+--
+-- Lock order: a function that changes a registration's outbox rows together
+-- with what it knows of the registration locks the registration's row first,
+-- as app.register_batch, app.redeem_interview_token and
+-- app.complete_registration do (registration, then token, then outbox rows;
+-- docs/decisions.md). The others here never wait for a lock a registration
+-- function holds, so they cannot close a cycle with one: claiming skips
+-- locked rows, and the send-time check, recording a failure and handing back
+-- touch only rows in 'sending', which no registration function updates.
 
 alter table public.email_outbox
   -- Which claim owns a row while it is 'sending': outcomes are recorded only
@@ -47,17 +57,15 @@ create trigger email_outbox_notify
 -- Due means pending with send_after reached, or 'sending' with its lease run
 -- out (the dispatcher that claimed it died mid-attempt). Rows other claimers
 -- hold are skipped, not waited for, so any number of dispatchers can claim at
--- once and each row goes to exactly one of them.
+-- once and each row goes to exactly one of them. An abandoned row that
+-- already had its last attempt is marked failed instead.
 --
--- Messages that carry the interview link (invitations and reminders) are
--- checked here, under the row lock: one whose registration is no longer open
--- or has no live link (used, revoked or expired) is cancelled instead of
--- claimed, so a reminder is never claimed after the link was redeemed. An
--- abandoned row that already had its last attempt is marked failed.
+-- Whether a message is still wanted (its registration open, its link live)
+-- is not decided here but by app.check_emails, right before it is sent: a
+-- claimed message may wait up to a lease for its turn.
 --
--- Returns {claim_id, cancelled, failed, messages: [{id, kind, attempts,
--- to_email, to_name, language, payload, merchant: {...}, link: {...} | null}]}
--- where link holds the claims of the registration's live interview token.
+-- Returns {claim_id, failed, messages: [{id, kind, attempts, to_email,
+-- to_name, language, payload, merchant: {...}}]}, oldest due first.
 create function app.claim_emails(p_limit integer, p_lease_seconds integer, p_max_attempts integer)
 returns jsonb
 language plpgsql volatile
@@ -84,54 +92,25 @@ begin
     for update skip locked
   ) due;
 
-  with state as (
-    select o.id, o.kind,
-      case
-        when o.status = 'sending' and o.attempts >= p_max_attempts then 'failed'
-        when o.kind not in ('invitation', 'reminder') then 'sending'
-        when pi.status is null or pi.status not in ('registered', 'started') then 'cancelled'
-        when t.jti is null then 'cancelled'
-        else 'sending'
-      end as next_status,
-      case
-        when o.status = 'sending' and o.attempts >= p_max_attempts
-          then 'Lease expired during the last attempt: the dispatcher stopped mid-send'
-        when o.kind not in ('invitation', 'reminder') then null
-        when pi.status is null or pi.status not in ('registered', 'started') then 'Registration is no longer open'
-        when t.jti is null then 'The interview link was already used, revoked or has expired'
-      end as reason,
-      m.name as merchant_name, m.email_from_name, m.email_reply_to, m.interview_base_url,
-      t.jti, t.issued_at, t.expires_at, t.hide_menu, t.hide_iframe,
-      pi.profile_id, pi.interview_id, pi.merchant_id as registration_merchant_id, pi.is_test
-    from public.email_outbox o
-    join public.merchants m on m.id = o.merchant_id
-    left join public.profile_interviews pi on pi.id = o.profile_interview_id
-    left join public.interview_tokens t
-      on t.profile_interview_id = pi.id and t.redeemed_at is null and t.revoked_at is null
-     and t.expires_at > now()
-    where o.id = any (v_ids)
-  ),
-  closed as (
+  with exhausted as (
     update public.email_outbox o
-    set status = s.next_status::public.email_status, last_error = s.reason,
-        claim_id = null, lease_expires_at = null
-    from state s
-    where o.id = s.id and s.next_status <> 'sending'
-    returning o.status
+    set status = 'failed', claim_id = null, lease_expires_at = null,
+        last_error = 'Lease expired during the last attempt: the dispatcher stopped mid-send'
+    where o.id = any (v_ids) and o.status = 'sending' and o.attempts >= p_max_attempts
+    returning o.id
   ),
   claimed as (
     update public.email_outbox o
     set status = 'sending', claim_id = v_claim_id,
         lease_expires_at = now() + make_interval(secs => p_lease_seconds),
         attempts = o.attempts + 1
-    from state s
-    where o.id = s.id and s.next_status = 'sending'
-    returning o.id, o.kind, o.attempts, o.to_email, o.to_name, o.language, o.payload, o.profile_interview_id
+    where o.id = any (v_ids) and not (o.status = 'sending' and o.attempts >= p_max_attempts)
+    returning o.id, o.kind, o.attempts, o.to_email, o.to_name, o.language, o.payload, o.merchant_id,
+      o.send_after
   )
   select jsonb_build_object(
     'claim_id', v_claim_id,
-    'cancelled', (select count(*) from closed where status = 'cancelled'),
-    'failed', (select count(*) from closed where status = 'failed'),
+    'failed', (select count(*) from exhausted),
     'messages', coalesce((
       select jsonb_agg(jsonb_build_object(
         'id', c.id,
@@ -142,38 +121,90 @@ begin
         'language', c.language,
         'payload', c.payload,
         'merchant', jsonb_build_object(
-          'name', s.merchant_name,
-          'email_from_name', s.email_from_name,
-          'email_reply_to', s.email_reply_to,
-          'interview_base_url', s.interview_base_url
-        ),
-        'link', case when s.jti is null then null else jsonb_build_object(
-          'jti', s.jti,
-          'sub', s.profile_id,
-          'iat', extract(epoch from s.issued_at)::bigint,
-          'exp', extract(epoch from s.expires_at)::bigint,
-          'profile_interview_id', c.profile_interview_id,
-          'interview_id', s.interview_id,
-          'merchant_id', s.registration_merchant_id,
-          'is_test', s.is_test,
-          'hide_menu', s.hide_menu,
-          'hide_iframe', s.hide_iframe
-        ) end
-      ) order by c.id)
-      from claimed c join state s on s.id = c.id
+          'name', m.name,
+          'email_from_name', m.email_from_name,
+          'email_reply_to', m.email_reply_to,
+          'interview_base_url', m.interview_base_url
+        )
+      ) order by c.send_after, c.id)
+      from claimed c join public.merchants m on m.id = c.merchant_id
     ), '[]'::jsonb)
   ) into v_result;
   return v_result;
 end;
 $$;
 
+-- The last look at claimed messages before they are sent: called for each
+-- slot of messages a dispatcher is about to send at once, so what is decided
+-- here is at most one SMTP send old when the server accepts the message.
+--
+-- Of p_ids, returns the messages p_claim_id still holds that are still
+-- wanted, each with the link it must carry, and the ones it cancels instead
+-- (cancelled = true); a message the claim no longer holds is not returned.
+-- Invitations and reminders are wanted while their registration is open and
+-- has a live interview link (not used, revoked or expired), and a reminder
+-- only while the interview has not been started. Their link is the one live
+-- now: the claims of the registration's live token, which a registration
+-- again since the claim has replaced. A cancelled message's attempt is not
+-- counted: it was never tried.
+--
+-- Reads the registration without locking it: a redemption or a new link
+-- that commits after this statement began is the window docs/email.md
+-- describes.
+create function app.check_emails(p_ids uuid[], p_claim_id uuid)
+returns table (id uuid, cancelled boolean, link jsonb)
+language sql volatile
+set search_path = ''
+as $$
+  with state as (
+    select o.id,
+      case
+        when o.kind not in ('invitation', 'reminder') then null
+        when pi.status is null or pi.status not in ('registered', 'started') then 'Registration is no longer open'
+        when o.kind = 'reminder' and pi.status = 'started' then 'The interview was already started'
+        when t.jti is null then 'The interview link was already used, revoked or has expired'
+      end as reason,
+      case when t.jti is not null then jsonb_build_object(
+        'jti', t.jti,
+        'sub', pi.profile_id,
+        'iat', extract(epoch from t.issued_at)::bigint,
+        'exp', extract(epoch from t.expires_at)::bigint,
+        'profile_interview_id', pi.id,
+        'interview_id', pi.interview_id,
+        'merchant_id', pi.merchant_id,
+        'is_test', pi.is_test,
+        'hide_menu', t.hide_menu,
+        'hide_iframe', t.hide_iframe
+      ) end as link
+    from public.email_outbox o
+    left join public.profile_interviews pi
+      on pi.id = o.profile_interview_id and o.kind in ('invitation', 'reminder')
+    left join public.interview_tokens t
+      on t.profile_interview_id = pi.id and t.redeemed_at is null and t.revoked_at is null
+     and t.expires_at > now()
+    where o.id = any (p_ids) and o.claim_id = p_claim_id and o.status = 'sending'
+  ),
+  cancelled as (
+    update public.email_outbox o
+    set status = 'cancelled', last_error = s.reason, attempts = o.attempts - 1,
+        claim_id = null, lease_expires_at = null
+    from state s
+    where o.id = s.id and s.reason is not null and o.claim_id = p_claim_id and o.status = 'sending'
+    returning o.id
+  )
+  select s.id, false, s.link from state s where s.reason is null
+  union all
+  select c.id, true, null from cancelled c;
+$$;
+
 -- Records that the SMTP server accepted a claimed message. Returns false when
 -- the claim no longer owns the row (its lease ran out and another dispatcher
 -- took it over), in which case nothing is changed.
 --
--- A sent invitation schedules the chain's reminders, p_reminder_offsets
--- seconds after it went out, and cancels the still-pending reminders of any
--- earlier invitation of the registration, which it supersedes.
+-- A sent invitation cancels the still-pending reminders of any earlier
+-- invitation of the registration, which it supersedes, and, while the
+-- interview has not been started, schedules the chain's reminders
+-- p_reminder_offsets seconds after it went out.
 create function app.record_email_sent(p_id uuid, p_claim_id uuid, p_reminder_offsets integer[])
 returns boolean
 language plpgsql volatile
@@ -181,7 +212,22 @@ set search_path = ''
 as $$
 declare
   v_row public.email_outbox%rowtype;
+  v_registration public.profile_interviews%rowtype;
 begin
+  -- An invitation's record changes the registration's other outbox rows, so
+  -- the registration's row is locked first (see the top of this file): a
+  -- redemption holds it while it cancels the same reminders, and taking them
+  -- the other way round deadlocks with it. NO KEY UPDATE serializes with the
+  -- registration functions (FOR UPDATE) and with another record of the
+  -- registration without holding up foreign-key checks of rows that
+  -- reference it. A row's kind and registration never change: the lookup
+  -- needs no lock of the outbox row.
+  select pi.* into v_registration
+  from public.email_outbox o
+  join public.profile_interviews pi on pi.id = o.profile_interview_id
+  where o.id = p_id and o.kind = 'invitation'
+  for no key update of pi;
+
   update public.email_outbox
   set status = 'sent', sent_at = now(), last_error = null, claim_id = null, lease_expires_at = null
   where id = p_id and claim_id = p_claim_id and status = 'sending'
@@ -190,17 +236,18 @@ begin
     return false;
   end if;
 
-  if v_row.kind = 'invitation' and v_row.profile_interview_id is not null then
+  if v_registration.id is not null then
     update public.email_outbox
     set status = 'cancelled', last_error = 'Superseded by a newer invitation'
-    where profile_interview_id = v_row.profile_interview_id and kind = 'reminder' and status = 'pending';
+    where profile_interview_id = v_registration.id and kind = 'reminder' and status = 'pending';
 
     insert into public.email_outbox
       (merchant_id, profile_interview_id, kind, to_email, to_name, language, payload, send_after)
     select v_row.merchant_id, v_row.profile_interview_id, 'reminder', v_row.to_email, v_row.to_name,
       v_row.language, v_row.payload || jsonb_build_object('reminder', r.n, 'invitation_id', v_row.id),
       v_row.sent_at + make_interval(secs => r.offset_seconds)
-    from unnest(p_reminder_offsets) with ordinality as r (offset_seconds, n);
+    from unnest(p_reminder_offsets) with ordinality as r (offset_seconds, n)
+    where v_registration.status = 'registered';
   end if;
   return true;
 end;
@@ -283,6 +330,7 @@ declare
   v_queued integer := 0;
   v_already boolean;
 begin
+  -- The registration first, then its outbox rows (see the top of this file).
   select * into v_registration from public.profile_interviews where id = p_profile_interview_id for update;
   if not found then
     raise exception 'Registration not found' using errcode = 'JM404', hint = 'profile_interview_id';

@@ -3,14 +3,17 @@
  * catcher) on loopback, dispatchers pointed at it, and readers for what
  * arrives.
  */
+import assert from "node:assert/strict";
 import postgres from "postgres";
-import { loadConfig } from "../../supabase/functions/_shared/config.ts";
+import { loadConfig, LOCAL_SECRET_KEY } from "../../supabase/functions/_shared/config.ts";
 import type { EmailConfig } from "../../supabase/functions/_shared/email/config.ts";
 import { createDispatcher, type Dispatcher } from "../../supabase/functions/_shared/email/dispatcher.ts";
 import type { TemplateRenderer } from "../../supabase/functions/_shared/email/templates.ts";
 import { createSmtpTransport, type MailTransport } from "../../supabase/functions/_shared/email/transport.ts";
 import type { Runtime } from "../../supabase/functions/_shared/runtime.ts";
 import { type CaughtMessage, type MailCatcherOptions, startMailCatcher } from "../../scripts/mail_catcher.ts";
+import type { MerchantFixture } from "./fixtures.ts";
+import { callFunction } from "./http.ts";
 import { startTestServer, type TestServer } from "./server.ts";
 
 /** Settings that keep tests quick: short backoffs and timeouts, the rest as deployed. */
@@ -73,6 +76,36 @@ export function dispatcherFor(
   return { ...dispatcher, transport, close: () => transport.close() };
 }
 
+export interface InvitedRow {
+  email: string;
+  profile_id: string;
+  profile_interview_id: string;
+  interview_url: string;
+}
+
+/**
+ * Registers the addresses for the fixture's interview with `type: "invitation"`
+ * over HTTP (each gets an invitation queued), asserting that every row is ok.
+ */
+export async function invite(
+  server: TestServer,
+  fixture: Pick<MerchantFixture, "merchantId" | "interviewId">,
+  addresses: string[],
+): Promise<InvitedRow[]> {
+  const reply = await callFunction(server.functionsUrl, "job-interview-register-users", {
+    token: LOCAL_SECRET_KEY,
+    body: {
+      merchant_id: fixture.merchantId,
+      interview_id: fixture.interviewId,
+      type: "invitation",
+      users: addresses.map((email) => ({ email })),
+    },
+  });
+  assert.equal(reply.status, 200, JSON.stringify(reply.body));
+  assert.ok(reply.body.every((row: { result: string }) => row.result === "ok"), JSON.stringify(reply.body));
+  return reply.body;
+}
+
 /** Messages whose envelope goes to `address`. */
 export function messagesTo(messages: CaughtMessage[], address: string): CaughtMessage[] {
   return messages.filter((m) => m.envelope.to.some((to) => to.toLowerCase() === address.toLowerCase()));
@@ -106,6 +139,34 @@ export async function makeDue(sql: postgres.Sql, outboxId: string): Promise<void
   await sql`update email_outbox set send_after = now() - interval '1 second' where id = ${outboxId}`;
 }
 
+/**
+ * Polls `condition` until it returns a truthy value, which it resolves with;
+ * fails after `timeoutMs`. For waiting on something another process or
+ * connection does, instead of sleeping for a guessed time.
+ */
+export async function waitFor<T>(
+  what: string,
+  condition: () => Promise<T> | T,
+  timeoutMs = 15_000,
+): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await condition();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for: ${what}`);
+    await sleep(25);
+  }
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** The backend running `query` (a fragment of its SQL) once it waits for a lock. */
+export function lockWaiter(sql: postgres.Sql, query: string): Promise<number> {
+  return waitFor(`a session running ${query} to wait for a lock`, async () => {
+    const [row] = await sql<{ pid: number }[]>`select pid from pg_stat_activity
+      where wait_event_type = 'Lock' and query like ${"%" + query + "%"} and pid <> pg_backend_pid()`;
+    return row?.pid;
+  });
 }

@@ -2,14 +2,13 @@ import type postgres from "postgres";
 import type { Config } from "../config.ts";
 import { interviewTokenKey } from "../interview_token.ts";
 import { describeError, log } from "../log.ts";
-import { composeEmail } from "./message.ts";
-import type { ClaimedEmail } from "./message.ts";
-import { claimEmails, recordFailure, recordSent, releaseEmails } from "./outbox.ts";
+import { type ClaimedEmail, composeEmail, type OutgoingEmail } from "./message.ts";
+import { checkEmails, claimEmails, recordFailure, recordSent, releaseEmails } from "./outbox.ts";
 import { createTemplateRenderer, type TemplateRenderer } from "./templates.ts";
 import { describeSendError, isPermanentFailure, type MailTransport } from "./transport.ts";
 
 export interface DispatchSummary {
-  /** Messages claimed and attempted (or released). */
+  /** Messages claimed; each is then sent, retried, failed, cancelled or released. */
   claimed: number;
   /** Accepted by the SMTP server (recorded as sent, unless the database failed us: see docs/email.md). */
   sent: number;
@@ -17,7 +16,7 @@ export interface DispatchSummary {
   retried: number;
   /** Failed for good: attempts exhausted, a recipient refused, or a message that cannot be rendered. */
   failed: number;
-  /** Not sent because the interview link they carry was used, revoked or expired. */
+  /** Found unwanted right before sending: registration closed, interview started, link used, revoked or expired. */
   cancelled: number;
   /** Handed back unsent: the dispatcher was stopping or running out of time. */
   released: number;
@@ -33,7 +32,10 @@ export interface DispatchOptions {
 }
 
 export interface Dispatcher {
-  /** Sends due messages until none are left, the deadline or maxMessages is reached, or the signal aborts. */
+  /**
+   * Sends due messages until none are left, the deadline or maxMessages is reached, the signal aborts, or
+   * sends are too slow for the lease; whatever of its claim it has not sent by then it hands back.
+   */
   dispatch(options?: DispatchOptions): Promise<DispatchSummary>;
 }
 
@@ -62,19 +64,17 @@ export function retryDelaySeconds(
 
 const RECORD_TRIES = 3;
 
-async function forEachConcurrently<T>(items: T[], limit: number, fn: (item: T) => Promise<void>) {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) await fn(items[next++]);
-    }),
-  );
-}
-
 /**
- * Claims due outbox messages, renders them, sends them over SMTP and records
- * each outcome. Any number of dispatchers, in any number of processes, can
- * run at once: `app.claim_emails` hands each due message to exactly one.
+ * Claims due outbox messages, checks them again right before sending,
+ * renders them, sends them over SMTP and records each outcome. Any number of
+ * dispatchers, in any number of processes, can run at once:
+ * `app.claim_emails` hands each due message to exactly one.
+ *
+ * A claim is sent in slots of `concurrency` messages, one slot at a time, and
+ * each slot is checked (`app.check_emails`, one query) just before its
+ * messages go out together: a message may wait most of a lease for its slot,
+ * and what was true at the claim (an open registration, a live link) may not
+ * be by then. docs/email.md has the window that remains.
  */
 export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   const { sql, config, transport } = deps;
@@ -151,44 +151,62 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     const maxMessages = options.maxMessages ?? Infinity;
     const composeDeps = { config, interviewTokenKey: await tokenKey, render };
 
+    /** Renders, sends and records one message; the outcome goes into the summary. */
+    async function deliver(message: OutgoingEmail, claimId: string): Promise<void> {
+      let mail;
+      try {
+        mail = await composeEmail(message, composeDeps);
+      } catch (err) {
+        // A template or payload problem: the same attempt would fail the same way.
+        if (await recordAttemptFailure(message, claimId, err, true) === "failed") summary.failed++;
+        return;
+      }
+      try {
+        await transport.send(mail);
+      } catch (err) {
+        const status = await recordAttemptFailure(message, claimId, err, isPermanentFailure(err));
+        if (status === "failed") summary.failed++;
+        else if (status === "pending") summary.retried++;
+        return;
+      }
+      // Recorded as soon as the server has it, not with the rest of its slot: a dispatcher that dies
+      // now sends again only what it had not recorded (docs/email.md, "Recording").
+      await recordSentPersistently(message, claimId);
+      summary.sent++;
+    }
+
     while (!options.signal?.aborted && performance.now() < deadline && summary.claimed < maxMessages) {
       const claimedAt = performance.now();
       const limit = Math.min(email.batchSize, maxMessages - summary.claimed);
       const claim = await claimEmails(sql, limit, email.leaseSeconds, email.maxAttempts);
-      summary.cancelled += claim.cancelled;
       summary.failed += claim.failed;
       summary.claimed += claim.messages.length;
-      if (claim.messages.length + claim.cancelled + claim.failed === 0) break;
+      if (claim.messages.length + claim.failed === 0) break;
 
       const sendBy = Math.min(deadline, claimedAt + leaseUsableMs);
-      const unsent: string[] = [];
-      await forEachConcurrently(claim.messages, email.concurrency, async (message) => {
+      let handBack: string[] = [];
+      for (let start = 0; start < claim.messages.length; start += email.concurrency) {
+        const slot = claim.messages.slice(start, start + email.concurrency);
+        const check = await checkEmails(sql, slot.map((m) => m.id), claim.claimId);
+        summary.cancelled += check.cancelled;
         if (options.signal?.aborted || performance.now() > sendBy) {
-          unsent.push(message.id);
-          return;
+          handBack = claim.messages.slice(start).map((m) => m.id);
+          break;
         }
-        let mail;
-        try {
-          mail = await composeEmail(message, composeDeps);
-        } catch (err) {
-          // A template or payload problem: the same attempt would fail the same way.
-          if (await recordAttemptFailure(message, claim.claimId, err, true) === "failed") summary.failed++;
-          return;
-        }
-        try {
-          await transport.send(mail);
-        } catch (err) {
-          const status = await recordAttemptFailure(message, claim.claimId, err, isPermanentFailure(err));
-          if (status === "failed") summary.failed++;
-          else if (status === "pending") summary.retried++;
-          return;
-        }
-        await recordSentPersistently(message, claim.claimId);
-        summary.sent++;
-      });
-      summary.released += await releaseEmails(sql, unsent, claim.claimId);
+        await Promise.all(
+          slot.filter((m) => check.cleared.has(m.id)).map((m) =>
+            deliver({ ...m, link: check.cleared.get(m.id) ?? null }, claim.claimId)
+          ),
+        );
+      }
+      if (handBack.length > 0) {
+        // Stopping, past the deadline, or sending too slowly for the lease (a struggling server): this
+        // dispatch ends, and what it hands back is due again at once for the next one or another dispatcher.
+        summary.released += await releaseEmails(sql, handBack, claim.claimId);
+        break;
+      }
     }
-    if (summary.claimed + summary.cancelled + summary.failed > 0) {
+    if (summary.claimed + summary.failed > 0) {
       log("info", "email dispatch", { ...summary });
     }
     return summary;

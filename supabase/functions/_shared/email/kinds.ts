@@ -1,7 +1,7 @@
 import type { Config } from "../config.ts";
 import { buildInterviewUrl, type InterviewTokenKey, mintInterviewToken } from "../interview_token.ts";
 import { buildAcceptUrl, invitationTokenKey, mintInvitationToken } from "../invitations/token.ts";
-import type { ClaimedEmail } from "./message.ts";
+import type { ClaimedEmail, OutgoingEmail } from "./message.ts";
 
 /**
  * Template data a kind computes at send time, on top of its payload: what must
@@ -9,7 +9,7 @@ import type { ClaimedEmail } from "./message.ts";
  * current when the message goes out. A kind not listed here renders from its
  * payload alone; adding a kind is described in docs/email.md.
  */
-export type SendTimeData = (email: ClaimedEmail, context: SendTimeContext) => Record<string, unknown>;
+export type SendTimeData = (email: OutgoingEmail, context: SendTimeContext) => Record<string, unknown>;
 
 export interface SendTimeContext {
   config: Config;
@@ -32,27 +32,18 @@ export function formatDate(epochSeconds: number, language: string): string {
 
 /**
  * The registration's current one-time link, the very one the API returned:
- * the claims come from the live interview token the claim found (never from
- * a stored token), and HS256 over the same claims gives the same token.
+ * the claims come from the live interview token the send-time check found
+ * (never from a stored token), and HS256 over the same claims gives the same
+ * token.
  */
 const interviewLink: SendTimeData = (email, { config, interviewTokenKey }) => {
   const { link } = email;
-  if (!link) throw new Error(`Email ${email.id} (${email.kind}) was claimed without a live interview link`);
-  const token = mintInterviewToken(interviewTokenKey, {
-    jti: link.jti,
-    sub: link.sub,
-    iat: link.iat,
-    exp: link.exp,
-    profile_interview_id: link.profile_interview_id,
-    interview_id: link.interview_id,
-    merchant_id: link.merchant_id,
-    is_test: link.is_test,
-  });
+  if (!link) throw new Error(`Email ${email.id} (${email.kind}) was cleared without a live interview link`);
   return {
     interview_url: buildInterviewUrl(
       email.merchant.interview_base_url ?? config.interviewBaseUrl,
       link.interview_id,
-      token,
+      mintInterviewToken(interviewTokenKey, link),
       { hideMenu: link.hide_menu, hideIframe: link.hide_iframe },
     ),
     link_expires_on: formatDate(link.exp, email.language),

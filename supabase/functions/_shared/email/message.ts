@@ -1,6 +1,6 @@
 import type { SendMailOptions } from "nodemailer";
 import type { Config } from "../config.ts";
-import type { InterviewTokenKey } from "../interview_token.ts";
+import type { InterviewTokenClaims, InterviewTokenKey } from "../interview_token.ts";
 import { SEND_TIME_DATA } from "./kinds.ts";
 import type { TemplateRenderer } from "./templates.ts";
 
@@ -21,19 +21,15 @@ export interface ClaimedEmail {
     email_reply_to: string | null;
     interview_base_url: string | null;
   };
-  /** For invitations and reminders: the claims of the registration's live interview token. */
-  link: {
-    jti: string;
-    sub: string;
-    iat: number;
-    exp: number;
-    profile_interview_id: string;
-    interview_id: string;
-    merchant_id: string;
-    is_test: boolean;
-    hide_menu: boolean;
-    hide_iframe: boolean;
-  } | null;
+}
+
+/** The registration's live interview link: its token's claims and the URL's flags. */
+export type InterviewLink = InterviewTokenClaims & { hide_menu: boolean; hide_iframe: boolean };
+
+/** A claimed message that `app.check_emails` cleared to go out now. */
+export interface OutgoingEmail extends ClaimedEmail {
+  /** For invitations and reminders: the link live at the check, the one the message carries. */
+  link: InterviewLink | null;
 }
 
 /**
@@ -57,7 +53,7 @@ export interface ComposeDeps {
  * deployment's, always from the deployment's address (the one its SPF and
  * DKIM cover).
  */
-export async function composeEmail(email: ClaimedEmail, deps: ComposeDeps): Promise<SendMailOptions> {
+export async function composeEmail(email: OutgoingEmail, deps: ComposeDeps): Promise<SendMailOptions> {
   const { email: settings } = deps.config;
   const senderName = email.merchant.email_from_name ?? settings.fromName;
   const view: Record<string, unknown> = {

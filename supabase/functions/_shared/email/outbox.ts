@@ -1,14 +1,13 @@
 import type postgres from "postgres";
-import type { ClaimedEmail } from "./message.ts";
+import type { ClaimedEmail, InterviewLink } from "./message.ts";
 
 /** The outbox's side of delivery: thin calls to the SQL functions that own its state machine. */
 
 export interface Claim {
   claimId: string;
-  /** Due messages cancelled instead of claimed: their link was used, revoked or expired. */
-  cancelled: number;
   /** Abandoned messages that had had their last attempt. */
   failed: number;
+  /** Oldest due first. */
   messages: ClaimedEmail[];
 }
 
@@ -18,15 +17,28 @@ export async function claimEmails(
   leaseSeconds: number,
   maxAttempts: number,
 ): Promise<Claim> {
-  const [{ claim }] = await sql<
-    { claim: { claim_id: string; cancelled: number; failed: number; messages: ClaimedEmail[] } }[]
-  >`select app.claim_emails(${limit}::int, ${Math.ceil(leaseSeconds)}::int, ${maxAttempts}::int) as claim`;
-  return {
-    claimId: claim.claim_id,
-    cancelled: claim.cancelled,
-    failed: claim.failed,
-    messages: claim.messages,
-  };
+  const [{ claim }] = await sql<{ claim: { claim_id: string; failed: number; messages: ClaimedEmail[] } }[]>`
+    select app.claim_emails(${limit}::int, ${Math.ceil(leaseSeconds)}::int, ${maxAttempts}::int) as claim`;
+  return { claimId: claim.claim_id, failed: claim.failed, messages: claim.messages };
+}
+
+export interface Check {
+  /** The messages to send now, each with the link it carries (null for kinds without one). */
+  cleared: Map<string, InterviewLink | null>;
+  /** Messages cancelled instead: registration closed, interview started, link used, revoked or expired. */
+  cancelled: number;
+}
+
+/** Checks claimed messages right before they are sent (app.check_emails). */
+export async function checkEmails(sql: postgres.Sql, ids: string[], claimId: string): Promise<Check> {
+  const rows = await sql<{ id: string; cancelled: boolean; link: InterviewLink | null }[]>`
+    select id, cancelled, link from app.check_emails(${ids}::uuid[], ${claimId}::uuid)`;
+  const check: Check = { cleared: new Map(), cancelled: 0 };
+  for (const row of rows) {
+    if (row.cancelled) check.cancelled++;
+    else check.cleared.set(row.id, row.link);
+  }
+  return check;
 }
 
 /** False when the claim had lost the row (its lease ran out and another dispatcher took it). */

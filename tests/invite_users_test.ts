@@ -3,7 +3,7 @@ import type { CaughtMessage } from "../scripts/mail_catcher.ts";
 import { LOCAL_SECRET_KEY } from "../supabase/functions/_shared/config.ts";
 import { MOJITO_LANGUAGE_CODES } from "../supabase/functions/_shared/invitations/schemas.ts";
 import { SEED, userToken } from "./_support/credentials.ts";
-import { messagesTo, sleep, startEmailTestEnv, uniqueEmail } from "./_support/email.ts";
+import { messagesTo, startEmailTestEnv, uniqueEmail, waitFor } from "./_support/email.ts";
 import {
   createInterview,
   createMerchant,
@@ -725,13 +725,11 @@ Deno.test(
             },
           })),
       );
-      let waiting = 0;
-      for (let i = 0; i < 200 && waiting < 10; i++) {
-        await sleep(25);
-        [{ waiting }] = await sql`select count(*)::int as waiting from pg_stat_activity
-        where wait_event_type = 'Lock' and query like '%app.invite_members%'`;
-      }
-      assert.equal(waiting, 10, "all 10 requests wait at the database at once");
+      await waitFor("all 10 requests waiting at the database at once", async () => {
+        const [{ waiting }] = await sql`select count(*)::int as waiting from pg_stat_activity
+          where wait_event_type = 'Lock' and query like '%app.invite_members%'`;
+        return waiting === 10;
+      });
     } finally {
       await blocker`rollback`;
       blocker.release();

@@ -202,14 +202,18 @@ export const CompleteInterviewResponse = z.object({
 });
 
 export const EmailDispatchResponse = z.object({
-  claimed: z.int().meta({ description: "Messages claimed and attempted (or released)." }),
+  claimed: z.int().meta({
+    description: "Messages claimed; each then sent, retried, failed, cancelled or released.",
+  }),
   sent: z.int().meta({ description: "Accepted by the SMTP server." }),
   retried: z.int().meta({ description: "Failed this time; due again after an exponential backoff." }),
   failed: z.int().meta({
     description: "Failed for good: attempts exhausted, recipient refused, or not renderable.",
   }),
   cancelled: z.int().meta({
-    description: "Not sent: the interview link they carry was used, revoked or expired.",
+    description:
+      "Not sent: the registration closed, the interview was already started (reminders), or the link " +
+      "they carry was used, revoked or expired.",
   }),
   released: z.int().meta({ description: "Handed back unsent because the time budget ran out." }),
 });

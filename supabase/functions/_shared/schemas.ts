@@ -86,11 +86,20 @@ export function validateRegisterUser(
   };
 }
 
+/**
+ * A request's list of people: 1 to maxUsers objects. Requests are described
+ * with the item schema and validated with `z.looseObject({})`, because each
+ * item's fields are checked per row.
+ */
+export function userList<Item extends z.ZodType>(item: Item, maxUsers: number) {
+  return z.array(item, { error: "Must be an array of objects" })
+    .min(1, "At least one user is required")
+    .max(maxUsers, `At most ${maxUsers} users per request`);
+}
+
 export function registerUsersRequestSchema(maxUsers: number) {
   return z.object({
-    users: z.array(RegisterUser, { error: "Must be an array of objects" })
-      .min(1, "At least one user is required")
-      .max(maxUsers, `At most ${maxUsers} users per request`)
+    users: userList(RegisterUser, maxUsers)
       .meta({
         description: "Candidates to register for the interview. Each gets a one-time interview URL.",
         example: [
@@ -132,9 +141,7 @@ export function registerUsersRequestSchema(maxUsers: number) {
 export function registerUsersEnvelopeSchema(maxUsers: number) {
   const request = registerUsersRequestSchema(maxUsers);
   return request.extend({
-    users: z.array(z.looseObject({}), { error: "Must be an array of objects" })
-      .min(1, "At least one user is required")
-      .max(maxUsers, `At most ${maxUsers} users per request`),
+    users: userList(z.looseObject({}), maxUsers),
   });
 }
 

@@ -3,7 +3,7 @@
  * validate with them and `openapi.ts` describes the endpoints from them.
  */
 import { z } from "zod";
-import { flag, RegisterUser, uuid, validateRegisterUser } from "../schemas.ts";
+import { flag, RegisterUser, userList, uuid, validateRegisterUser } from "../schemas.ts";
 
 /** JobMojito's interface languages, as the spec lists them (`br` is Brazilian Portuguese). */
 export const MOJITO_LANGUAGE_CODES = [
@@ -99,9 +99,7 @@ export function validateInviteUser(row: unknown): InviteRow | { error: string } 
 
 export function inviteUsersRequestSchema(maxUsers: number) {
   return z.object({
-    users: z.array(InviteUser, { error: "Must be an array of objects" })
-      .min(1, "At least one user is required")
-      .max(maxUsers, `At most ${maxUsers} users per request`)
+    users: userList(InviteUser, maxUsers)
       .meta({
         description: "People to invite. Each is processed independently.",
         example: [
@@ -137,9 +135,7 @@ export function inviteUsersRequestSchema(maxUsers: number) {
 /** The request envelope as validated: rows only need to be objects here; their fields are checked per row. */
 export function inviteUsersEnvelopeSchema(maxUsers: number) {
   return inviteUsersRequestSchema(maxUsers).extend({
-    users: z.array(z.looseObject({}), { error: "Must be an array of objects" })
-      .min(1, "At least one user is required")
-      .max(maxUsers, `At most ${maxUsers} users per request`),
+    users: userList(z.looseObject({}), maxUsers),
   });
 }
 

@@ -317,3 +317,35 @@ Deno.test('flags: only true or the string "true" (any case) count', opts, async 
     );
   }
 });
+
+Deno.test(
+  "only a registration that queues an email wakes the dispatchers (NOTIFY serializes commits)",
+  opts,
+  async () => {
+    const fixture = await createMerchant(sql);
+    const token = await userToken(fixture.ownerId);
+    const heard: string[] = [];
+    const listener = await sql.listen("email_outbox", (payload) => heard.push(payload));
+    try {
+      await register(token, {
+        interview_id: fixture.interviewId,
+        type: "url",
+        users: [{ email: "quiet@notify.example" }],
+      });
+      await register(token, {
+        interview_id: fixture.interviewId,
+        type: "invitation",
+        users: [{ email: "loud@notify.example" }],
+      });
+      // Notifications arrive in commit order: once this one is heard, any earlier one has been too.
+      await sql`select pg_notify('email_outbox', 'sentinel')`;
+      const deadline = Date.now() + 10_000;
+      while (!heard.includes("sentinel") && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      assert.deepEqual(heard, ["", "sentinel"], "one wake-up: the invitation's");
+    } finally {
+      await listener.unlisten();
+    }
+  },
+);

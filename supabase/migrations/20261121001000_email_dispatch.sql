@@ -37,18 +37,25 @@ create unique index email_outbox_one_completion_idx
 
 -- Wakes long-running dispatchers (LISTEN email_outbox) as soon as a message is
 -- queued; NOTIFY is transactional, so they hear of it once it is committed.
+-- Only when a row was queued: a transaction that notifies takes a
+-- database-wide lock at commit (to keep notifications in order), and the
+-- statement-level trigger also fires for the zero rows a register-users batch
+-- of type "url" queues, which would make every registration wait on it.
 create function app.notify_email_outbox() returns trigger
 language plpgsql
 set search_path = ''
 as $$
 begin
-  perform pg_notify('email_outbox', '');
+  if exists (select 1 from queued) then
+    perform pg_notify('email_outbox', '');
+  end if;
   return null;
 end;
 $$;
 
 create trigger email_outbox_notify
   after insert on public.email_outbox
+  referencing new table as queued
   for each statement execute function app.notify_email_outbox();
 
 -- Claims up to p_limit due messages for one dispatcher and returns them with

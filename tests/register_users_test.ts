@@ -4,6 +4,7 @@ import { startTestServer } from "./_support/server.ts";
 import { SEED, userToken } from "./_support/credentials.ts";
 import { createInterview, createMerchant, credits, merchantFootprint } from "./_support/fixtures.ts";
 import { callFunction, tokenOf } from "./_support/http.ts";
+import { waitFor } from "./_support/email.ts";
 
 const server = await startTestServer();
 const { sql } = server.runtime;
@@ -339,10 +340,7 @@ Deno.test(
       });
       // Notifications arrive in commit order: once this one is heard, any earlier one has been too.
       await sql`select pg_notify('email_outbox', 'sentinel')`;
-      const deadline = Date.now() + 10_000;
-      while (!heard.includes("sentinel") && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 10));
-      }
+      await waitFor("the sentinel notification", () => heard.includes("sentinel"));
       assert.deepEqual(heard, ["", "sentinel"], "one wake-up: the invitation's");
     } finally {
       await listener.unlisten();

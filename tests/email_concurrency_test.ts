@@ -225,7 +225,8 @@ Deno.test(
     }
     const ours = held.messages().filter((m) => m.envelope.to[0].endsWith(`@${domain}`));
     assert.equal(ours.length, 1, "only the message in flight was sent");
-    assert.deepEqual([summary.sent, summary.released], [1, 9], JSON.stringify(summary));
+    // Other tests' due messages may share the claim; ours are counted in the outbox below.
+    assert.ok(summary.sent >= 1 && summary.released >= 9, JSON.stringify(summary));
     const rows = await sql`select status::text, attempts, count(*)::int from email_outbox
       where merchant_id = ${fixture.merchantId} group by 1, 2 order by 1`;
     assert.deepEqual(rows.map((r) => ({ ...r })), [

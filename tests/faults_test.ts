@@ -74,6 +74,35 @@ Deno.test(
   },
 );
 
+Deno.test(
+  "503 with Retry-After when the credits keep changing under a batch: after three passes, nothing written",
+  opts,
+  async () => {
+    const fixture = await createMerchant(sql, { credits: 10 });
+    const tag = fixture.merchantId.slice(0, 8);
+    // Every decrement of this merchant's credits vanishes, as if a top-up or a
+    // completion changed the row each time the batch came to pay.
+    await sql.unsafe(`
+    create function pg_temp_vanish_${tag}() returns trigger language plpgsql as $$
+    begin return null; end $$;
+    create trigger vanish_${tag} before update on merchants for each row
+      when (new.id = '${fixture.merchantId}') execute function pg_temp_vanish_${tag}();`);
+    try {
+      const before = await merchantFootprint(sql, fixture.merchantId);
+      const reply = await callFunction(server.functionsUrl, FN, {
+        token: await userToken(fixture.ownerId),
+        body: { interview_id: fixture.interviewId, users: [{ email: "a@busy.example" }] },
+      });
+      assert.deepEqual(reply.status, 503);
+      assert.deepEqual(reply.headers.get("retry-after"), "5");
+      assert.match(reply.body.error, /retry/);
+      assert.deepEqual(await merchantFootprint(sql, fixture.merchantId), before);
+    } finally {
+      await sql.unsafe(`drop trigger vanish_${tag} on merchants; drop function pg_temp_vanish_${tag}();`);
+    }
+  },
+);
+
 Deno.test("503 with Retry-After when the database is unreachable", opts, async () => {
   const closed = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (closed.addr as Deno.NetAddr).port;

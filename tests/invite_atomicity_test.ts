@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { userToken } from "./_support/credentials.ts";
 import { createInterview, createMerchant, merchantFootprint } from "./_support/fixtures.ts";
 import { callFunction } from "./_support/http.ts";
+import { waitFor } from "./_support/email.ts";
 import { startTestServer } from "./_support/server.ts";
 import { invitationTokenKey, mintInvitationToken } from "../supabase/functions/_shared/invitations/token.ts";
 
@@ -99,6 +100,62 @@ Deno.test(
       from merchant_invitations i where i.id = ${invitationId}`;
       assert.equal(state.accepted, accepted.status === 200);
       assert.equal(state.live_links, state.accepted ? 0 : 1, "an accepted invitation has no live link left");
+    }
+  },
+);
+
+Deno.test(
+  "a multi-interview invite and register-users of a candidate it shares: no deadlock",
+  opts,
+  async () => {
+    const fixture = await createMerchant(sql, { credits: 10_000 });
+    const second = await createInterview(sql, fixture.merchantId);
+    const owner = await userToken(fixture.ownerId);
+    // The invite's first group leaves 9,998 credits: right after that decrement,
+    // while it holds the merchant's row, it pauses, so registrations of the
+    // candidate its second group needs can arrive in between.
+    const tag = fixture.merchantId.slice(0, 8);
+    await sql.unsafe(`
+    create function pause_${tag}() returns trigger language plpgsql as $$
+    begin perform pg_sleep(1); return null; end $$;
+    create trigger pause_${tag} after update on merchants for each row
+      when (new.id = '${fixture.merchantId}' and new.interview_credits = 9998) execute function pause_${tag}();`);
+    try {
+      const invite = callFunction(server.functionsUrl, "invite-users", {
+        token: owner,
+        body: {
+          users: [
+            { email: "first@pause.example", type: "candidate", interview_id: fixture.interviewId },
+            { email: "also@pause.example", type: "candidate", interview_id: fixture.interviewId },
+            { email: "shared@pause.example", type: "candidate", interview_id: second },
+          ],
+        },
+      });
+      await waitFor("the invite pausing after its first group", async () => {
+        const [{ paused }] =
+          await sql`select count(*)::int as paused from pg_stat_activity where wait_event = 'PgSleep'`;
+        return paused === 1;
+      });
+      const registrations = Array.from(
+        { length: 3 },
+        () =>
+          callFunction(server.functionsUrl, "job-interview-register-users", {
+            token: owner,
+            body: { interview_id: second, users: [{ email: "shared@pause.example" }] },
+          }),
+      );
+      const replies = await Promise.all([invite, ...registrations]);
+      assert.deepEqual(
+        replies.map((r) => r.status),
+        [200, 200, 200, 200],
+      );
+      assert.deepEqual(replies[0].body.map((row: { result: string }) => row.result), [
+        "Invited",
+        "Invited",
+        "Invited",
+      ]);
+    } finally {
+      await sql.unsafe(`drop trigger pause_${tag} on merchants; drop function pause_${tag}();`);
     }
   },
 );

@@ -320,7 +320,7 @@ Deno.test('flags: only true or the string "true" (any case) count', opts, async 
 });
 
 Deno.test(
-  "only a registration that queues an email wakes the dispatchers (NOTIFY serializes commits)",
+  "only queueing an email due now wakes the dispatchers (NOTIFY serializes commits)",
   opts,
   async () => {
     const fixture = await createMerchant(sql);
@@ -338,6 +338,10 @@ Deno.test(
         type: "invitation",
         users: [{ email: "loud@notify.example" }],
       });
+      // A reminder for later, queued as recording a sent invitation queues it: the poll finds it.
+      await sql`insert into email_outbox (merchant_id, profile_interview_id, kind, to_email, send_after)
+        select merchant_id, id, 'reminder', 'loud@notify.example', now() + interval '2 days'
+        from profile_interviews where merchant_id = ${fixture.merchantId}`;
       // Notifications arrive in commit order: once this one is heard, any earlier one has been too.
       await sql`select pg_notify('email_outbox', 'sentinel')`;
       await waitFor("the sentinel notification", () => heard.includes("sentinel"));

@@ -186,13 +186,13 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       const sendBy = Math.min(deadline, claimedAt + leaseUsableMs);
       let handBack: string[] = [];
       for (let start = 0; start < claim.messages.length; start += email.concurrency) {
-        const slot = claim.messages.slice(start, start + email.concurrency);
-        const check = await checkEmails(sql, slot.map((m) => m.id), claim.claimId);
-        summary.cancelled += check.cancelled;
         if (options.signal?.aborted || performance.now() > sendBy) {
           handBack = claim.messages.slice(start).map((m) => m.id);
           break;
         }
+        const slot = claim.messages.slice(start, start + email.concurrency);
+        const check = await checkEmails(sql, slot.map((m) => m.id), claim.claimId);
+        summary.cancelled += check.cancelled;
         await Promise.all(
           slot.filter((m) => check.cleared.has(m.id)).map((m) =>
             deliver({ ...m, link: check.cleared.get(m.id) ?? null }, claim.claimId)

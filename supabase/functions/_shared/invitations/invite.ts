@@ -92,6 +92,13 @@ export function createInviter(runtime: Runtime) {
         };
       }
 
+      // Several groups are several batches in one transaction, and the first
+      // keeps the merchant's credit row until commit, breaking the order
+      // batches lock in (merchant last). Taking the merchant's batch lock
+      // exclusively first runs them alone, as one batch would.
+      if (candidates.size > 1) {
+        await tx`select pg_advisory_xact_lock(app.merchant_lock_key('credits', ${result.merchant_id}::uuid))`;
+      }
       for (const [interviewId, rows] of candidates) {
         try {
           const registered = await tx.savepoint((savepoint) =>

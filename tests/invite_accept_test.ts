@@ -3,6 +3,7 @@ import { decodeJwt, SignJWT } from "jose";
 import { LOCAL_SECRET_KEY } from "../supabase/functions/_shared/config.ts";
 import { userToken } from "./_support/credentials.ts";
 import { messagesTo, startEmailTestEnv, uniqueEmail, waitFor } from "./_support/email.ts";
+import { checkEmails } from "../supabase/functions/_shared/email/outbox.ts";
 import { invitationTokenKey, mintInvitationToken } from "../supabase/functions/_shared/invitations/token.ts";
 import { createMerchant, type MerchantFixture } from "./_support/fixtures.ts";
 import { callFunction } from "./_support/http.ts";
@@ -328,3 +329,90 @@ Deno.test("tokens that are not accept links: 422", opts, async () => {
     name: "invitation_token",
   }]);
 });
+
+Deno.test(
+  "a claimed accept email whose link stopped working is cancelled at send time, not sent",
+  opts,
+  async () => {
+    const merchant = await createMerchant(sql);
+    const owner = await userToken(merchant.ownerId);
+    const key = invitationTokenKey(server.runtime.config.invitationTokenSecret);
+    const invite = async (email: string, extra: Record<string, unknown> = {}) =>
+      await callFunction(server.functionsUrl, "invite-users", {
+        token: owner,
+        body: { users: [{ email, type: "mentor" }], ...extra },
+      });
+    /** Invites `email` and claims its email as a dispatcher would, leaving it waiting for its slot. */
+    const invitedAndClaimed = async (email: string) => {
+      const reply = await invite(email);
+      assert.equal(reply.body[0].result, "Invited");
+      const claimId = crypto.randomUUID();
+      const [row] = await sql`update email_outbox
+        set status = 'sending', claim_id = ${claimId}, lease_expires_at = now() + interval '5 minutes',
+          attempts = attempts + 1
+        where invitation_id = ${reply.body[0].invitation_id} and status = 'pending'
+        returning id, payload`;
+      return { invitationId: reply.body[0].invitation_id, outboxId: row.id, payload: row.payload, claimId };
+    };
+
+    const wanted = await invitedAndClaimed(uniqueEmail("still-wanted"));
+
+    const replacedEmail = uniqueEmail("replaced");
+    const replaced = await invitedAndClaimed(replacedEmail);
+    assert.equal((await invite(replacedEmail, { force_invite: true })).body[0].result, "Invited");
+
+    const acceptedEmail = uniqueEmail("accepted");
+    const accepted = await invitedAndClaimed(acceptedEmail);
+    const acceptToken = mintInvitationToken(key, {
+      jti: accepted.payload.jti,
+      sub: accepted.invitationId,
+      iat: accepted.payload.iat,
+      exp: accepted.payload.exp,
+    });
+    assert.equal((await accept(await personToken(acceptedEmail), acceptToken)).status, 200);
+
+    const grantedEmail = uniqueEmail("granted");
+    const granted = await invitedAndClaimed(grantedEmail);
+    await sql`insert into accounts (id, email) values (${crypto.randomUUID()}, ${grantedEmail})`;
+    assert.equal((await invite(grantedEmail)).body[0].result, "Activated");
+
+    const expired = await invitedAndClaimed(uniqueEmail("expired-waiting"));
+    await sql`update invitation_tokens set issued_at = now() - interval '1 hour', expires_at = now() - interval '1 second'
+      where invitation_id = ${expired.invitationId}`;
+
+    const claims = [wanted, replaced, accepted, granted, expired];
+    for (const claim of claims) {
+      await checkEmails(sql, [claim.outboxId], claim.claimId);
+    }
+    const outcomes = await sql`select id, status::text, attempts, last_error from email_outbox
+      where id = any(${claims.map((c) => c.outboxId)}::uuid[])`;
+    const outcomeOf = (claim: { outboxId: string }) => {
+      const { status, attempts, last_error } = outcomes.find((o) => o.id === claim.outboxId)!;
+      return { status, attempts, last_error };
+    };
+    assert.deepEqual(outcomeOf(wanted), { status: "sending", attempts: 1, last_error: null });
+    const cancelled = (last_error: string) => ({ status: "cancelled", attempts: 0, last_error });
+    assert.deepEqual(outcomeOf(replaced), cancelled("The accept link was replaced by a newer one"));
+    assert.deepEqual(outcomeOf(accepted), cancelled("The invitation was already accepted"));
+    assert.deepEqual(
+      outcomeOf(granted),
+      cancelled("The invitation was revoked: access was granted directly"),
+    );
+    assert.deepEqual(outcomeOf(expired), cancelled("The accept link has expired"));
+
+    // The re-sent invitation still goes out, once, with the link that works.
+    await sql`update email_outbox set status = 'pending', claim_id = null, lease_expires_at = null, attempts = 0
+      where id = ${wanted.outboxId}`;
+    const dispatcher = env.dispatcher();
+    try {
+      await dispatcher.dispatch();
+    } finally {
+      dispatcher.close();
+    }
+    const mails = messagesTo(env.catcher.messages(), replacedEmail);
+    assert.equal(mails.length, 1, "only the re-sent invitation reached them");
+    const link = mails[0].parsed.text?.match(/invitation_token=([\w-]+\.[\w-]+\.[\w-]+)/);
+    assert.ok(link);
+    assert.equal((await accept(await personToken(replacedEmail), link[1])).status, 200);
+  },
+);

@@ -14,6 +14,7 @@ import {
   LOCAL_JWT_SECRET,
   LOCAL_SECRET_KEY,
   LOCAL_SERVICE_ROLE_JWT,
+  MIN_SECRET_LENGTH,
 } from "../supabase/functions/_shared/config.ts";
 import { createRuntime } from "../supabase/functions/_shared/runtime.ts";
 import { asymmetricSigner, userToken } from "./_support/credentials.ts";
@@ -105,6 +106,51 @@ Deno.test("a hosted deployment with its secrets set starts, and not one local se
     ]
   ) assert.ok(!text.includes(secret), secret);
 });
+
+Deno.test(
+  "secrets anyone could know are refused: local mode on hosted Supabase, published values, short secrets",
+  () => {
+    // Hosted Supabase sets SB_REGION; local mode there would fill the unset JWT_SECRET with the published one.
+    assert.throws(
+      () => loadConfig({ ...PRODUCTION, ...LOCAL_ENV, SB_REGION: "eu-central-1" }),
+      /JOBMOJITO_LOCAL=1 on hosted Supabase/,
+    );
+    assert.doesNotThrow(() => loadConfig({ ...PRODUCTION, SB_REGION: "eu-central-1" }));
+    for (
+      const [name, value] of [
+        ["JWT_SECRET", LOCAL_JWT_SECRET],
+        ["INTERVIEW_TOKEN_SECRET", LOCAL_INTERVIEW_TOKEN_SECRET],
+        ["INVITATION_TOKEN_SECRET", LOCAL_INVITATION_TOKEN_SECRET],
+      ]
+    ) {
+      assert.throws(
+        () => loadConfig({ ...PRODUCTION, [name]: value }),
+        new RegExp(`^Error: ${name} is Supabase's published local-only value`),
+      );
+      assert.throws(
+        () => loadConfig({ ...PRODUCTION, [name]: "x".repeat(MIN_SECRET_LENGTH - 1) }),
+        new RegExp(`^Error: ${name} must be at least 32 characters long`),
+      );
+      // Too short is too short in local mode as well.
+      assert.throws(
+        () => loadConfig({ ...LOCAL_ENV, [name]: "short" }),
+        new RegExp(`^Error: ${name} must be at least 32 characters long`),
+      );
+      assert.equal(
+        loadConfig({ ...PRODUCTION, [name]: "y".repeat(MIN_SECRET_LENGTH) }).jwtSecret,
+        name === "JWT_SECRET" ? "y".repeat(MIN_SECRET_LENGTH) : null,
+      );
+    }
+    for (
+      const keys of [
+        { SECRET_KEYS: `sb_secret_mine_0123456789,${LOCAL_SECRET_KEY}` },
+        { SUPABASE_SECRET_KEYS: JSON.stringify({ default: LOCAL_SECRET_KEY }) },
+      ]
+    ) {
+      assert.throws(() => loadConfig({ ...PRODUCTION, ...keys }), /published local-only key/);
+    }
+  },
+);
 
 Deno.test("names hosted Supabase lets a deployment set: JWT_SECRET, SECRET_KEYS, JWKS, JWKS_URL", async () => {
   const es256 = await asymmetricSigner("ES256");

@@ -65,6 +65,44 @@ const REQUIRED_OUTSIDE_LOCAL = [
   ["EMAIL_FROM_ADDRESS"],
 ];
 
+/** HS256 wants a key at least as long as its hash (RFC 7518, 3.2): 32 bytes. */
+export const MIN_SECRET_LENGTH = 32;
+
+/** The published local values that must never authenticate anything outside local mode. */
+const PUBLISHED_SECRETS: [name: string, value: string][] = [
+  ["JWT_SECRET", LOCAL_JWT_SECRET],
+  ["INTERVIEW_TOKEN_SECRET", LOCAL_INTERVIEW_TOKEN_SECRET],
+  ["INVITATION_TOKEN_SECRET", LOCAL_INVITATION_TOKEN_SECRET],
+];
+
+/**
+ * Refuses what would let anyone mint credentials: local mode on hosted Supabase (it would fill the
+ * unset JWT_SECRET with the published one), a published local secret or key outside local mode, and an
+ * HS256 secret too short to be one.
+ */
+function checkSecrets(settings: Env, local: boolean, secretKeys: string[]): void {
+  // SB_REGION is set by hosted Supabase's edge runtime only.
+  if (local && settings.SB_REGION) {
+    throw new Error("JOBMOJITO_LOCAL=1 on hosted Supabase: it would accept the published local secrets");
+  }
+  if (!local) {
+    for (const [name, value] of PUBLISHED_SECRETS) {
+      if (settings[name] === value) {
+        throw new Error(`${name} is Supabase's published local-only value: set a secret of your own`);
+      }
+    }
+    if (secretKeys.includes(LOCAL_SECRET_KEY)) {
+      throw new Error("The secret keys include the Supabase CLI's published local-only key");
+    }
+  }
+  for (const [name] of PUBLISHED_SECRETS) {
+    const value = settings[name];
+    if (value !== undefined && value.length < MIN_SECRET_LENGTH) {
+      throw new Error(`${name} must be at least ${MIN_SECRET_LENGTH} characters long`);
+    }
+  }
+}
+
 export interface Config {
   supabaseUrl: string;
   /** HS256 secret for legacy user and service_role JWTs; null refuses HS256 tokens. */
@@ -168,12 +206,14 @@ export function loadConfig(env: Env = Deno.env.toObject()): Config {
   const jwksVariable = settings.JWKS ? "JWKS" : "SUPABASE_JWKS";
   const jwks = settings[jwksVariable];
   const database = poolerHint((settings.DATABASE_URL ?? settings.SUPABASE_DB_URL)!);
+  const acceptedSecretKeys = secretKeys(settings);
+  checkSecrets(settings, local, acceptedSecretKeys);
   return {
     supabaseUrl,
     jwtSecret: settings.JWT_SECRET ?? null,
     jwks: jwks ? parseJwks(jwksVariable, jwks) : null,
     jwksUrl: settings.JWKS_URL ?? `${supabaseUrl}/auth/v1/.well-known/jwks.json`,
-    secretKeys: secretKeys(settings),
+    secretKeys: acceptedSecretKeys,
     interviewTokenSecret: settings.INTERVIEW_TOKEN_SECRET!,
     interviewTokenTtlSeconds: envNumber(settings, "INTERVIEW_TOKEN_TTL_SECONDS", 30 * 24 * 3600, {
       min: 1,

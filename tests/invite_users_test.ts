@@ -455,11 +455,15 @@ Deno.test(
     const owner = await userToken(fixture.ownerId);
     const mentor = uniqueEmail("force-mentor");
     const candidate = uniqueEmail("force-candidate");
-    const users = [
+    const users: Record<string, unknown>[] = [
       { email: mentor, type: "mentor" },
-      { email: candidate, type: "candidate", interview_id: fixture.interviewId },
+      { email: candidate, type: "candidate", interview_id: fixture.interviewId, name: "First Name" },
     ];
     const first = await invite(owner, { users });
+    const profileName = async () =>
+      (await sql`select name, external_id from candidate_profiles where id = ${first.body[1].profile_id}`)[0];
+    const renamed = { name: "Second Name", external_id: "ats-42" };
+    users[1] = { ...users[1], ...renamed };
     assert.deepEqual(first.body.map((r) => r.result), ["Invited", "Invited"]);
     assert.equal((await deliveredTo(mentor)).length, 1);
     assert.equal((await deliveredTo(candidate)).length, 1);
@@ -471,8 +475,14 @@ Deno.test(
     assert.equal(plain.body[1].profile_interview_id, first.body[1].profile_interview_id);
     assert.equal((await deliveredTo(mentor)).length, 1, "a skipped row sends nothing");
     assert.equal((await deliveredTo(candidate)).length, 1);
+    assert.deepEqual(
+      { ...await profileName() },
+      { name: "First Name", external_id: null },
+      "skipped: unchanged",
+    );
 
     const forced = await invite(owner, { users, force_invite: "true" });
+    assert.deepEqual({ ...await profileName() }, renamed, "sent again: updated");
     assert.deepEqual(forced.body.map((r) => r.result), ["Invited", "Invited"]);
     assert.equal(
       forced.body[0].invitation_id,

@@ -208,12 +208,7 @@ Deno.test(
     );
     // A candidate whose invitation went out and whose reminder is due.
     const [remindedRow] = await invite(server, fixture, [reminded]);
-    const first = env.dispatcher();
-    try {
-      await first.dispatch();
-    } finally {
-      first.close();
-    }
+    await env.dispatchOnce();
     const [, reminder] = await outbox(remindedRow.profile_interview_id);
     await makeDue(sql, reminder.id);
     const [gateRow, redeemedRow, replacedRow] = await invite(server, fixture, [gate, redeemed, replaced]);

@@ -172,12 +172,7 @@ Deno.test(
       "handed back due at once, the attempt not counted",
     );
 
-    const dispatcher = env.dispatcher();
-    try {
-      await dispatcher.dispatch();
-    } finally {
-      dispatcher.close();
-    }
+    await env.dispatchOnce();
     assert.deepEqual(
       ours().map((m) => m.envelope.to[0]).sort(),
       addresses.slice().sort(),

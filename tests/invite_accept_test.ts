@@ -39,12 +39,7 @@ async function inviteAndDeliver(
     body: { users: [{ email, name: "Ivy Invitee", type }], ...extra },
   });
   assert.equal(reply.body[0].result, "Invited");
-  const dispatcher = env.dispatcher();
-  try {
-    await dispatcher.dispatch();
-  } finally {
-    dispatcher.close();
-  }
+  await env.dispatchOnce();
   const mails = messagesTo(env.catcher.messages(), email);
   const link = mails.at(-1)?.parsed.text?.match(
     /http:\/\/localhost:3000\/invitation\/accept\/\?invitation_token=([\w-]+\.[\w-]+\.[\w-]+)/,
@@ -403,12 +398,7 @@ Deno.test(
     // The re-sent invitation still goes out, once, with the link that works.
     await sql`update email_outbox set status = 'pending', claim_id = null, lease_expires_at = null, attempts = 0
       where id = ${wanted.outboxId}`;
-    const dispatcher = env.dispatcher();
-    try {
-      await dispatcher.dispatch();
-    } finally {
-      dispatcher.close();
-    }
+    await env.dispatchOnce();
     const mails = messagesTo(env.catcher.messages(), replacedEmail);
     assert.equal(mails.length, 1, "only the re-sent invitation reached them");
     const link = mails[0].parsed.text?.match(/invitation_token=([\w-]+\.[\w-]+\.[\w-]+)/);

@@ -30,12 +30,7 @@ const invite = (token: string, body: unknown) =>
 
 /** Delivers every queued email through the real dispatcher and SMTP server; returns what reached `address`. */
 async function deliveredTo(address: string): Promise<CaughtMessage[]> {
-  const dispatcher = env.dispatcher();
-  try {
-    await dispatcher.dispatch();
-  } finally {
-    dispatcher.close();
-  }
+  await env.dispatchOnce();
   return messagesTo(env.catcher.messages(), address);
 }
 

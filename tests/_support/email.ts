@@ -7,7 +7,11 @@ import assert from "node:assert/strict";
 import postgres from "postgres";
 import { loadConfig, LOCAL_SECRET_KEY } from "../../supabase/functions/_shared/config.ts";
 import type { EmailConfig } from "../../supabase/functions/_shared/email/config.ts";
-import { createDispatcher, type Dispatcher } from "../../supabase/functions/_shared/email/dispatcher.ts";
+import {
+  createDispatcher,
+  type Dispatcher,
+  type DispatchSummary,
+} from "../../supabase/functions/_shared/email/dispatcher.ts";
 import type { TemplateRenderer } from "../../supabase/functions/_shared/email/templates.ts";
 import { createSmtpTransport, type MailTransport } from "../../supabase/functions/_shared/email/transport.ts";
 import type { Runtime } from "../../supabase/functions/_shared/runtime.ts";
@@ -40,6 +44,8 @@ export interface EmailTestEnv {
   sql: postgres.Sql;
   /** A dispatcher on the server's pool, sending to the catcher (or wherever `email` says). */
   dispatcher(email?: Partial<EmailConfig>, render?: TemplateRenderer): Dispatcher & { close(): void };
+  /** Runs one such dispatcher until nothing is due, closes it and returns what it did. */
+  dispatchOnce(email?: Partial<EmailConfig>): Promise<DispatchSummary>;
   close(): Promise<void>;
 }
 
@@ -55,6 +61,14 @@ export async function startEmailTestEnv(
     sql: server.runtime.sql,
     dispatcher(overrides = {}, render) {
       return dispatcherFor(server.runtime, server.runtime.sql, overrides, render);
+    },
+    async dispatchOnce(overrides = {}) {
+      const dispatcher = dispatcherFor(server.runtime, server.runtime.sql, overrides);
+      try {
+        return await dispatcher.dispatch();
+      } finally {
+        dispatcher.close();
+      }
     },
     async close() {
       await server.close();

@@ -41,7 +41,20 @@ export function createAuthenticator(
   config: Config,
 ): (authorization: string | undefined) => Promise<Caller> {
   const secretKeyDigests = config.secretKeys.map(digest);
-  const hmacKey = config.jwtSecret ? new TextEncoder().encode(config.jwtSecret) : null;
+  // Imported once: handed raw bytes, jose imports a CryptoKey on every call (61 µs a
+  // verification against 16 µs with the key imported).
+  const hmacKey = config.jwtSecret
+    ? crypto.subtle.importKey(
+      "raw",
+      new TextEncoder().encode(config.jwtSecret),
+      {
+        name: "HMAC",
+        hash: "SHA-256",
+      },
+      false,
+      ["verify"],
+    )
+    : null;
   const jwks = config.jwks ? createLocalJWKSet(config.jwks) : createRemoteJWKSet(new URL(config.jwksUrl));
 
   async function verifyJwt(token: string): Promise<JWTPayload> {
@@ -53,7 +66,7 @@ export function createAuthenticator(
     }
     try {
       if (alg === "HS256" && hmacKey) {
-        return (await jwtVerify(token, hmacKey, {
+        return (await jwtVerify(token, await hmacKey, {
           algorithms: ["HS256"],
           requiredClaims: ["exp"],
         })).payload;

@@ -1,0 +1,48 @@
+/**
+ * The plans PostgreSQL caches for the registration's statements stay index-driven as the tables grow.
+ * PL/pgSQL caches a generic plan per statement, planned for 100 batch rows whatever the request holds;
+ * a plan that hashes a whole table is fine for 1,000 rows and ruinous for one. These tests force the
+ * generic plans and read them back through auto_explain.
+ */
+import assert from "node:assert/strict";
+import postgres from "postgres";
+import { loadConfig, LOCAL_ENV } from "../supabase/functions/_shared/config.ts";
+import { createMerchant } from "./_support/fixtures.ts";
+
+const opts = { sanitizeOps: false, sanitizeResources: false };
+
+Deno.test("a single-user registration probes indexes, not every candidate profile", opts, async () => {
+  const plans: string[] = [];
+  const sql = postgres(loadConfig({ ...Deno.env.toObject(), ...LOCAL_ENV }).databaseUrl, {
+    max: 1,
+    onnotice: (notice) => plans.push(notice.message),
+  });
+  try {
+    const fixture = await createMerchant(sql);
+    // Enough profiles that hashing them all costs more than a probe per batch row.
+    await sql`
+      insert into candidate_profiles (merchant_id, email)
+      select ${fixture.merchantId}, 'plan-' || n || '@plans.example' from generate_series(1, 5000) n`;
+    await sql`analyze candidate_profiles`;
+    await sql`analyze profile_interviews`;
+
+    await sql`load 'auto_explain'`;
+    await sql`set auto_explain.log_min_duration = 0`;
+    await sql`set auto_explain.log_nested_statements = on`;
+    await sql`set auto_explain.log_level = notice`;
+    await sql`set plan_cache_mode = force_generic_plan`;
+    const [{ result }] = await sql<{ result: { rows: { error?: string }[] } }[]>`
+      select app.register_users(
+        ${fixture.ownerId}::uuid, null, ${fixture.interviewId}::uuid, false, false, false, false,
+        now(), now() + interval '1 day', ${sql.json([{ i: 0, email: "plan-17@plans.example" }])}::jsonb
+      ) as result`;
+    assert.equal(result.rows[0].error, undefined);
+
+    const batchPlan = plans.find((plan) => plan.includes("insert into public.candidate_profiles"));
+    assert.ok(batchPlan, `no plan of the batch statement among ${plans.length} notices`);
+    assert.doesNotMatch(batchPlan, /Seq Scan on candidate_profiles/);
+    assert.match(batchPlan, /Index Scan using \S+ on candidate_profiles/);
+  } finally {
+    await sql.end();
+  }
+});

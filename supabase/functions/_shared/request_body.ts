@@ -16,7 +16,30 @@ export async function readJsonObject(
   if (body === null || typeof body !== "object" || Array.isArray(body)) {
     throw new ApiError(422, "Request body must be a JSON object");
   }
+  if (nestingDepth(body) > MAX_JSON_DEPTH) {
+    throw new ApiError(422, `Request body nests deeper than ${MAX_JSON_DEPTH} levels`);
+  }
   return body as Record<string, unknown>;
+}
+
+/**
+ * Extra keys of a row are echoed in the response, and JSON.parse takes nesting that JSON.stringify
+ * cannot give back (it overflows the stack): such a request would commit its rows and then fail.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/** How deep arrays and objects nest in a parsed JSON value (a scalar is 0), without recursion. */
+function nestingDepth(value: unknown): number {
+  let deepest = 0;
+  const pending: [unknown, number][] = [[value, 0]];
+  while (pending.length > 0) {
+    const [current, depth] = pending.pop()!;
+    if (current === null || typeof current !== "object") continue;
+    deepest = Math.max(deepest, depth + 1);
+    if (deepest > MAX_JSON_DEPTH) break;
+    for (const child of Object.values(current)) pending.push([child, depth + 1]);
+  }
+  return deepest;
 }
 
 /**

@@ -246,3 +246,48 @@ Deno.test("a JWKS given by URL is fetched once and cached; unreachable, it is a 
     await down.close();
   }
 });
+
+Deno.test(
+  "the key endpoint failing: keys fetched before keep verifying; none fetched yet, 503 rather than 401",
+  opts,
+  async () => {
+    const signer = await asymmetricSigner("ES256");
+    let healthy = true;
+    let fetches = 0;
+    const jwksServer = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, () => {
+      fetches++;
+      return healthy ? Response.json(signer.jwks) : new Response("bad gateway", { status: 502 });
+    });
+    const jwksUrl = `http://127.0.0.1:${jwksServer.addr.port}/auth/v1/.well-known/jwks.json`;
+    // A cache that is stale at once: every request asks the endpoint again.
+    const api = await startTestServer({ jwks: null, jwksUrl, jwksCacheSeconds: 0 });
+    const register = async () =>
+      await callFunction(api.functionsUrl, FN, {
+        token: await signer.sign(SEED.owner),
+        body: {
+          interview_id: SEED.activeInterview,
+          is_test: true,
+          users: [{ email: `jwks-${crypto.randomUUID()}@example.com` }],
+        },
+      });
+    try {
+      healthy = false;
+      const neverFetched = await register();
+      assert.equal(neverFetched.status, 503, JSON.stringify(neverFetched.body));
+      assert.equal(neverFetched.headers.get("retry-after"), "5");
+
+      healthy = true;
+      assert.equal((await register()).status, 200);
+      healthy = false;
+      const before = fetches;
+      const stale = await register();
+      assert.equal(stale.status, 200, JSON.stringify(stale.body));
+      assert.ok(fetches > before, "the endpoint was asked again and failed");
+      const forged = await (await asymmetricSigner("ES256")).sign(SEED.owner);
+      assert.equal((await callFunction(api.functionsUrl, FN, { token: forged, body: {} })).status, 401);
+    } finally {
+      await api.close();
+      await jwksServer.shutdown();
+    }
+  },
+);

@@ -4,8 +4,12 @@ import {
   createRemoteJWKSet,
   decodeProtectedHeader,
   errors as joseErrors,
+  type ExportedJWKSCache,
+  type JSONWebKeySet,
+  jwksCache,
   type JWTPayload,
   jwtVerify,
+  type JWTVerifyGetKey,
 } from "jose";
 import type { Config } from "./config.ts";
 import { ApiError } from "./errors.ts";
@@ -55,7 +59,9 @@ export function createAuthenticator(
       ["verify"],
     )
     : null;
-  const jwks = config.jwks ? createLocalJWKSet(config.jwks) : createRemoteJWKSet(new URL(config.jwksUrl));
+  const jwks = config.jwks
+    ? createLocalJWKSet(config.jwks)
+    : remoteKeySet(new URL(config.jwksUrl), config.jwksCacheSeconds);
 
   async function verifyJwt(token: string): Promise<JWTPayload> {
     let alg: string | undefined;
@@ -81,12 +87,8 @@ export function createAuthenticator(
       if (err instanceof joseErrors.JWTExpired) {
         throw unauthenticated("Token expired");
       }
-      if (
-        err instanceof joseErrors.JWKSTimeout ||
-        !(err instanceof joseErrors.JOSEError)
-      ) {
-        // The JWKS endpoint did not answer (jose's own errors cover every bad
-        // token): the token may well be valid, so this is not a 401.
+      if (keySetUnavailable(err)) {
+        // No key set to check against: the token may well be valid, so this is not a 401.
         throw new ApiError(
           503,
           "Signing keys unavailable, retry later",
@@ -127,4 +129,37 @@ export function createAuthenticator(
     }
     throw unauthenticated("Unauthenticated user");
   };
+}
+
+/**
+ * The project's key set from its URL, through jose's cache: fetched once, again after `cacheSeconds` or for
+ * a key id it does not know. When a refetch fails, the keys last fetched keep verifying, so an outage of the
+ * key endpoint does not turn valid tokens away; only a process that never fetched them answers 503.
+ */
+function remoteKeySet(url: URL, cacheSeconds: number): JWTVerifyGetKey {
+  // jose records every successful fetch here.
+  const lastFetched: ExportedJWKSCache = { uat: 0, jwks: { keys: [] } };
+  const remote = createRemoteJWKSet(url, { cacheMaxAge: cacheSeconds * 1000, [jwksCache]: lastFetched });
+  let fallback: { jwks: JSONWebKeySet; keys: JWTVerifyGetKey } | undefined;
+  return async (header, token) => {
+    try {
+      return await remote(header, token);
+    } catch (err) {
+      if (!keySetUnavailable(err) || lastFetched.uat === 0) throw err;
+      if (fallback?.jwks !== lastFetched.jwks) {
+        fallback = { jwks: lastFetched.jwks, keys: createLocalJWKSet(lastFetched.jwks) };
+      }
+      return await fallback.keys(header, token);
+    }
+  };
+}
+
+/**
+ * Whether verification failed for want of a key set rather than because of the token: the endpoint did
+ * not answer, answered other than 200 or with something that is not a key set. jose raises its generic
+ * error class only for those two answers; every bad token gets a subclass.
+ */
+function keySetUnavailable(err: unknown): boolean {
+  return !(err instanceof joseErrors.JOSEError) || err instanceof joseErrors.JWKSTimeout ||
+    err instanceof joseErrors.JWKSInvalid || err.code === joseErrors.JOSEError.code;
 }

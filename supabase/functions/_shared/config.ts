@@ -110,6 +110,8 @@ export interface Config {
   /** Inline JWKS for ES256/RS256 user JWTs; takes precedence over jwksUrl. */
   jwks: { keys: Record<string, unknown>[] } | null;
   jwksUrl: string;
+  /** How long keys fetched from jwksUrl are used before they are fetched again. */
+  jwksCacheSeconds: number;
   /** Accepted new-style `sb_secret_...` keys; none refuses them all. */
   secretKeys: string[];
   interviewTokenSecret: string;
@@ -213,6 +215,7 @@ export function loadConfig(env: Env = Deno.env.toObject()): Config {
     jwtSecret: settings.JWT_SECRET ?? null,
     jwks: jwks ? parseJwks(jwksVariable, jwks) : null,
     jwksUrl: settings.JWKS_URL ?? `${supabaseUrl}/auth/v1/.well-known/jwks.json`,
+    jwksCacheSeconds: envNumber(settings, "JWKS_CACHE_SECONDS", 600, { min: 0, integer: true }),
     secretKeys: acceptedSecretKeys,
     interviewTokenSecret: settings.INTERVIEW_TOKEN_SECRET!,
     interviewTokenTtlSeconds: envNumber(settings, "INTERVIEW_TOKEN_TTL_SECONDS", 30 * 24 * 3600, {

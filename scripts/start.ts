@@ -42,6 +42,9 @@ export const DEMO_USER_ID = "b0000000-0000-4000-8000-000000000002";
 export const DEMO_MERCHANT_ID = "a0000000-0000-4000-8000-000000000001";
 export const DEMO_INTERVIEW_ID = "c0000000-0000-4000-8000-000000000001";
 
+/** A signal this long after the first forces the exit; sooner, it is the same Ctrl-C delivered twice. */
+const FORCE_AFTER_MS = 1000;
+
 function shellQuote(value: string): string {
   return `'${value.replaceAll("'", `'"'"'`)}'`;
 }
@@ -120,9 +123,12 @@ async function main(): Promise<number> {
   let received: Deno.Signal | null = null;
   signal.promise.then((name) => {
     received = name;
+    const receivedAt = performance.now();
     // A second signal while shutting down: exit now. The database still gets SIGINT
-    // (unload listener / watchdog in local_db.ts).
+    // (unload listener / watchdog in local_db.ts). Not the echo of the first: a terminal's Ctrl-C
+    // reaches this process directly and again through `deno task`, which forwards it.
     const force = () => {
+      if (performance.now() - receivedAt < FORCE_AFTER_MS) return;
       console.error("Forced exit.");
       Deno.exit(130);
     };

@@ -1,0 +1,61 @@
+/**
+ * `deno task start`, as a newcomer runs it (here against the test database, as with SUPABASE_DB_URL set):
+ * the curl it prints registers a candidate, and a terminal's Ctrl-C stops it cleanly.
+ */
+import assert from "node:assert/strict";
+import { freePort, REPO_ROOT } from "../scripts/local_db.ts";
+import { waitFor } from "./_support/email.ts";
+
+const opts = { sanitizeOps: false, sanitizeResources: false };
+
+Deno.test(
+  "deno task start: the printed curl registers a candidate, and a terminal's Ctrl-C stops it cleanly",
+  opts,
+  async () => {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["task", "start", "--port", String(freePort())],
+      cwd: REPO_ROOT,
+      // Its own process group, like a job in a terminal: the Ctrl-C below goes to the whole group.
+      detached: true,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const stderr = new Response(child.stderr).text();
+    // Everything it prints, read as it comes (a pipe nobody reads would block its log lines).
+    let printed = "";
+    const reading = (async () => {
+      for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) printed += chunk;
+    })();
+    let exited = false;
+    child.status.then(() => exited = true);
+    try {
+      await waitFor("the banner", async () => {
+        if (exited) throw new Error(`deno task start exited:\n${printed}\n${await stderr}`);
+        return printed.includes("Ctrl-C stops everything.");
+      }, 60_000);
+      const lines = printed.split("\n");
+      const first = lines.findIndex((line) => line.trimStart().startsWith("curl "));
+      assert.ok(first >= 0, "the banner prints a curl");
+      let last = first;
+      while (lines[last].endsWith("\\")) last++;
+      const curl = await new Deno.Command("bash", {
+        args: ["-c", lines.slice(first, last + 1).join("\n")],
+        stdout: "piped",
+      }).output();
+      assert.equal(curl.code, 0);
+      const rows = JSON.parse(new TextDecoder().decode(curl.stdout));
+      assert.equal(rows.length, 1);
+      assert.equal(rows[0].result, "ok", JSON.stringify(rows));
+      assert.match(rows[0].interview_url, /\/interview\/take\/[0-9a-f-]{36}\/\?interview_token=/);
+    } finally {
+      // A terminal's Ctrl-C reaches every process of the job: start.ts gets it from the terminal, and once
+      // more from `deno task`, which forwards it.
+      Deno.kill(-child.pid, "SIGINT");
+    }
+    const status = await child.status;
+    await reading;
+    assert.equal(status.code, 0, `${printed}\n${await stderr}`);
+    assert.match(printed, /SIGINT received, shutting down\.\.\.[\s\S]*Stopped \(\d+ ms\)\./);
+  },
+);

@@ -5,7 +5,7 @@ import { userToken } from "./_support/credentials.ts";
 import { messagesTo, startEmailTestEnv, uniqueEmail, waitFor } from "./_support/email.ts";
 import { checkEmails } from "../supabase/functions/_shared/email/outbox.ts";
 import { invitationTokenKey, mintInvitationToken } from "../supabase/functions/_shared/invitations/token.ts";
-import { createMerchant, type MerchantFixture } from "./_support/fixtures.ts";
+import { createMerchant, createStaff, type MerchantFixture } from "./_support/fixtures.ts";
 import { callFunction } from "./_support/http.ts";
 import { startTestServer } from "./_support/server.ts";
 
@@ -286,6 +286,37 @@ Deno.test("an invitation superseded by a direct grant is revoked", opts, async (
     name: "invitation_token",
   });
 });
+
+Deno.test(
+  "a direct grant below an open invitation's role leaves the offer standing: staff cannot destroy or take over an owner's offer",
+  opts,
+  async () => {
+    const merchant = await createMerchant(sql);
+    const staff = await userToken(await createStaff(sql, merchant.merchantId, "merchant"));
+    const email = uniqueEmail("owner-offer");
+    const { invitationId, acceptToken } = await inviteAndDeliver(merchant, email, "merchant_owner");
+    const sub = crypto.randomUUID();
+    await sql`insert into accounts (id, email) values (${sub}, ${email})`;
+    // Staff grant what they may, up to their own role: the person gets it, the owner's offer stays open.
+    for (const type of ["user", "merchant"]) {
+      const byStaff = await callFunction(server.functionsUrl, "invite-users", {
+        token: staff,
+        body: { users: [{ email, type }] },
+      });
+      assert.deepEqual([byStaff.body[0].result, byStaff.body[0].profile_id], ["Activated", sub], type);
+      assert.deepEqual((await membersOf(merchant.merchantId, sub)).map((m) => m.role), [type]);
+      assert.deepEqual(await invitationState(invitationId), {
+        accepted: false,
+        accepted_by: null,
+        revoked: false,
+        spent: 0,
+      });
+    }
+    const reply = await accept(await personToken(email, sub), acceptToken);
+    assert.equal(reply.status, 200);
+    assert.equal(reply.body.role, "merchant_owner", "the offer, as the owner made it");
+  },
+);
 
 Deno.test("a different account already holding the invited address: 409, nothing written", opts, async () => {
   const merchant = await createMerchant(sql);

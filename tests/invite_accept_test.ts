@@ -318,6 +318,18 @@ Deno.test(
   },
 );
 
+Deno.test("a platform admin accepting an invitation keeps no home merchant", opts, async () => {
+  const merchant = await createMerchant(sql);
+  const email = uniqueEmail("admin");
+  const { acceptToken } = await inviteAndDeliver(merchant, email, "merchant");
+  const sub = crypto.randomUUID();
+  await sql`insert into accounts (id, email, is_platform_admin) values (${sub}, ${email}, true)`;
+  const reply = await accept(await personToken(email, sub), acceptToken);
+  assert.deepEqual([reply.status, reply.body.role], [200, "merchant"]);
+  const [{ home_merchant_id }] = await sql`select home_merchant_id from accounts where id = ${sub}`;
+  assert.equal(home_merchant_id, null);
+});
+
 Deno.test("a different account already holding the invited address: 409, nothing written", opts, async () => {
   const merchant = await createMerchant(sql);
   const email = uniqueEmail("taken");

@@ -383,6 +383,22 @@ Deno.test("a role is raised by a re-invite but never lowered", opts, async () =>
   );
 });
 
+Deno.test(
+  "a platform admin given a role keeps no home merchant: their requests still name the merchant they act for",
+  opts,
+  async () => {
+    const fixture = await createMerchant(sql);
+    const email = uniqueEmail("admin");
+    const adminId = await createAccount(email, "Adele Admin");
+    await sql`update accounts set is_platform_admin = true where id = ${adminId}`;
+    const reply = await invite(await userToken(fixture.ownerId), { users: [{ email, type: "mentor" }] });
+    assert.deepEqual([reply.body[0].result, reply.body[0].profile_id], ["Activated", adminId]);
+    assert.equal(await roleAt(adminId, fixture.merchantId), "mentor");
+    const [{ home_merchant_id }] = await sql`select home_merchant_id from accounts where id = ${adminId}`;
+    assert.equal(home_merchant_id, null);
+  },
+);
+
 Deno.test("a mixed batch: failing rows write nothing, the other rows all succeed", opts, async () => {
   const fixture = await createMerchant(sql, { credits: 1 });
   const archived = await createInterview(sql, fixture.merchantId, { status: "archived" });

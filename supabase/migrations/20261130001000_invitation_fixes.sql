@@ -1,5 +1,6 @@
--- Fixes to app.invite_members, created by 20261121002000_invite_users.sql
--- (which stays as it was applied); the decisions are in docs/invite-users.md.
+-- Fixes to app.invite_members and app.accept_invitation, created by
+-- 20261121002000_invite_users.sql (which stays as it was applied); the
+-- decisions are in docs/invite-users.md.
 --
 -- 1. Granting a role directly to a person with an account revokes their open
 --    invitation here only when the role granted is at least the one it
@@ -7,6 +8,9 @@
 --    `user` used to revoke an owner's `merchant_owner` invitation.
 -- 2. Its header comment: invitations serialize on the merchant's
 --    'invitations' advisory lock, not on the merchant's row.
+-- 3. A platform admin's home merchant is left alone by a grant and by an
+--    acceptance: it is the merchant their requests act for when they name
+--    none, and an admin acts for any merchant they name.
 
 -- invite-users' other rows: grants a team or coaching role at the merchant.
 --
@@ -126,7 +130,7 @@ begin
   from decided d;
 
   -- People with an account: the role now (raised, never lowered), this
-  -- merchant as home when they had none, an open invitation here superseded
+  -- merchant as home when they had none (platform admins excepted), an open invitation here superseded
   -- when the role granted is at least the one it offers, and a notice email.
   -- A higher offer stays open: it may have come from above the caller, and
   -- accepting it raises the role.
@@ -148,7 +152,7 @@ begin
   homes as (
     update public.accounts a set home_merchant_id = v_merchant.id
     from granted g
-    where a.id = g.account_id and a.home_merchant_id is null
+    where a.id = g.account_id and a.home_merchant_id is null and not a.is_platform_admin
   ),
   superseded as (
     update public.merchant_invitations inv set revoked_at = now()
@@ -252,6 +256,88 @@ begin
         end order by p.i), '[]'::jsonb)
       from jsonb_to_recordset(v_plan) as p (i integer, result text, account_id uuid, invitation_id uuid)
     )
+  );
+end;
+$$;
+
+-- Accepts an invitation for the signed-in person (p_account_id = their JWT's
+-- sub, p_email = its email claim). The caller has checked the link's
+-- signature and expiry; this decides, under a row lock on the link, whether it
+-- is still the invitation's live one. Of concurrent calls for one link the
+-- first wins and the rest see it used. The account is created on first
+-- acceptance, with the inviting merchant as home unless it has one or is a
+-- platform admin's; the role is granted, never lowering one the person
+-- already has.
+create or replace function app.accept_invitation(
+  p_jti uuid,
+  p_invitation_id uuid,
+  p_account_id uuid,
+  p_email text
+) returns jsonb
+language plpgsql volatile
+set search_path = ''
+as $$
+declare
+  v_link public.invitation_tokens%rowtype;
+  v_invitation public.merchant_invitations%rowtype;
+  v_role public.member_role;
+begin
+  -- The lock app.invite_members plans under, so an acceptance never lands
+  -- between its reading of an invitation and its writing of it.
+  perform pg_advisory_xact_lock(app.merchant_lock_key('invitations', i.merchant_id))
+  from public.merchant_invitations i where i.id = p_invitation_id;
+  select * into v_link from public.invitation_tokens where jti = p_jti for update;
+  if not found or v_link.invitation_id <> p_invitation_id then
+    raise exception 'Invalid invitation token' using errcode = 'JM422', hint = 'invitation_token';
+  end if;
+  select * into v_invitation from public.merchant_invitations where id = v_link.invitation_id;
+
+  if v_invitation.email_key <> lower(p_email) then
+    raise exception 'This invitation was sent to a different email address' using errcode = 'JM403';
+  end if;
+  if v_link.redeemed_at is not null then
+    raise exception 'Invitation already accepted' using errcode = 'JM410', hint = 'invitation_token';
+  end if;
+  if v_invitation.revoked_at is not null then
+    raise exception 'Invitation revoked: access was granted directly' using errcode = 'JM410', hint = 'invitation_token';
+  end if;
+  if v_link.revoked_at is not null then
+    raise exception 'Invitation link revoked: a newer one was sent' using errcode = 'JM410', hint = 'invitation_token';
+  end if;
+  if v_link.expires_at <= now() then
+    raise exception 'Invitation expired' using errcode = 'JM410', hint = 'invitation_token';
+  end if;
+
+  begin
+    insert into public.accounts as a (id, email, full_name, home_merchant_id)
+    values (p_account_id, p_email, v_invitation.name, v_invitation.merchant_id)
+    on conflict (id) do update
+      set full_name = coalesce(a.full_name, excluded.full_name),
+          home_merchant_id = case when a.is_platform_admin then a.home_merchant_id
+            else coalesce(a.home_merchant_id, excluded.home_merchant_id) end;
+  exception when unique_violation then
+    raise exception 'Another account already uses this email address' using errcode = 'JM409';
+  end;
+
+  insert into public.merchant_members as mm (account_id, merchant_id, role)
+  values (p_account_id, v_invitation.merchant_id, v_invitation.role)
+  on conflict (account_id, merchant_id) do update set role = excluded.role
+    where app.role_rank(excluded.role) > app.role_rank(mm.role);
+
+  update public.invitation_tokens set redeemed_at = now() where jti = p_jti;
+  update public.merchant_invitations set accepted_at = now(), accepted_by = p_account_id
+    where id = v_invitation.id;
+
+  select mm.role into v_role from public.merchant_members mm
+  where mm.account_id = p_account_id and mm.merchant_id = v_invitation.merchant_id;
+
+  return jsonb_build_object(
+    'invitation_id', v_invitation.id,
+    'merchant_id', v_invitation.merchant_id,
+    'merchant_name', (select m.name from public.merchants m where m.id = v_invitation.merchant_id),
+    'account_id', p_account_id,
+    'role', v_role,
+    'status', 'accepted'
   );
 end;
 $$;

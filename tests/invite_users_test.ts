@@ -399,6 +399,33 @@ Deno.test(
   },
 );
 
+Deno.test(
+  "invited_by is whoever made the offer as it stands: a raise or a re-send by someone else takes it over",
+  opts,
+  async () => {
+    const fixture = await createMerchant(sql);
+    const staff = await createStaff(sql, fixture.merchantId, "merchant");
+    const email = uniqueEmail("handed-over");
+    const inviter = async (token: string, type: string, extra: Record<string, unknown> = {}) => {
+      const reply = await invite(token, { users: [{ email, type }], ...extra });
+      assert.equal(reply.body[0].result, "Invited");
+      return (await openInvitation(fixture.merchantId, email)).invited_by;
+    };
+    assert.equal(await inviter(await userToken(fixture.ownerId), "user"), fixture.ownerId);
+    assert.equal(await inviter(await userToken(staff), "merchant"), staff, "raised");
+    assert.equal(
+      await inviter(await userToken(fixture.ownerId), "merchant", { force_invite: true }),
+      fixture.ownerId,
+      "re-sent",
+    );
+    assert.equal(
+      await inviter(LOCAL_SECRET_KEY, "user", { merchant_id: fixture.merchantId, force_invite: true }),
+      null,
+      "re-sent with the service key",
+    );
+  },
+);
+
 Deno.test("a mixed batch: failing rows write nothing, the other rows all succeed", opts, async () => {
   const fixture = await createMerchant(sql, { credits: 1 });
   const archived = await createInterview(sql, fixture.merchantId, { status: "archived" });

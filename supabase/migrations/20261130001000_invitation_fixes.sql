@@ -11,6 +11,9 @@
 -- 3. A platform admin's home merchant is left alone by a grant and by an
 --    acceptance: it is the merchant their requests act for when they name
 --    none, and an admin acts for any merchant they name.
+-- 4. invited_by follows the offer: an open invitation raised or sent again
+--    records who did it (null for the service key), as its new email names
+--    them. It used to keep the first inviter for good.
 
 -- invite-users' other rows: grants a team or coaching role at the merchant.
 --
@@ -203,9 +206,10 @@ begin
     where v.invitation_id is null
     returning id, email_key
   ),
+  -- The offer as sent now is the caller's: invited_by is who stands behind it.
   updated_invitations as (
     update public.merchant_invitations inv
-    set role = v.role, name = coalesce(v.name, inv.name)
+    set role = v.role, name = coalesce(v.name, inv.name), invited_by = p_account_id
     from invited v
     where inv.id = v.invitation_id
     returning inv.id, inv.name

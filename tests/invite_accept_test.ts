@@ -24,18 +24,19 @@ const accept = async (token: string, invitationToken: unknown) =>
   });
 
 /**
- * Invites `email` through the API, delivers the queued emails over SMTP and
- * returns the invitation and the token of the newest accept link that reached them.
+ * Invites `email` through the API (as the merchant's owner unless `inviter`
+ * is another credential), delivers the queued emails over SMTP and returns
+ * the invitation and the token of the newest accept link that reached them.
  */
 async function inviteAndDeliver(
   merchant: MerchantFixture,
   email: string,
   type: string,
   extra: Record<string, unknown> = {},
-  functionsUrl = server.functionsUrl,
+  inviter?: string,
 ): Promise<{ invitationId: string; acceptToken: string }> {
-  const reply = await callFunction(functionsUrl, "invite-users", {
-    token: await userToken(merchant.ownerId),
+  const reply = await callFunction(server.functionsUrl, "invite-users", {
+    token: inviter ?? await userToken(merchant.ownerId),
     body: { users: [{ email, name: "Ivy Invitee", type }], ...extra },
   });
   assert.equal(reply.body[0].result, "Invited");
@@ -329,6 +330,50 @@ Deno.test("a platform admin accepting an invitation keeps no home merchant", opt
   const [{ home_merchant_id }] = await sql`select home_merchant_id from accounts where id = ${sub}`;
   assert.equal(home_merchant_id, null);
 });
+
+Deno.test(
+  "an invitation lapses with its inviter's authority: a 410 until someone who may grant the role invites again",
+  opts,
+  async () => {
+    const merchant = await createMerchant(sql);
+    const staffId = await createStaff(sql, merchant.merchantId, "merchant");
+    const email = uniqueEmail("lapsed");
+    const lapsed = await inviteAndDeliver(merchant, email, "merchant", {}, await userToken(staffId));
+    await sql`delete from merchant_members where account_id = ${staffId}`;
+    const sub = crypto.randomUUID();
+    const token = await personToken(email, sub);
+    const reply = await accept(token, lapsed.acceptToken);
+    assert.equal(reply.status, 410);
+    assert.deepEqual(reply.body, {
+      error: "Invitation withdrawn: whoever sent it can no longer grant this role",
+      name: "invitation_token",
+    });
+    assert.deepEqual(await invitationState(lapsed.invitationId), {
+      accepted: false,
+      accepted_by: null,
+      revoked: false,
+      spent: 0,
+    });
+    assert.equal((await sql`select 1 from accounts where id = ${sub}`).length, 0);
+
+    // Its link still works, but the offer no longer stands: a plain invite sends it again.
+    const renewed = await inviteAndDeliver(merchant, email, "merchant");
+    assert.equal(renewed.invitationId, lapsed.invitationId);
+    const accepted = await accept(token, renewed.acceptToken);
+    assert.deepEqual([accepted.status, accepted.body.role], [200, "merchant"]);
+
+    // The service key's authority does not lapse.
+    const byServiceKey = uniqueEmail("by-service-key");
+    const { acceptToken } = await inviteAndDeliver(
+      merchant,
+      byServiceKey,
+      "merchant_owner",
+      { merchant_id: merchant.merchantId },
+      LOCAL_SECRET_KEY,
+    );
+    assert.equal((await accept(await personToken(byServiceKey), acceptToken)).status, 200);
+  },
+);
 
 Deno.test("a different account already holding the invited address: 409, nothing written", opts, async () => {
   const merchant = await createMerchant(sql);

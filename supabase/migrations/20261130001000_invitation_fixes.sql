@@ -14,6 +14,30 @@
 -- 4. invited_by follows the offer: an open invitation raised or sent again
 --    records who did it (null for the service key), as its new email names
 --    them. It used to keep the first inviter for good.
+-- 5. An offer rests on its inviter's authority (app.grant_ceiling, also the
+--    caller's ceiling in app.invite_members): when the inviter can no longer
+--    grant the role offered (membership removed or lowered, admin rights
+--    withdrawn), app.accept_invitation refuses the link with a 410, and a
+--    plain invite from someone who can sends the invitation again instead of
+--    skipping it.
+
+-- The highest role rank p_account_id may grant at p_merchant_id: any for the
+-- service key (null) and platform admins; for staff who may invite (the
+-- roles app.invite_members authorizes), their own role there, found as
+-- app.acting_merchant finds it; none (0) for anyone else.
+create function app.grant_ceiling(p_account_id uuid, p_merchant_id uuid) returns integer
+language sql stable
+set search_path = ''
+as $$
+  select case
+    when p_account_id is null or a.is_platform_admin then app.role_rank('merchant_owner')
+    when r.role in ('merchant_owner', 'merchant') then app.role_rank(r.role)
+    else 0
+  end
+  from app.nearest_role(p_account_id, p_merchant_id) as r (role)
+  left join public.accounts a on a.id = p_account_id;
+$$;
+
 
 -- invite-users' other rows: grants a team or coaching role at the merchant.
 --
@@ -45,7 +69,6 @@ set search_path = ''
 as $$
 declare
   v_merchant public.merchants%rowtype;
-  v_is_admin boolean;
   v_ceiling integer;
   v_inviter_name text;
   v_plan jsonb;
@@ -62,12 +85,8 @@ begin
 
   -- The highest role the caller may grant: the service key and admins any,
   -- staff at most their own (so only owners grant merchant_owner).
-  select a.is_platform_admin, a.full_name into v_is_admin, v_inviter_name
-  from public.accounts a where a.id = p_account_id;
-  v_ceiling := case
-    when p_account_id is null or v_is_admin then app.role_rank('merchant_owner')
-    else app.role_rank(app.nearest_role(p_account_id, v_merchant.id))
-  end;
+  v_ceiling := app.grant_ceiling(p_account_id, v_merchant.id);
+  select a.full_name into v_inviter_name from public.accounts a where a.id = p_account_id;
   v_email_payload := p_email_payload || jsonb_build_object(
     'merchant_name', v_merchant.name,
     'inviter_name', coalesce(v_inviter_name, v_merchant.name)
@@ -80,7 +99,7 @@ begin
   ),
   current_state as (
     select input.*, a.id as account_id, mm.role as role_here,
-      inv.id as invitation_id, inv.role as invitation_role, t.expires_at as link_expires_at,
+      inv.id as invitation_id, inv.role as invitation_role, inv.invited_by, t.expires_at as link_expires_at,
       coalesce(elsewhere.team, false) as team_elsewhere,
       coalesce(elsewhere.coaching, false) as coaching_elsewhere
     from input
@@ -115,7 +134,10 @@ begin
         end
         when s.invitation_id is null then 'Invited'
         when app.role_rank(s.role) > app.role_rank(s.invitation_role) then 'Invited'
-        when not p_force and s.link_expires_at > now() then 'Skipped'
+        -- An open offer stands while its link works and its inviter could
+        -- still grant it; otherwise it is sent again, now on the caller's authority.
+        when not p_force and s.link_expires_at > now()
+          and app.role_rank(s.invitation_role) <= app.grant_ceiling(s.invited_by, v_merchant.id) then 'Skipped'
         when app.role_rank(s.invitation_role) > v_ceiling
           then 'Error: Cannot re-send an invitation for a role above your own'
         else 'Invited'
@@ -310,6 +332,10 @@ begin
   end if;
   if v_link.expires_at <= now() then
     raise exception 'Invitation expired' using errcode = 'JM410', hint = 'invitation_token';
+  end if;
+  if app.role_rank(v_invitation.role) > app.grant_ceiling(v_invitation.invited_by, v_invitation.merchant_id) then
+    raise exception 'Invitation withdrawn: whoever sent it can no longer grant this role'
+      using errcode = 'JM410', hint = 'invitation_token';
   end if;
 
   begin

@@ -7,6 +7,7 @@ import { messagesTo, startEmailTestEnv, uniqueEmail, waitFor } from "./_support/
 import {
   createInterview,
   createMerchant,
+  createPosition,
   createStaff,
   credits,
   merchantFootprint,
@@ -423,6 +424,46 @@ Deno.test(
       null,
       "re-sent with the service key",
     );
+  },
+);
+
+Deno.test(
+  "a candidate named twice for one interview, once through a position of it, is a duplicate like any other",
+  opts,
+  async () => {
+    const fixture = await createMerchant(sql);
+    const position = await createPosition(sql, fixture.merchantId, fixture.interviewId);
+    const other = await createInterview(sql, fixture.merchantId);
+    const [twice, once, elsewhere] = [uniqueEmail("twice"), uniqueEmail("once"), uniqueEmail("elsewhere")];
+    const before = await merchantFootprint(sql, fixture.merchantId);
+    const reply = await invite(await userToken(fixture.ownerId), {
+      users: [
+        { email: twice, type: "candidate", interview_id: position },
+        { email: once, type: "candidate", interview_id: fixture.interviewId },
+        { email: twice.toUpperCase(), type: "candidate", interview_id: fixture.interviewId },
+        { email: elsewhere, type: "candidate", interview_id: fixture.interviewId },
+        { email: elsewhere, type: "candidate", interview_id: other },
+      ],
+    });
+    assert.deepEqual(reply.body.map((r) => r.result), [
+      "Invited",
+      "Invited",
+      "Error: Duplicate email in request",
+      "Invited",
+      "Invited",
+    ]);
+    assert.deepEqual([reply.body[2].profile_id, reply.body[2].profile_interview_id], [null, null]);
+    assert.deepEqual(await merchantFootprint(sql, fixture.merchantId), {
+      profiles: before.profiles + 3,
+      registrations: before.registrations + 4,
+      tokens: before.tokens + 4,
+      emails: before.emails + 4,
+      credits: before.credits - 4,
+    });
+    const [registration] = await sql`select position_id from profile_interviews where id = ${
+      reply.body[0].profile_interview_id
+    }`;
+    assert.equal(registration.position_id, position, "the first occurrence, as it was named");
   },
 );
 

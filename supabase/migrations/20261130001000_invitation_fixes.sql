@@ -20,6 +20,24 @@
 --    withdrawn), app.accept_invitation refuses the link with a 410, and a
 --    plain invite from someone who can sends the invitation again instead of
 --    skipping it.
+-- 6. app.resolve_interview_ids, for invite-users to tell a candidate named
+--    through an interview and through a position of it as one candidate.
+
+-- The interview each of p_ids names at the merchant, looked up as
+-- app.registrable_interview looks one up (an interview, else a position's
+-- interview); null when it names neither. invite-users groups a request's
+-- candidate rows by the id each names (a position is recorded on the
+-- registration) but finds duplicates by the interview.
+create function app.resolve_interview_ids(p_merchant_id uuid, p_ids uuid[])
+returns table (id uuid, interview_id uuid)
+language sql stable
+set search_path = ''
+as $$
+  select n.id, coalesce(i.id, p.interview_id)
+  from unnest(p_ids) as n (id)
+  left join public.interviews i on i.id = n.id and i.merchant_id = p_merchant_id
+  left join public.positions p on p.id = n.id and p.merchant_id = p_merchant_id;
+$$;
 
 -- The highest role rank p_account_id may grant at p_merchant_id: any for the
 -- service key (null) and platform admins; for staff who may invite (the

@@ -75,7 +75,7 @@ export const InviteUser = RegisterUser.extend({
 });
 
 export type InviteRow =
-  | { type: "candidate"; interviewId: string }
+  | { type: "candidate"; interviewId: string; email: string }
   | { type: MemberRole; email: string; name: string | null };
 
 const InterviewId = z.guid();
@@ -94,7 +94,11 @@ export function validateInviteUser(row: unknown): InviteRow | { error: string } 
     return { error: "interview_id is required for candidates" };
   }
   if (!InterviewId.safeParse(fields.interview_id).success) return { error: "Invalid interview_id" };
-  return { type: "candidate", interviewId: (fields.interview_id as string).toLowerCase() };
+  return {
+    type: "candidate",
+    interviewId: (fields.interview_id as string).toLowerCase(),
+    email: common.user.email,
+  };
 }
 
 export function inviteUsersRequestSchema(maxUsers: number) {

@@ -754,6 +754,70 @@ Deno.test("privileges: who may grant what", opts, async (t) => {
   );
 });
 
+Deno.test(
+  "text PostgreSQL cannot store (NUL, an unpaired surrogate): a 422 for the message, the row alone for a row's field",
+  opts,
+  async () => {
+    const fixture = await createMerchant(sql);
+    const owner = await userToken(fixture.ownerId);
+    const candidate = (email: string, fields: Row = {}) => ({
+      email,
+      type: "candidate",
+      interview_id: fixture.interviewId,
+      ...fields,
+    });
+    const before = await merchantFootprint(sql, fixture.merchantId);
+    const invitations = async () =>
+      (await sql`select email from merchant_invitations where merchant_id = ${fixture.merchantId}`)
+        .map((r) => r.email).sort();
+    for (const message of ["Hello\u0000", "Hello \udc00"]) {
+      const reply = await invite(owner, {
+        users: [candidate(uniqueEmail("c")), { email: uniqueEmail("m"), type: "mentor" }],
+        message_from_recruiter: message,
+      });
+      assert.equal(reply.status, 422);
+      assert.deepEqual(reply.body, {
+        error: "Contains a NUL character or an unpaired surrogate",
+        name: "message_from_recruiter",
+      });
+    }
+    assert.deepEqual(await merchantFootprint(sql, fixture.merchantId), before);
+    assert.deepEqual(await invitations(), []);
+
+    const ok = { candidate: uniqueEmail("ok-candidate"), mentor: uniqueEmail("ok-mentor") };
+    const reply = await invite(owner, {
+      users: [
+        candidate(ok.candidate, { "extra\u0000": "kept\u0000" }),
+        candidate(uniqueEmail("nul-candidate"), { name: "C\u0000" }),
+        candidate(uniqueEmail("nul-external"), { external_id: "\ud800" }),
+        { email: ok.mentor, type: "mentor", "extra\u0000": "kept\u0000" },
+        { email: uniqueEmail("nul-mentor"), name: "M\u0000", type: "mentor" },
+        { email: uniqueEmail("surrogate-mentor"), name: "M \ud800", type: "merchant" },
+      ],
+    });
+    assert.equal(reply.status, 200);
+    const unstorable = "contains a NUL character or an unpaired surrogate";
+    assert.deepEqual(reply.body.map((r) => r.result), [
+      "Invited",
+      `Error: Invalid name: ${unstorable}`,
+      `Error: Invalid external_id: ${unstorable}`,
+      "Invited",
+      `Error: Invalid name: ${unstorable}`,
+      `Error: Invalid name: ${unstorable}`,
+    ]);
+    assert.equal(reply.body[0]["extra\u0000"], "kept\u0000");
+    assert.deepEqual(await merchantFootprint(sql, fixture.merchantId), {
+      ...before,
+      profiles: before.profiles + 1,
+      registrations: before.registrations + 1,
+      tokens: before.tokens + 1,
+      emails: before.emails + 2,
+      credits: before.credits - 1,
+    });
+    assert.deepEqual(await invitations(), [ok.mentor]);
+  },
+);
+
 Deno.test("request validation: the documented 422s", opts, async () => {
   const owner = await userToken(SEED.owner);
   const user = { email: uniqueEmail("v"), type: "user" };

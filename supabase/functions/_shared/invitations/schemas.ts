@@ -3,7 +3,15 @@
  * validate with them and `openapi.ts` describes the endpoints from them.
  */
 import { z } from "zod";
-import { flag, RegisterUser, userList, uuid, validateRegisterUser } from "../schemas.ts";
+import {
+  flag,
+  RegisterUser,
+  storable,
+  UNSTORABLE,
+  userList,
+  uuid,
+  validateRegisterUser,
+} from "../schemas.ts";
 
 /** JobMojito's interface languages, as the spec lists them (`br` is Brazilian Portuguese). */
 export const MOJITO_LANGUAGE_CODES = [
@@ -129,6 +137,7 @@ export function inviteUsersRequestSchema(maxUsers: number) {
     }).nullish().meta({ description: 'Language of the emails. Default "en".' }),
     message_from_recruiter: z.string({ error: "Must be a string" })
       .max(MESSAGE_FROM_RECRUITER_MAX, `At most ${MESSAGE_FROM_RECRUITER_MAX} characters`)
+      .refine(storable, `Contains ${UNSTORABLE}`)
       .nullish()
       .meta({
         description: "A personal note printed in every email of this request (as text, never as markup).",

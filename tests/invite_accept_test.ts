@@ -239,6 +239,10 @@ Deno.test("an expired link is a 410, whether its token or the database says so",
   const expired = await accept(await personToken(expiredEmail), expiredToken);
   assert.equal(expired.status, 410);
   assert.deepEqual(expired.body, { error: "Invitation expired", name: "invitation_token" });
+  // The token's own expiry is checked before the email: it tells the wrong person only what the token says.
+  const wrongPerson = await accept(await personToken(uniqueEmail("wrong")), expiredToken);
+  assert.deepEqual([wrongPerson.status, wrongPerson.body.error], [410, "Invitation expired"]);
+  assert.equal(decodeJwt(expiredToken).exp, now - 60);
 
   const email = uniqueEmail("expired-in-db");
   const { invitationId, acceptToken } = await inviteAndDeliver(merchant, email, "mentor");

@@ -56,7 +56,6 @@ as $$
   left join public.accounts a on a.id = p_account_id;
 $$;
 
-
 -- invite-users' other rows: grants a team or coaching role at the merchant.
 --
 -- p_users holds only rows that passed validation: [{i, email, name?, role}]
@@ -64,8 +63,8 @@ $$;
 -- role never 'candidate'. A person with an account gets the role at once
 -- (Activated, SubMerchantAdded or CoachingAccessAdded, with a notice email); a
 -- person without one gets an invitation with a one-time accept link (Invited),
--- unless one is already open and its link still valid (Skipped; p_force
--- re-sends it). A role is never lowered. Rows are independent: every row's
+-- unless one is already open, its link still valid and its inviter still able
+-- to grant its role (Skipped; p_force re-sends it). A role is never lowered. Rows are independent: every row's
 -- fate is decided before anything is written, so a row that fails writes
 -- nothing and the others go ahead. Invitations of a merchant, and their
 -- acceptance, serialize on its 'invitations' advisory lock
@@ -173,10 +172,10 @@ begin
   from decided d;
 
   -- People with an account: the role now (raised, never lowered), this
-  -- merchant as home when they had none (platform admins excepted), an open invitation here superseded
-  -- when the role granted is at least the one it offers, and a notice email.
-  -- A higher offer stays open: it may have come from above the caller, and
-  -- accepting it raises the role.
+  -- merchant as home when they had none (platform admins excepted), an open
+  -- invitation here superseded when the role granted is at least the one it
+  -- offers, and a notice email. A higher offer stays open: it may have come
+  -- from above the caller, and accepting it raises the role.
   with granted as (
     select p.*,
       case when app.role_rank(p.role) >= app.role_rank(p.invitation_role) then p.invitation_id end as superseded_id
@@ -351,6 +350,8 @@ begin
   if v_link.expires_at <= now() then
     raise exception 'Invitation expired' using errcode = 'JM410', hint = 'invitation_token';
   end if;
+  -- The offer is only as good as its inviter's authority, checked now: staff
+  -- removed or lowered since cannot still bring someone in.
   if app.role_rank(v_invitation.role) > app.grant_ceiling(v_invitation.invited_by, v_invitation.merchant_id) then
     raise exception 'Invitation withdrawn: whoever sent it can no longer grant this role'
       using errcode = 'JM410', hint = 'invitation_token';

@@ -5,7 +5,7 @@ import { userToken } from "./_support/credentials.ts";
 import { messagesTo, startEmailTestEnv, uniqueEmail, waitFor } from "./_support/email.ts";
 import { checkEmails } from "../supabase/functions/_shared/email/outbox.ts";
 import { invitationTokenKey, mintInvitationToken } from "../supabase/functions/_shared/invitations/token.ts";
-import { createMerchant, type MerchantFixture } from "./_support/fixtures.ts";
+import { createMerchant, createStaff, type MerchantFixture } from "./_support/fixtures.ts";
 import { callFunction } from "./_support/http.ts";
 import { startTestServer } from "./_support/server.ts";
 
@@ -24,18 +24,19 @@ const accept = async (token: string, invitationToken: unknown) =>
   });
 
 /**
- * Invites `email` through the API, delivers the queued emails over SMTP and
- * returns the invitation and the token of the newest accept link that reached them.
+ * Invites `email` through the API (as the merchant's owner unless `inviter`
+ * is another credential), delivers the queued emails over SMTP and returns
+ * the invitation and the token of the newest accept link that reached them.
  */
 async function inviteAndDeliver(
   merchant: MerchantFixture,
   email: string,
   type: string,
   extra: Record<string, unknown> = {},
-  functionsUrl = server.functionsUrl,
+  inviter?: string,
 ): Promise<{ invitationId: string; acceptToken: string }> {
-  const reply = await callFunction(functionsUrl, "invite-users", {
-    token: await userToken(merchant.ownerId),
+  const reply = await callFunction(server.functionsUrl, "invite-users", {
+    token: inviter ?? await userToken(merchant.ownerId),
     body: { users: [{ email, name: "Ivy Invitee", type }], ...extra },
   });
   assert.equal(reply.body[0].result, "Invited");
@@ -238,6 +239,10 @@ Deno.test("an expired link is a 410, whether its token or the database says so",
   const expired = await accept(await personToken(expiredEmail), expiredToken);
   assert.equal(expired.status, 410);
   assert.deepEqual(expired.body, { error: "Invitation expired", name: "invitation_token" });
+  // The token's own expiry is checked before the email: it tells the wrong person only what the token says.
+  const wrongPerson = await accept(await personToken(uniqueEmail("wrong")), expiredToken);
+  assert.deepEqual([wrongPerson.status, wrongPerson.body.error], [410, "Invitation expired"]);
+  assert.equal(decodeJwt(expiredToken).exp, now - 60);
 
   const email = uniqueEmail("expired-in-db");
   const { invitationId, acceptToken } = await inviteAndDeliver(merchant, email, "mentor");
@@ -286,6 +291,93 @@ Deno.test("an invitation superseded by a direct grant is revoked", opts, async (
     name: "invitation_token",
   });
 });
+
+Deno.test(
+  "a direct grant below an open invitation's role leaves the offer standing: staff cannot destroy or take over an owner's offer",
+  opts,
+  async () => {
+    const merchant = await createMerchant(sql);
+    const staff = await userToken(await createStaff(sql, merchant.merchantId, "merchant"));
+    const email = uniqueEmail("owner-offer");
+    const { invitationId, acceptToken } = await inviteAndDeliver(merchant, email, "merchant_owner");
+    const sub = crypto.randomUUID();
+    await sql`insert into accounts (id, email) values (${sub}, ${email})`;
+    // Staff grant what they may, up to their own role: the person gets it, the owner's offer stays open.
+    for (const type of ["user", "merchant"]) {
+      const byStaff = await callFunction(server.functionsUrl, "invite-users", {
+        token: staff,
+        body: { users: [{ email, type }] },
+      });
+      assert.deepEqual([byStaff.body[0].result, byStaff.body[0].profile_id], ["Activated", sub], type);
+      assert.deepEqual((await membersOf(merchant.merchantId, sub)).map((m) => m.role), [type]);
+      assert.deepEqual(await invitationState(invitationId), {
+        accepted: false,
+        accepted_by: null,
+        revoked: false,
+        spent: 0,
+      });
+    }
+    const reply = await accept(await personToken(email, sub), acceptToken);
+    assert.equal(reply.status, 200);
+    assert.equal(reply.body.role, "merchant_owner", "the offer, as the owner made it");
+  },
+);
+
+Deno.test("a platform admin accepting an invitation keeps no home merchant", opts, async () => {
+  const merchant = await createMerchant(sql);
+  const email = uniqueEmail("admin");
+  const { acceptToken } = await inviteAndDeliver(merchant, email, "merchant");
+  const sub = crypto.randomUUID();
+  await sql`insert into accounts (id, email, is_platform_admin) values (${sub}, ${email}, true)`;
+  const reply = await accept(await personToken(email, sub), acceptToken);
+  assert.deepEqual([reply.status, reply.body.role], [200, "merchant"]);
+  const [{ home_merchant_id }] = await sql`select home_merchant_id from accounts where id = ${sub}`;
+  assert.equal(home_merchant_id, null);
+});
+
+Deno.test(
+  "an invitation lapses with its inviter's authority: a 410 until someone who may grant the role invites again",
+  opts,
+  async () => {
+    const merchant = await createMerchant(sql);
+    const staffId = await createStaff(sql, merchant.merchantId, "merchant");
+    const email = uniqueEmail("lapsed");
+    const lapsed = await inviteAndDeliver(merchant, email, "merchant", {}, await userToken(staffId));
+    await sql`delete from merchant_members where account_id = ${staffId}`;
+    const sub = crypto.randomUUID();
+    const token = await personToken(email, sub);
+    const reply = await accept(token, lapsed.acceptToken);
+    assert.equal(reply.status, 410);
+    assert.deepEqual(reply.body, {
+      error: "Invitation withdrawn: whoever sent it can no longer grant this role",
+      name: "invitation_token",
+    });
+    assert.deepEqual(await invitationState(lapsed.invitationId), {
+      accepted: false,
+      accepted_by: null,
+      revoked: false,
+      spent: 0,
+    });
+    assert.equal((await sql`select 1 from accounts where id = ${sub}`).length, 0);
+
+    // Its link still works, but the offer no longer stands: a plain invite sends it again.
+    const renewed = await inviteAndDeliver(merchant, email, "merchant");
+    assert.equal(renewed.invitationId, lapsed.invitationId);
+    const accepted = await accept(token, renewed.acceptToken);
+    assert.deepEqual([accepted.status, accepted.body.role], [200, "merchant"]);
+
+    // The service key's authority does not lapse.
+    const byServiceKey = uniqueEmail("by-service-key");
+    const { acceptToken } = await inviteAndDeliver(
+      merchant,
+      byServiceKey,
+      "merchant_owner",
+      { merchant_id: merchant.merchantId },
+      LOCAL_SECRET_KEY,
+    );
+    assert.equal((await accept(await personToken(byServiceKey), acceptToken)).status, 200);
+  },
+);
 
 Deno.test("a different account already holding the invited address: 409, nothing written", opts, async () => {
   const merchant = await createMerchant(sql);

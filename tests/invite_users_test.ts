@@ -7,6 +7,7 @@ import { messagesTo, startEmailTestEnv, uniqueEmail, waitFor } from "./_support/
 import {
   createInterview,
   createMerchant,
+  createPosition,
   createStaff,
   credits,
   merchantFootprint,
@@ -383,6 +384,89 @@ Deno.test("a role is raised by a re-invite but never lowered", opts, async () =>
   );
 });
 
+Deno.test(
+  "a platform admin given a role keeps no home merchant: their requests still name the merchant they act for",
+  opts,
+  async () => {
+    const fixture = await createMerchant(sql);
+    const email = uniqueEmail("admin");
+    const adminId = await createAccount(email, "Adele Admin");
+    await sql`update accounts set is_platform_admin = true where id = ${adminId}`;
+    const reply = await invite(await userToken(fixture.ownerId), { users: [{ email, type: "mentor" }] });
+    assert.deepEqual([reply.body[0].result, reply.body[0].profile_id], ["Activated", adminId]);
+    assert.equal(await roleAt(adminId, fixture.merchantId), "mentor");
+    const [{ home_merchant_id }] = await sql`select home_merchant_id from accounts where id = ${adminId}`;
+    assert.equal(home_merchant_id, null);
+  },
+);
+
+Deno.test(
+  "invited_by is whoever made the offer as it stands: a raise or a re-send by someone else takes it over",
+  opts,
+  async () => {
+    const fixture = await createMerchant(sql);
+    const staff = await createStaff(sql, fixture.merchantId, "merchant");
+    const email = uniqueEmail("handed-over");
+    const inviter = async (token: string, type: string, extra: Record<string, unknown> = {}) => {
+      const reply = await invite(token, { users: [{ email, type }], ...extra });
+      assert.equal(reply.body[0].result, "Invited");
+      return (await openInvitation(fixture.merchantId, email)).invited_by;
+    };
+    assert.equal(await inviter(await userToken(fixture.ownerId), "user"), fixture.ownerId);
+    assert.equal(await inviter(await userToken(staff), "merchant"), staff, "raised");
+    assert.equal(
+      await inviter(await userToken(fixture.ownerId), "merchant", { force_invite: true }),
+      fixture.ownerId,
+      "re-sent",
+    );
+    assert.equal(
+      await inviter(LOCAL_SECRET_KEY, "user", { merchant_id: fixture.merchantId, force_invite: true }),
+      null,
+      "re-sent with the service key",
+    );
+  },
+);
+
+Deno.test(
+  "a candidate named twice for one interview, once through a position of it, is a duplicate like any other",
+  opts,
+  async () => {
+    const fixture = await createMerchant(sql);
+    const position = await createPosition(sql, fixture.merchantId, fixture.interviewId);
+    const other = await createInterview(sql, fixture.merchantId);
+    const [twice, once, elsewhere] = [uniqueEmail("twice"), uniqueEmail("once"), uniqueEmail("elsewhere")];
+    const before = await merchantFootprint(sql, fixture.merchantId);
+    const reply = await invite(await userToken(fixture.ownerId), {
+      users: [
+        { email: twice, type: "candidate", interview_id: position },
+        { email: once, type: "candidate", interview_id: fixture.interviewId },
+        { email: twice.toUpperCase(), type: "candidate", interview_id: fixture.interviewId },
+        { email: elsewhere, type: "candidate", interview_id: fixture.interviewId },
+        { email: elsewhere, type: "candidate", interview_id: other },
+      ],
+    });
+    assert.deepEqual(reply.body.map((r) => r.result), [
+      "Invited",
+      "Invited",
+      "Error: Duplicate email in request",
+      "Invited",
+      "Invited",
+    ]);
+    assert.deepEqual([reply.body[2].profile_id, reply.body[2].profile_interview_id], [null, null]);
+    assert.deepEqual(await merchantFootprint(sql, fixture.merchantId), {
+      profiles: before.profiles + 3,
+      registrations: before.registrations + 4,
+      tokens: before.tokens + 4,
+      emails: before.emails + 4,
+      credits: before.credits - 4,
+    });
+    const [registration] = await sql`select position_id from profile_interviews where id = ${
+      reply.body[0].profile_interview_id
+    }`;
+    assert.equal(registration.position_id, position, "the first occurrence, as it was named");
+  },
+);
+
 Deno.test("a mixed batch: failing rows write nothing, the other rows all succeed", opts, async () => {
   const fixture = await createMerchant(sql, { credits: 1 });
   const archived = await createInterview(sql, fixture.merchantId, { status: "archived" });
@@ -669,6 +753,70 @@ Deno.test("privileges: who may grant what", opts, async (t) => {
     },
   );
 });
+
+Deno.test(
+  "text PostgreSQL cannot store (NUL, an unpaired surrogate): a 422 for the message, the row alone for a row's field",
+  opts,
+  async () => {
+    const fixture = await createMerchant(sql);
+    const owner = await userToken(fixture.ownerId);
+    const candidate = (email: string, fields: Row = {}) => ({
+      email,
+      type: "candidate",
+      interview_id: fixture.interviewId,
+      ...fields,
+    });
+    const before = await merchantFootprint(sql, fixture.merchantId);
+    const invitations = async () =>
+      (await sql`select email from merchant_invitations where merchant_id = ${fixture.merchantId}`)
+        .map((r) => r.email).sort();
+    for (const message of ["Hello\u0000", "Hello \udc00"]) {
+      const reply = await invite(owner, {
+        users: [candidate(uniqueEmail("c")), { email: uniqueEmail("m"), type: "mentor" }],
+        message_from_recruiter: message,
+      });
+      assert.equal(reply.status, 422);
+      assert.deepEqual(reply.body, {
+        error: "Contains a NUL character or an unpaired surrogate",
+        name: "message_from_recruiter",
+      });
+    }
+    assert.deepEqual(await merchantFootprint(sql, fixture.merchantId), before);
+    assert.deepEqual(await invitations(), []);
+
+    const ok = { candidate: uniqueEmail("ok-candidate"), mentor: uniqueEmail("ok-mentor") };
+    const reply = await invite(owner, {
+      users: [
+        candidate(ok.candidate, { "extra\u0000": "kept\u0000" }),
+        candidate(uniqueEmail("nul-candidate"), { name: "C\u0000" }),
+        candidate(uniqueEmail("nul-external"), { external_id: "\ud800" }),
+        { email: ok.mentor, type: "mentor", "extra\u0000": "kept\u0000" },
+        { email: uniqueEmail("nul-mentor"), name: "M\u0000", type: "mentor" },
+        { email: uniqueEmail("surrogate-mentor"), name: "M \ud800", type: "merchant" },
+      ],
+    });
+    assert.equal(reply.status, 200);
+    const unstorable = "contains a NUL character or an unpaired surrogate";
+    assert.deepEqual(reply.body.map((r) => r.result), [
+      "Invited",
+      `Error: Invalid name: ${unstorable}`,
+      `Error: Invalid external_id: ${unstorable}`,
+      "Invited",
+      `Error: Invalid name: ${unstorable}`,
+      `Error: Invalid name: ${unstorable}`,
+    ]);
+    assert.equal(reply.body[0]["extra\u0000"], "kept\u0000");
+    assert.deepEqual(await merchantFootprint(sql, fixture.merchantId), {
+      ...before,
+      profiles: before.profiles + 1,
+      registrations: before.registrations + 1,
+      tokens: before.tokens + 1,
+      emails: before.emails + 2,
+      credits: before.credits - 1,
+    });
+    assert.deepEqual(await invitations(), [ok.mentor]);
+  },
+);
 
 Deno.test("request validation: the documented 422s", opts, async () => {
   const owner = await userToken(SEED.owner);

@@ -151,6 +151,50 @@ Deno.test(
 );
 
 Deno.test(
+  "text PostgreSQL cannot store (NUL, an unpaired surrogate) fails its row only; extra keys carrying it are echoed",
+  opts,
+  async () => {
+    const fixture = await createMerchant(sql);
+    const [first, last] = [
+      `first-${crypto.randomUUID()}@nul.example`,
+      `last-${crypto.randomUUID()}@nul.example`,
+    ];
+    const reply = await register(await userToken(fixture.ownerId), {
+      interview_id: fixture.interviewId,
+      type: "invitation",
+      users: [
+        { name: "First", email: first, "note\u0000": "echoed\u0000as given\ud800" },
+        { name: "Nul\u0000Name", email: "nul-name@nul.example" },
+        { name: "Nul External", email: "nul-external@nul.example", external_id: "ats\u0000" },
+        { name: "Lone \ud800 Surrogate", email: "surrogate@nul.example" },
+        { name: "Nul Email", email: "nul-email\u0000@nul.example" },
+        { name: "Last", email: last },
+      ],
+    });
+    assert.equal(reply.status, 200);
+    assert.deepEqual(reply.body.map((r: { result: string }) => r.result), [
+      "ok",
+      "Error: Invalid name: contains a NUL character or an unpaired surrogate",
+      "Error: Invalid external_id: contains a NUL character or an unpaired surrogate",
+      "Error: Invalid name: contains a NUL character or an unpaired surrogate",
+      "Error: Invalid email",
+      "ok",
+    ]);
+    assert.equal(reply.body[0]["note\u0000"], "echoed\u0000as given\ud800");
+    const profiles =
+      await sql`select email from candidate_profiles where merchant_id = ${fixture.merchantId}`;
+    assert.deepEqual(profiles.map((p) => p.email).sort(), [first, last].sort());
+    assert.deepEqual(await merchantFootprint(sql, fixture.merchantId), {
+      profiles: 2,
+      registrations: 2,
+      tokens: 2,
+      emails: 2,
+      credits: 998,
+    });
+  },
+);
+
+Deno.test(
   "profiles are found by case-insensitive email; null or missing fields keep stored values",
   opts,
   async () => {

@@ -43,6 +43,18 @@ export async function createInterview(
   return id;
 }
 
+/** A position (position_def_set) of the merchant pointing at `interviewId`. */
+export async function createPosition(
+  sql: postgres.Sql,
+  merchantId: string,
+  interviewId: string,
+): Promise<string> {
+  const [{ id }] = await sql<{ id: string }[]>`
+    insert into positions (merchant_id, name, interview_id) values (${merchantId}, 'Fixture position', ${interviewId})
+    returning id`;
+  return id;
+}
+
 export async function createStaff(sql: postgres.Sql, merchantId: string, role: string): Promise<string> {
   const id = crypto.randomUUID();
   await sql`insert into accounts (id, email, home_merchant_id) values (${id}, ${`${role}-${id}@fixture.example`}, ${merchantId})`;

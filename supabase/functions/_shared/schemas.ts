@@ -31,6 +31,18 @@ export const ErrorBody = z.object({
 });
 
 /**
+ * Whether PostgreSQL can store a string. JSON carries NUL (\u0000) and
+ * unpaired surrogates, but PostgreSQL's text and jsonb refuse NUL and jsonb
+ * an unpaired surrogate: stored, they would fail the whole statement.
+ */
+export function storable(value: string): boolean {
+  return !value.includes("\u0000") && value.isWellFormed();
+}
+
+/** What `storable` refuses, for error messages. */
+export const UNSTORABLE = "a NUL character or an unpaired surrogate";
+
+/**
  * One candidate as sent. Its fields are checked per row, so a bad one fails
  * that row ("Error: ..."), not the request; unknown keys are echoed back.
  */
@@ -38,7 +50,7 @@ export const RegisterUser = z.looseObject({
   name: z.string({ error: "Invalid name" }).max(
     300,
     "Invalid name: at most 300 characters",
-  ).nullish()
+  ).refine(storable, `Invalid name: contains ${UNSTORABLE}`).nullish()
     .meta({
       description: "Display name of the candidate.",
       example: "Peter Parker",
@@ -50,7 +62,7 @@ export const RegisterUser = z.looseObject({
   external_id: z.string({ error: "Invalid external_id" }).max(
     255,
     "Invalid external_id: at most 255 characters",
-  )
+  ).refine(storable, `Invalid external_id: contains ${UNSTORABLE}`)
     .nullish().meta({
       description: "Optional caller-supplied id, stored on the candidate profile.",
       example: "abcd",

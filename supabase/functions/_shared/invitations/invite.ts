@@ -19,6 +19,13 @@ export type InviteOutcome =
   | { candidate: false; result: InviteResult; profileId: string | null; invitationId: string | null }
   | { candidate: boolean; error: string };
 
+type CandidateRow = {
+  i: number;
+  emailKey: string;
+  /** The interview or position id the row names. */
+  interviewId: string;
+};
+
 type MemberRow = {
   i: number;
   email: string;
@@ -50,15 +57,14 @@ export function createInviter(runtime: Runtime) {
   return async function inviteUsers(caller: Caller, request: InviteRequest): Promise<InviteOutcome[]> {
     const outcomes: (InviteOutcome | undefined)[] = new Array(request.users.length);
     const members: MemberRow[] = [];
-    // Candidate rows by interview, in order of first appearance (credits go to earlier rows first).
-    const candidates = new Map<string, number[]>();
+    const candidateRows: CandidateRow[] = [];
     const seenEmails = new Set<string>();
     request.users.forEach((row, i) => {
       const verdict = validateInviteUser(row);
       if ("error" in verdict) {
         outcomes[i] = { candidate: row.type === "candidate", error: verdict.error };
       } else if (verdict.type === "candidate") {
-        candidates.set(verdict.interviewId, [...(candidates.get(verdict.interviewId) ?? []), i]);
+        candidateRows.push({ i, emailKey: verdict.email.toLowerCase(), interviewId: verdict.interviewId });
       } else if (seenEmails.has(verdict.email.toLowerCase())) {
         outcomes[i] = { candidate: false, error: "Duplicate email in request" };
       } else {
@@ -90,6 +96,32 @@ export function createInviter(runtime: Runtime) {
           profileId: row.profile_id,
           invitationId: row.invitation_id,
         };
+      }
+
+      // Candidate rows by the id they name, in order of first appearance
+      // (credits go to earlier rows first). A candidate named twice for one
+      // interview is a duplicate even when one row names a position of it,
+      // so with more than one id named, ids are resolved to interviews first.
+      const named = [...new Set(candidateRows.map((row) => row.interviewId))];
+      const interviewOf = new Map<string, string | null>(
+        named.length > 1
+          ? (await tx<{ id: string; interview_id: string | null }[]>`
+            select id, interview_id from app.resolve_interview_ids(${result.merchant_id}::uuid, ${named}::uuid[])`)
+            .map((row) => [row.id, row.interview_id])
+          : [],
+      );
+      const candidates = new Map<string, number[]>();
+      const seenCandidates = new Set<string>();
+      for (const { i, emailKey, interviewId } of candidateRows) {
+        const key = `${interviewOf.get(interviewId) ?? interviewId} ${emailKey}`;
+        if (seenCandidates.has(key)) {
+          outcomes[i] = { candidate: true, error: "Duplicate email in request" };
+          continue;
+        }
+        seenCandidates.add(key);
+        const group = candidates.get(interviewId);
+        if (group) group.push(i);
+        else candidates.set(interviewId, [i]);
       }
 
       // Several groups are several batches in one transaction, and the first

@@ -3,7 +3,15 @@
  * validate with them and `openapi.ts` describes the endpoints from them.
  */
 import { z } from "zod";
-import { flag, RegisterUser, userList, uuid, validateRegisterUser } from "../schemas.ts";
+import {
+  flag,
+  RegisterUser,
+  storable,
+  UNSTORABLE,
+  userList,
+  uuid,
+  validateRegisterUser,
+} from "../schemas.ts";
 
 /** JobMojito's interface languages, as the spec lists them (`br` is Brazilian Portuguese). */
 export const MOJITO_LANGUAGE_CODES = [
@@ -75,7 +83,7 @@ export const InviteUser = RegisterUser.extend({
 });
 
 export type InviteRow =
-  | { type: "candidate"; interviewId: string }
+  | { type: "candidate"; interviewId: string; email: string }
   | { type: MemberRole; email: string; name: string | null };
 
 const InterviewId = z.guid();
@@ -94,7 +102,11 @@ export function validateInviteUser(row: unknown): InviteRow | { error: string } 
     return { error: "interview_id is required for candidates" };
   }
   if (!InterviewId.safeParse(fields.interview_id).success) return { error: "Invalid interview_id" };
-  return { type: "candidate", interviewId: (fields.interview_id as string).toLowerCase() };
+  return {
+    type: "candidate",
+    interviewId: (fields.interview_id as string).toLowerCase(),
+    email: common.user.email,
+  };
 }
 
 export function inviteUsersRequestSchema(maxUsers: number) {
@@ -125,6 +137,7 @@ export function inviteUsersRequestSchema(maxUsers: number) {
     }).nullish().meta({ description: 'Language of the emails. Default "en".' }),
     message_from_recruiter: z.string({ error: "Must be a string" })
       .max(MESSAGE_FROM_RECRUITER_MAX, `At most ${MESSAGE_FROM_RECRUITER_MAX} characters`)
+      .refine(storable, `Contains ${UNSTORABLE}`)
       .nullish()
       .meta({
         description: "A personal note printed in every email of this request (as text, never as markup).",

@@ -16,7 +16,10 @@ export interface DispatchSummary {
   retried: number;
   /** Failed for good: attempts exhausted, a recipient refused, or a message that cannot be rendered. */
   failed: number;
-  /** Found unwanted right before sending: registration closed, interview started, link used, revoked or expired. */
+  /**
+   * Found unwanted right before sending: registration or interview closed, interview started, link used,
+   * revoked or expired, invitation superseded.
+   */
   cancelled: number;
   /** Handed back unsent: the dispatcher was stopping or running out of time. */
   released: number;

@@ -1,7 +1,7 @@
 /**
- * Exactly-once while dispatchers stay alive, with several running at once;
- * at-least-once, recognisably, when one dies between the SMTP server's
- * acceptance and recording it.
+ * Exactly-once while dispatchers stay alive, with several running at once
+ * and through a database hiccup; at-least-once, recognisably, when one dies
+ * between the SMTP server's acceptance and recording it.
  */
 import assert from "node:assert/strict";
 import postgres from "postgres";
@@ -241,6 +241,51 @@ Deno.test(
       addresses.slice().sort(),
       "each exactly once",
     );
+  },
+);
+
+Deno.test(
+  "the database dropping the record of a sent message for a while: recorded once it is back, not sent again",
+  opts,
+  async () => {
+    const fixture = await createMerchant(sql);
+    const address = uniqueEmail("hiccup");
+    const [row] = await invite(server, fixture, [address]);
+    const [{ id: outboxId }] =
+      await sql`select id from email_outbox where profile_interview_id = ${row.profile_interview_id}`;
+
+    // The message is accepted only once the test holds its row, so the record has to wait, and the test
+    // drops the recording session each time it does (a database restarting, a failover): four times, about
+    // two seconds, while the dispatcher stays alive.
+    const blocker = await sql.reserve();
+    let locked = false;
+    await using hiccupCatcher = await startMailCatcher({
+      onMessage: async (message) => {
+        if (!message.envelope.to.includes(address) || locked) return;
+        await blocker`begin`;
+        await blocker`select 1 from email_outbox where id = ${outboxId} for update`;
+        locked = true;
+      },
+    });
+    const dispatcher = env.dispatcher({ smtpUrl: hiccupCatcher.smtpUrl });
+    try {
+      const dispatching = dispatcher.dispatch();
+      for (let drop = 1; drop <= 4; drop++) {
+        const recorder = await lockWaiter(sql, "record_email_sent");
+        await sql`select pg_terminate_backend(${recorder}::int, 5000)`;
+      }
+      await blocker`rollback`;
+      locked = false;
+      const summary = await dispatching;
+      assert.ok(summary.sent >= 1, JSON.stringify(summary));
+    } finally {
+      if (locked) await blocker`rollback`;
+      blocker.release();
+      dispatcher.close();
+    }
+    const [recorded] = await sql`select status::text, attempts from email_outbox where id = ${outboxId}`;
+    assert.deepEqual({ ...recorded }, { status: "sent", attempts: 1 }, "recorded: no lease left to expire");
+    assert.equal(messagesTo(hiccupCatcher.messages(), address).length, 1);
   },
 );
 

@@ -65,8 +65,6 @@ export function retryDelaySeconds(
   return full / 2 + random() * (full / 2);
 }
 
-const RECORD_TRIES = 3;
-
 /**
  * Claims due outbox messages, checks them again right before sending,
  * renders them, sends them over SMTP and records each outcome. Any number of
@@ -90,7 +88,12 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   // a message whose lease has run out, which another could have taken over.
   const leaseUsableMs = email.leaseSeconds * 1000 - 2 * email.sendTimeoutMs;
 
-  async function recordSentPersistently(message: ClaimedEmail, claimId: string): Promise<void> {
+  /**
+   * Records a message the server has accepted, retrying until `leaseEnd` (a `performance.now()` time):
+   * the server has it, so giving up means sending it again once the lease expires, and until then no
+   * other dispatcher can take the row over. A database hiccup shorter than that costs no duplicate.
+   */
+  async function recordSentPersistently(message: ClaimedEmail, claimId: string, leaseEnd: number) {
     for (let attempt = 1;; attempt++) {
       try {
         if (!await recordSent(sql, message.id, claimId, email.reminderScheduleSeconds)) {
@@ -100,15 +103,15 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
         }
         return;
       } catch (err) {
-        // The server has the message: failing to record it now means sending it again later.
-        if (attempt === RECORD_TRIES) {
+        const pause = Math.min(200 * attempt, 1000, leaseEnd - performance.now());
+        if (pause <= 0) {
           log("error", "could not record a sent email: it will be sent again when its lease expires", {
             outbox_id: message.id,
             ...describeError(err),
           });
           return;
         }
-        await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+        await new Promise((resolve) => setTimeout(resolve, pause));
       }
     }
   }
@@ -155,7 +158,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     const composeDeps = { config, interviewTokenKey: await tokenKey, render };
 
     /** Renders, sends and records one message; the outcome goes into the summary. */
-    async function deliver(message: OutgoingEmail, claimId: string): Promise<void> {
+    async function deliver(message: OutgoingEmail, claimId: string, leaseEnd: number): Promise<void> {
       let mail;
       try {
         mail = await composeEmail(message, composeDeps);
@@ -174,7 +177,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       }
       // Recorded as soon as the server has it, not with the rest of its slot: a dispatcher that dies
       // now sends again only what it had not recorded (docs/email.md, "Recording").
-      await recordSentPersistently(message, claimId);
+      await recordSentPersistently(message, claimId, leaseEnd);
       summary.sent++;
     }
 
@@ -186,6 +189,8 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       summary.claimed += claim.messages.length;
       if (claim.messages.length + claim.failed === 0) break;
 
+      // Measured before the claim, so it ends no later than the lease the database gave it.
+      const leaseEnd = claimedAt + email.leaseSeconds * 1000;
       const sendBy = Math.min(deadline, claimedAt + leaseUsableMs);
       let handBack: string[] = [];
       for (let start = 0; start < claim.messages.length; start += email.concurrency) {
@@ -198,7 +203,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
         summary.cancelled += check.cancelled;
         await Promise.all(
           slot.filter((m) => check.cleared.has(m.id)).map((m) =>
-            deliver({ ...m, link: check.cleared.get(m.id) ?? null }, claim.claimId)
+            deliver({ ...m, link: check.cleared.get(m.id) ?? null }, claim.claimId, leaseEnd)
           ),
         );
       }

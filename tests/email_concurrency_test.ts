@@ -290,6 +290,76 @@ Deno.test(
 );
 
 Deno.test(
+  "a database error mid-slot: the slot's other send finishes and is recorded, the rest of the claim is handed back",
+  opts,
+  async () => {
+    const fixture = await createMerchant(sql);
+    const [refused, held, ...others] = ["refused", "held", "other-1", "other-2", "other-3"].map(uniqueEmail);
+    const rows = await invite(server, fixture, [refused, held, ...others]);
+    const outboxIds = new Map<string, string>();
+    for (const { email, profile_interview_id } of rows) {
+      const [{ id }] =
+        await sql`select id from email_outbox where profile_interview_id = ${profile_interview_id}`;
+      outboxIds.set(email, id);
+    }
+    // Due first, so the two share the claim's first slot.
+    await sql`update email_outbox set send_after = now() - interval '1 hour'
+      where id in ${sql([outboxIds.get(refused)!, outboxIds.get(held)!])}`;
+
+    // One message is refused and the test holds its row, so recording the failure waits (and is then
+    // dropped); the other is held by the server until the test lets it through.
+    const blocker = await sql.reserve();
+    let locked = false;
+    let heldArrived!: () => void;
+    const arrived = new Promise<void>((resolve) => heldArrived = resolve);
+    let letThrough!: () => void;
+    const through = new Promise<void>((resolve) => letThrough = resolve);
+    await using slotCatcher = await startMailCatcher({
+      onMessage: async (message) => {
+        if (message.envelope.to.includes(held)) {
+          heldArrived();
+          await through;
+        } else if (message.envelope.to.includes(refused)) {
+          await blocker`begin`;
+          await blocker`select 1 from email_outbox where id = ${outboxIds.get(refused)!} for update`;
+          locked = true;
+          return { code: 451, message: "4.3.0 Try again later" };
+        }
+      },
+    });
+    const dispatcher = env.dispatcher({ smtpUrl: slotCatcher.smtpUrl, concurrency: 2, batchSize: 10 });
+    try {
+      // Settled into a value at once: however early it fails, the assertions below report it.
+      const dispatching = dispatcher.dispatch().then(() => null, (err: Error) => err);
+      await arrived;
+      const recorder = await lockWaiter(sql, "record_email_failure");
+      await sql`select pg_terminate_backend(${recorder}::int, 5000)`;
+      await blocker`rollback`;
+      locked = false;
+      letThrough();
+      assert.match(String(await dispatching), /CONNECTION_CLOSED|terminating connection/);
+    } finally {
+      letThrough();
+      if (locked) await blocker`rollback`;
+      blocker.release();
+      dispatcher.close();
+    }
+    const state = async (email: string) => {
+      const [row] = await sql`select status::text, attempts from email_outbox
+        where id = ${outboxIds.get(email)!}`;
+      return { ...row };
+    };
+    assert.deepEqual(await state(held), { status: "sent", attempts: 1 }, "finished and recorded first");
+    assert.equal(messagesTo(slotCatcher.messages(), held).length, 1);
+    for (const other of others) {
+      assert.deepEqual(await state(other), { status: "pending", attempts: 0 }, "handed back, due at once");
+    }
+    // Its outcome was never recorded: it is tried again when its lease expires (it was not delivered).
+    assert.equal((await state(refused)).status, "sending");
+  },
+);
+
+Deno.test(
   "recording a sent invitation while its link is being redeemed: both go through, one after the other",
   opts,
   async () => {

@@ -37,7 +37,8 @@ export interface DispatchOptions {
 export interface Dispatcher {
   /**
    * Sends due messages until none are left, the deadline or maxMessages is reached, the signal aborts, or
-   * sends are too slow for the lease; whatever of its claim it has not sent by then it hands back.
+   * sends are too slow for the lease; whatever of its claim it has not sent by then it hands back, also
+   * when a database error ends it.
    */
   dispatch(options?: DispatchOptions): Promise<DispatchSummary>;
 }
@@ -192,27 +193,33 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       // Measured before the claim, so it ends no later than the lease the database gave it.
       const leaseEnd = claimedAt + email.leaseSeconds * 1000;
       const sendBy = Math.min(deadline, claimedAt + leaseUsableMs);
-      let handBack: string[] = [];
-      for (let start = 0; start < claim.messages.length; start += email.concurrency) {
-        if (options.signal?.aborted || performance.now() > sendBy) {
-          handBack = claim.messages.slice(start).map((m) => m.id);
-          break;
+      // The claim's messages from this index on have not been handed to a send yet.
+      let unsent = 0;
+      try {
+        while (unsent < claim.messages.length) {
+          if (options.signal?.aborted || performance.now() > sendBy) break;
+          const slot = claim.messages.slice(unsent, unsent + email.concurrency);
+          const check = await checkEmails(sql, slot.map((m) => m.id), claim.claimId);
+          unsent += slot.length;
+          summary.cancelled += check.cancelled;
+          // The whole slot settles before an error ends the dispatch: a send still in flight must finish
+          // (and be recorded) before the caller closes the SMTP connections.
+          const outcomes = await Promise.allSettled(
+            slot.filter((m) => check.cleared.has(m.id)).map((m) =>
+              deliver({ ...m, link: check.cleared.get(m.id) ?? null }, claim.claimId, leaseEnd)
+            ),
+          );
+          const failure = outcomes.find((o) => o.status === "rejected");
+          if (failure) throw failure.reason;
         }
-        const slot = claim.messages.slice(start, start + email.concurrency);
-        const check = await checkEmails(sql, slot.map((m) => m.id), claim.claimId);
-        summary.cancelled += check.cancelled;
-        await Promise.all(
-          slot.filter((m) => check.cleared.has(m.id)).map((m) =>
-            deliver({ ...m, link: check.cleared.get(m.id) ?? null }, claim.claimId, leaseEnd)
-          ),
-        );
+      } finally {
+        // Stopping, past the deadline, sending too slowly for the lease (a struggling server), or a
+        // database error: this dispatch ends, and what it hands back is due again at once for the next
+        // one or another dispatcher instead of waiting out the lease.
+        const handBack = claim.messages.slice(unsent).map((m) => m.id);
+        if (handBack.length > 0) summary.released += await releaseEmails(sql, handBack, claim.claimId);
       }
-      if (handBack.length > 0) {
-        // Stopping, past the deadline, or sending too slowly for the lease (a struggling server): this
-        // dispatch ends, and what it hands back is due again at once for the next one or another dispatcher.
-        summary.released += await releaseEmails(sql, handBack, claim.claimId);
-        break;
-      }
+      if (unsent < claim.messages.length) break;
     }
     if (summary.claimed + summary.failed > 0) {
       log("info", "email dispatch", { ...summary });

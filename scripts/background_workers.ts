@@ -16,6 +16,8 @@ import { startLocalEmail } from "./email_worker.ts";
 
 export interface BackgroundWorker {
   name: string;
+  /** Where the emails it sends can be read on this machine (the mail catcher's page), if anywhere. */
+  mailUrl?: string;
   /** Finish or abandon current work and release resources; awaited before the database stops. */
   stop(): Promise<void>;
 }

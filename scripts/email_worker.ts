@@ -43,6 +43,7 @@ export async function startLocalEmail(
   const worker = await startEmailWorker(runtime, { transport });
   return {
     name: `email dispatcher; emails are caught at ${catcher.webUrl} (SMTP ${catcher.smtpUrl})`,
+    mailUrl: catcher.webUrl ?? undefined,
     async stop() {
       await worker.stop();
       transport.close();

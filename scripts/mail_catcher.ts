@@ -42,8 +42,10 @@ export interface MailCatcherOptions {
   smtpPort?: number;
   /** Port of the web page; null (the default) serves none. */
   httpPort?: number | null;
-  /** Decides each recipient (RCPT TO): a refusal rejects that address. */
-  onRecipient?: (address: string) => SmtpRefusal | void;
+  /** Decides the sender (MAIL FROM): a refusal rejects it; otherwise it is accepted once this resolves. */
+  onSender?: (address: string) => Promise<SmtpRefusal | void> | SmtpRefusal | void;
+  /** Decides each recipient (RCPT TO): a refusal rejects that address; otherwise as onSender. */
+  onRecipient?: (address: string) => Promise<SmtpRefusal | void> | SmtpRefusal | void;
   /**
    * Decides each complete message before it is answered: a refusal rejects
    * it (and it is not kept); otherwise the server replies 250 once this
@@ -59,6 +61,8 @@ export interface MailCatcher {
   webUrl: string | null;
   /** Accepted messages, oldest first. */
   messages(): CaughtMessage[];
+  /** SMTP clients connected now. */
+  connections(): number;
   /** Resolves with the first accepted message (already caught or still to come) that matches. */
   waitFor(match: (message: CaughtMessage) => boolean, timeoutMs?: number): Promise<CaughtMessage>;
   clear(): void;
@@ -204,9 +208,17 @@ export async function startMailCatcher(options: MailCatcherOptions = {}): Promis
     onAuth: (_auth, _session, callback) => callback(null, { user: "local" }),
     size: 25 * 1024 * 1024,
     logger: false,
+    onMailFrom(address, _session, callback) {
+      Promise.resolve(options.onSender?.(address.address)).then(
+        (refused) => callback(refused ? refusal(refused) : null),
+        callback,
+      );
+    },
     onRcptTo(address, _session, callback) {
-      const refused = options.onRecipient?.(address.address);
-      callback(refused ? refusal(refused) : null);
+      Promise.resolve(options.onRecipient?.(address.address)).then(
+        (refused) => callback(refused ? refusal(refused) : null),
+        callback,
+      );
     },
     onData(stream, session, callback) {
       const chunks: Uint8Array[] = [];
@@ -284,6 +296,7 @@ export async function startMailCatcher(options: MailCatcherOptions = {}): Promis
     smtpUrl,
     webUrl,
     ...catcher,
+    connections: () => server.connections.size,
     waitFor(match, timeoutMs = 10_000) {
       const found = messages.find(match);
       if (found) return Promise.resolve(found);

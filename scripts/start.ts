@@ -49,7 +49,12 @@ function shellQuote(value: string): string {
   return `'${value.replaceAll("'", `'"'"'`)}'`;
 }
 
-async function banner(config: Config, gateway: Gateway, db: PreparedDatabase): Promise<string> {
+async function banner(
+  config: Config,
+  gateway: Gateway,
+  db: PreparedDatabase,
+  mailUrl: string | null,
+): Promise<string> {
   const local = (value: string | null, localValue: string) =>
     value === localValue ? value : "(set from the environment; not shown)";
   const jwtIsLocal = config.jwtSecret === LOCAL_JWT_SECRET;
@@ -82,8 +87,10 @@ async function banner(config: Config, gateway: Gateway, db: PreparedDatabase): P
     users: [{ name: "Peter Parker", email: `peter.parker+${Date.now()}@example.com`, external_id: "demo-1" }],
   });
   const url = `${gateway.functionsUrl}/job-interview-register-users`;
-  if (config.jwtSecret) {
-    const token = await signUserToken(config.jwtSecret, DEMO_USER_ID, { expiresIn: 24 * 3600 });
+  const token = config.jwtSecret
+    ? await signUserToken(config.jwtSecret, DEMO_USER_ID, { expiresIn: 24 * 3600 })
+    : null;
+  if (token) {
     lines.push(
       "",
       `Register a candidate as the seeded merchant owner (user ${DEMO_USER_ID}, token valid 24 h):`,
@@ -99,6 +106,23 @@ async function banner(config: Config, gateway: Gateway, db: PreparedDatabase): P
       "The same with the service key:",
       `  curl -sS -X POST ${url} -H 'Authorization: Bearer ${secretKey}' \\`,
       `    -H 'Content-Type: application/json' -d ${shellQuote(body.replace("+", "+svc-"))}`,
+    );
+  }
+  const credential = secretKey ?? token;
+  if (credential) {
+    const invitation = JSON.stringify({
+      interview_id: DEMO_INTERVIEW_ID,
+      merchant_id: DEMO_MERCHANT_ID,
+      type: "invitation",
+      users: [{ name: "Mary Jane", email: `mary.jane+${Date.now()}@example.com` }],
+    });
+    lines.push(
+      "",
+      `Register a candidate with an email invitation (sent at once; ${
+        mailUrl ? `read it at ${mailUrl}` : `delivered through ${new URL(config.email.smtpUrl).host}`
+      }):`,
+      `  curl -sS -X POST ${url} -H 'Authorization: Bearer ${credential}' \\`,
+      `    -H 'Content-Type: application/json' -d ${shellQuote(invitation)}`,
     );
   }
   lines.push("", "Ctrl-C stops everything.", "");
@@ -173,7 +197,8 @@ async function main(): Promise<number> {
     }
 
     if (!received) {
-      console.log(await banner(config, gateway, db));
+      const mailUrl = workers.find((worker) => worker.mailUrl)?.mailUrl ?? null;
+      console.log(await banner(config, gateway, db, mailUrl));
       await signal.promise;
     }
     console.log(`\n${received ?? "Signal"} received, shutting down...`);

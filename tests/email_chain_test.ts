@@ -8,6 +8,7 @@ import { userToken } from "./_support/credentials.ts";
 import { startMailCatcher } from "../scripts/mail_catcher.ts";
 import {
   invite,
+  type InvitedRow,
   linkInText,
   makeDue,
   messagesTo,
@@ -15,6 +16,7 @@ import {
   uniqueEmail,
   waitFor,
 } from "./_support/email.ts";
+import { createRegistrar, type RowOutcome } from "../supabase/functions/_shared/registration.ts";
 import { createMerchant } from "./_support/fixtures.ts";
 import { callFunction, tokenOf } from "./_support/http.ts";
 
@@ -278,6 +280,154 @@ Deno.test(
       ]);
     } finally {
       openGate();
+      dispatcher.close();
+    }
+  },
+);
+
+Deno.test(
+  "an invitation claimed while its candidate is invited again is superseded: one invitation, with the live link",
+  opts,
+  async () => {
+    const fixture = await createMerchant(sql);
+    const [gate, again, thenUrl] = ["gate", "again", "then-url"].map(uniqueEmail);
+    const [gateRow] = await invite(server, fixture, [gate]);
+    const [againRow, thenUrlRow] = await invite(server, fixture, [again, thenUrl]);
+    // Due first, so it is the first one sent from the claim.
+    await sql`update email_outbox set send_after = now() - interval '1 hour'
+      where profile_interview_id = ${gateRow.profile_interview_id}`;
+
+    // The server holds the first message until both candidates have been invited again: their first
+    // invitations are claimed by then, so the new ones cannot cancel them as pending.
+    let gateArrived!: () => void;
+    const arrived = new Promise<void>((resolve) => gateArrived = resolve);
+    let openGate!: () => void;
+    const gateOpen = new Promise<void>((resolve) => openGate = resolve);
+    await using gated = await startMailCatcher({
+      onMessage: (message) => {
+        if (!message.envelope.to.includes(gate)) return;
+        gateArrived();
+        return gateOpen;
+      },
+    });
+    const dispatcher = env.dispatcher({
+      smtpUrl: gated.smtpUrl,
+      concurrency: 1,
+      batchSize: 10,
+      leaseSeconds: 300,
+      sendTimeoutMs: 60_000,
+    });
+    let liveLinks: string[];
+    try {
+      const dispatching = dispatcher.dispatch();
+      await arrived;
+      const [invitedAgain, invitedThenUrl] = await invite(server, fixture, [again, thenUrl]);
+      // Then registered once more without an invitation: neither invitation holds the live link now.
+      const url = await callFunction(server.functionsUrl, "job-interview-register-users", {
+        token: LOCAL_SECRET_KEY,
+        body: {
+          merchant_id: fixture.merchantId,
+          interview_id: fixture.interviewId,
+          users: [{ email: thenUrl }],
+        },
+      });
+      assert.notEqual(url.body[0].interview_url, invitedThenUrl.interview_url);
+      liveLinks = [invitedAgain.interview_url, url.body[0].interview_url];
+      openGate();
+      await dispatching;
+    } finally {
+      openGate();
+      dispatcher.close();
+    }
+
+    for (
+      const [address, row, link] of [[again, againRow, liveLinks[0]], [thenUrl, thenUrlRow, liveLinks[1]]]
+    ) {
+      const received = messagesTo(gated.messages(), address as string);
+      assert.equal(received.length, 1, `one invitation to ${address}`);
+      assert.equal(linkInText(received[0]), link, "carrying the link that is live now");
+      const rows = await outbox((row as InvitedRow).profile_interview_id);
+      assert.deepEqual(rows.filter((o) => o.kind === "invitation").map((o) => [o.status, o.last_error]), [
+        ["cancelled", "Superseded by a newer invitation"],
+        ["sent", null],
+      ]);
+    }
+  },
+);
+
+Deno.test(
+  "invited again in a transaction that began before the previous invitation was queued: the newer one still goes out",
+  opts,
+  async () => {
+    const fixture = await createMerchant(sql);
+    const address = uniqueEmail("overlap");
+    const registerUsers = createRegistrar(server.runtime);
+    let second!: RowOutcome;
+    // Two requests for one candidate overlapping: the later one's transaction began first, so its
+    // invitation's created_at (its now()) is the earlier, though its link replaced the other's.
+    await sql.begin(async (tx) => {
+      await invite(server, fixture, [address]);
+      await env.dispatchOnce();
+      [second] = await registerUsers({ kind: "service" }, {
+        interviewId: fixture.interviewId,
+        merchantId: fixture.merchantId,
+        isTest: false,
+        sendInvitation: true,
+        hideMenu: false,
+        hideIframe: false,
+        users: [{ email: address }],
+      }, tx);
+    });
+    assert(second.ok && second.interviewUrl);
+    const invitations = await sql`select status::text from email_outbox
+      where profile_interview_id = ${second.profileInterviewId} and kind = 'invitation' order by created_at`;
+    assert.deepEqual(invitations.map((o) => o.status), ["pending", "sent"], "the newer one queued earlier");
+    await env.dispatchOnce();
+    const received = messagesTo(catcher.messages(), address);
+    assert.equal(received.length, 2);
+    assert.equal(linkInText(received[1]), second.interviewUrl, "the live link");
+  },
+);
+
+Deno.test(
+  "an interview that closed: its claimed reminders and invitations are cancelled, later ones go out if it reopens",
+  opts,
+  async () => {
+    const fixture = await createMerchant(sql);
+    const [reminded, invited] = ["closed-reminded", "closed-invited"].map(uniqueEmail);
+    const [remindedRow] = await invite(server, fixture, [reminded]);
+    const dispatcher = env.dispatcher({ reminderScheduleSeconds: [3600, 7200] });
+    const state = async (outboxId: string) => {
+      const [row] = await sql`select status::text, last_error from email_outbox where id = ${outboxId}`;
+      return [row.status, row.last_error];
+    };
+    try {
+      await dispatcher.dispatch();
+      const [first, second] = (await outbox(remindedRow.profile_interview_id))
+        .filter((o) => o.kind === "reminder")
+        .sort((a, b) => a.send_after.getTime() - b.send_after.getTime());
+      const [invitedRow] = await invite(server, fixture, [invited]);
+      const [invitation] = await outbox(invitedRow.profile_interview_id);
+      await sql`update interviews set interview_available_till = now() - interval '1 minute'
+        where id = ${fixture.interviewId}`;
+      await makeDue(sql, first.id);
+      await dispatcher.dispatch();
+
+      assert.equal(messagesTo(catcher.messages(), reminded).length, 1, "the invitation, no reminder");
+      assert.equal(messagesTo(catcher.messages(), invited).length, 0, "no invitation");
+      assert.deepEqual(await state(first.id), ["cancelled", "The interview is no longer available"]);
+      assert.deepEqual(await state(invitation.id), ["cancelled", "The interview is no longer available"]);
+      const refused = await redeem(remindedRow.interview_url);
+      assert.deepEqual([refused.status, refused.body.error], [409, "Interview is no longer available"]);
+
+      // Only the message whose turn came is cancelled: the interview reopened, the next reminder goes out.
+      assert.deepEqual(await state(second.id), ["pending", null]);
+      await sql`update interviews set interview_available_till = null where id = ${fixture.interviewId}`;
+      await makeDue(sql, second.id);
+      await dispatcher.dispatch();
+      assert.equal(messagesTo(catcher.messages(), reminded).length, 2);
+      assert.equal((await redeem(remindedRow.interview_url)).status, 200, "and its link works");
+    } finally {
       dispatcher.close();
     }
   },

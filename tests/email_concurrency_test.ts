@@ -1,7 +1,7 @@
 /**
- * Exactly-once while dispatchers stay alive, with several running at once;
- * at-least-once, recognisably, when one dies between the SMTP server's
- * acceptance and recording it.
+ * Exactly-once while dispatchers stay alive, with several running at once
+ * and through a database hiccup; at-least-once, recognisably, when one dies
+ * between the SMTP server's acceptance and recording it.
  */
 import assert from "node:assert/strict";
 import postgres from "postgres";
@@ -241,6 +241,121 @@ Deno.test(
       addresses.slice().sort(),
       "each exactly once",
     );
+  },
+);
+
+Deno.test(
+  "the database dropping the record of a sent message for a while: recorded once it is back, not sent again",
+  opts,
+  async () => {
+    const fixture = await createMerchant(sql);
+    const address = uniqueEmail("hiccup");
+    const [row] = await invite(server, fixture, [address]);
+    const [{ id: outboxId }] =
+      await sql`select id from email_outbox where profile_interview_id = ${row.profile_interview_id}`;
+
+    // The message is accepted only once the test holds its row, so the record has to wait, and the test
+    // drops the recording session each time it does (a database restarting, a failover): four times, about
+    // two seconds, while the dispatcher stays alive.
+    const blocker = await sql.reserve();
+    let locked = false;
+    await using hiccupCatcher = await startMailCatcher({
+      onMessage: async (message) => {
+        if (!message.envelope.to.includes(address) || locked) return;
+        await blocker`begin`;
+        await blocker`select 1 from email_outbox where id = ${outboxId} for update`;
+        locked = true;
+      },
+    });
+    const dispatcher = env.dispatcher({ smtpUrl: hiccupCatcher.smtpUrl });
+    try {
+      const dispatching = dispatcher.dispatch();
+      for (let drop = 1; drop <= 4; drop++) {
+        const recorder = await lockWaiter(sql, "record_email_sent");
+        await sql`select pg_terminate_backend(${recorder}::int, 5000)`;
+      }
+      await blocker`rollback`;
+      locked = false;
+      const summary = await dispatching;
+      assert.ok(summary.sent >= 1, JSON.stringify(summary));
+    } finally {
+      if (locked) await blocker`rollback`;
+      blocker.release();
+      dispatcher.close();
+    }
+    const [recorded] = await sql`select status::text, attempts from email_outbox where id = ${outboxId}`;
+    assert.deepEqual({ ...recorded }, { status: "sent", attempts: 1 }, "recorded: no lease left to expire");
+    assert.equal(messagesTo(hiccupCatcher.messages(), address).length, 1);
+  },
+);
+
+Deno.test(
+  "a database error mid-slot: the slot's other send finishes and is recorded, the rest of the claim is handed back",
+  opts,
+  async () => {
+    const fixture = await createMerchant(sql);
+    const [refused, held, ...others] = ["refused", "held", "other-1", "other-2", "other-3"].map(uniqueEmail);
+    const rows = await invite(server, fixture, [refused, held, ...others]);
+    const outboxIds = new Map<string, string>();
+    for (const { email, profile_interview_id } of rows) {
+      const [{ id }] =
+        await sql`select id from email_outbox where profile_interview_id = ${profile_interview_id}`;
+      outboxIds.set(email, id);
+    }
+    // Due first, so the two share the claim's first slot.
+    await sql`update email_outbox set send_after = now() - interval '1 hour'
+      where id in ${sql([outboxIds.get(refused)!, outboxIds.get(held)!])}`;
+
+    // One message is refused and the test holds its row, so recording the failure waits (and is then
+    // dropped); the other is held by the server until the test lets it through.
+    const blocker = await sql.reserve();
+    let locked = false;
+    let heldArrived!: () => void;
+    const arrived = new Promise<void>((resolve) => heldArrived = resolve);
+    let letThrough!: () => void;
+    const through = new Promise<void>((resolve) => letThrough = resolve);
+    await using slotCatcher = await startMailCatcher({
+      onMessage: async (message) => {
+        if (message.envelope.to.includes(held)) {
+          heldArrived();
+          await through;
+        } else if (message.envelope.to.includes(refused)) {
+          await blocker`begin`;
+          await blocker`select 1 from email_outbox where id = ${outboxIds.get(refused)!} for update`;
+          locked = true;
+          return { code: 451, message: "4.3.0 Try again later" };
+        }
+      },
+    });
+    const dispatcher = env.dispatcher({ smtpUrl: slotCatcher.smtpUrl, concurrency: 2, batchSize: 10 });
+    try {
+      // Settled into a value at once: however early it fails, the assertions below report it.
+      const dispatching = dispatcher.dispatch().then(() => null, (err: Error) => err);
+      await arrived;
+      const recorder = await lockWaiter(sql, "record_email_failure");
+      await sql`select pg_terminate_backend(${recorder}::int, 5000)`;
+      await blocker`rollback`;
+      locked = false;
+      letThrough();
+      assert.match(String(await dispatching), /CONNECTION_CLOSED|terminating connection/);
+    } finally {
+      letThrough();
+      if (locked) await blocker`rollback`;
+      blocker.release();
+      dispatcher.close();
+    }
+    const state = async (email: string) => {
+      const [row] = await sql`select status::text, attempts from email_outbox
+        where id = ${outboxIds.get(email)!}`;
+      return { ...row };
+    };
+    assert.deepEqual(await state(held), { status: "sent", attempts: 1 }, "finished and recorded first");
+    assert.equal(messagesTo(slotCatcher.messages(), held).length, 1);
+    for (const other of others) {
+      assert.deepEqual(await state(other), { status: "pending", attempts: 0 }, "handed back, due at once");
+    }
+    // Its outcome was never recorded: it is tried again when its lease expires (it was not delivered).
+    assert.equal((await state(refused)).status, "sending");
   },
 );
 

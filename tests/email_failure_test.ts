@@ -1,13 +1,14 @@
 /**
- * The SMTP server unreachable or refusing: nothing is lost, attempts back off
- * exponentially, a message is delivered once when the server comes back, and
- * after the last attempt it is failed with the reason until an operator
- * retries it.
+ * The SMTP server unreachable, refusing or too slow: nothing is lost, attempts
+ * back off exponentially, a message is delivered once when the server comes
+ * back, and after the last attempt it is failed with the reason until an
+ * operator retries it.
  */
 import assert from "node:assert/strict";
 import { freePort } from "../scripts/local_db.ts";
 import { startMailCatcher } from "../scripts/mail_catcher.ts";
-import { invite, makeDue, messagesTo, startEmailTestEnv, uniqueEmail } from "./_support/email.ts";
+import type { Dispatcher } from "../supabase/functions/_shared/email/dispatcher.ts";
+import { invite, makeDue, messagesTo, startEmailTestEnv, uniqueEmail, waitFor } from "./_support/email.ts";
 import { createMerchant } from "./_support/fixtures.ts";
 
 const env = await startEmailTestEnv({ reminderScheduleSeconds: [] });
@@ -159,3 +160,57 @@ Deno.test("a recipient the server refuses for good fails at once, without retrie
     dispatcher.close();
   }
 });
+
+Deno.test(
+  "a server too slow for the send timeout: each timed-out attempt is abandoned, so no copy arrives until one succeeds",
+  opts,
+  async () => {
+    const { address, outboxId } = await inviteOne("slow");
+    // Every reply comes well within the socket timeout, the whole transaction does not within the send
+    // timeout: it times out waiting for the reply to RCPT TO, before any of the message was sent.
+    let slow = true;
+    const reply = () => slow ? new Promise<void>((resolve) => setTimeout(resolve, 700)) : undefined;
+    await using catcher = await startMailCatcher({ onSender: reply, onRecipient: reply });
+    const settings = {
+      smtpUrl: catcher.smtpUrl,
+      sendTimeoutMs: 1000,
+      retryBaseSeconds: 0,
+      retryMaxSeconds: 0,
+    };
+    // Due before anything else and the only message claimed, so other tests' mail stays out of it.
+    const dispatchOurs = async (dispatcher: Dispatcher) => {
+      await sql`update email_outbox set send_after = now() - interval '1 hour' where id = ${outboxId}`;
+      return await dispatcher.dispatch({ maxMessages: 1 });
+    };
+    const dispatcher = env.dispatcher({ ...settings, maxAttempts: 3 });
+    try {
+      for (const attempt of [1, 2, 3]) {
+        const summary = await dispatchOurs(dispatcher);
+        assert.equal(attempt < 3 ? summary.retried : summary.failed, 1, JSON.stringify(summary));
+      }
+    } finally {
+      dispatcher.close();
+    }
+    // Closing the pool lets a send still running finish first: once every connection is gone, whatever
+    // the server was going to get, it has.
+    await waitFor("the server to see every connection closed", () => catcher.connections() === 0);
+    assert.equal(messagesTo(catcher.messages(), address).length, 0, "no timed-out attempt delivered");
+    const failed = await state(outboxId);
+    assert.deepEqual([failed.status, failed.attempts, failed.last_error], [
+      "failed",
+      3,
+      "SMTP send timed out after 1000 ms",
+    ]);
+
+    slow = false;
+    await sql`select app.retry_email(${outboxId}::uuid)`;
+    const fast = env.dispatcher(settings);
+    try {
+      await dispatchOurs(fast);
+    } finally {
+      fast.close();
+    }
+    assert.equal((await state(outboxId)).status, "sent");
+    assert.equal(messagesTo(catcher.messages(), address).length, 1, "delivered once");
+  },
+);

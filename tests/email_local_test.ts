@@ -33,7 +33,8 @@ Deno.test(
       { smtp: 0, http: 0 },
     );
     try {
-      const webUrl = worker.name.match(/http:\/\/127\.0\.0\.1:\d+/)![0];
+      const webUrl = worker.mailUrl!;
+      assert.match(webUrl, /^http:\/\/127\.0\.0\.1:\d+$/, "the catcher's page, which the start banner names");
       const fixture = await createMerchant(sql);
       const address = uniqueEmail("newcomer");
       // The worker's first round is over (its last claim found nothing): it sleeps until woken.

@@ -16,7 +16,10 @@ export interface DispatchSummary {
   retried: number;
   /** Failed for good: attempts exhausted, a recipient refused, or a message that cannot be rendered. */
   failed: number;
-  /** Found unwanted right before sending: registration closed, interview started, link used, revoked or expired. */
+  /**
+   * Found unwanted right before sending: registration or interview closed, interview started, link used,
+   * revoked or expired, invitation superseded.
+   */
   cancelled: number;
   /** Handed back unsent: the dispatcher was stopping or running out of time. */
   released: number;
@@ -34,7 +37,8 @@ export interface DispatchOptions {
 export interface Dispatcher {
   /**
    * Sends due messages until none are left, the deadline or maxMessages is reached, the signal aborts, or
-   * sends are too slow for the lease; whatever of its claim it has not sent by then it hands back.
+   * sends are too slow for the lease; whatever of its claim it has not sent by then it hands back, also
+   * when a database error ends it.
    */
   dispatch(options?: DispatchOptions): Promise<DispatchSummary>;
 }
@@ -62,8 +66,6 @@ export function retryDelaySeconds(
   return full / 2 + random() * (full / 2);
 }
 
-const RECORD_TRIES = 3;
-
 /**
  * Claims due outbox messages, checks them again right before sending,
  * renders them, sends them over SMTP and records each outcome. Any number of
@@ -87,7 +89,12 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   // a message whose lease has run out, which another could have taken over.
   const leaseUsableMs = email.leaseSeconds * 1000 - 2 * email.sendTimeoutMs;
 
-  async function recordSentPersistently(message: ClaimedEmail, claimId: string): Promise<void> {
+  /**
+   * Records a message the server has accepted, retrying until `leaseEnd` (a `performance.now()` time):
+   * the server has it, so giving up means sending it again once the lease expires, and until then no
+   * other dispatcher can take the row over. A database hiccup shorter than that costs no duplicate.
+   */
+  async function recordSentPersistently(message: ClaimedEmail, claimId: string, leaseEnd: number) {
     for (let attempt = 1;; attempt++) {
       try {
         if (!await recordSent(sql, message.id, claimId, email.reminderScheduleSeconds)) {
@@ -97,15 +104,15 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
         }
         return;
       } catch (err) {
-        // The server has the message: failing to record it now means sending it again later.
-        if (attempt === RECORD_TRIES) {
+        const pause = Math.min(200 * attempt, 1000, leaseEnd - performance.now());
+        if (pause <= 0) {
           log("error", "could not record a sent email: it will be sent again when its lease expires", {
             outbox_id: message.id,
             ...describeError(err),
           });
           return;
         }
-        await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+        await new Promise((resolve) => setTimeout(resolve, pause));
       }
     }
   }
@@ -152,7 +159,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     const composeDeps = { config, interviewTokenKey: await tokenKey, render };
 
     /** Renders, sends and records one message; the outcome goes into the summary. */
-    async function deliver(message: OutgoingEmail, claimId: string): Promise<void> {
+    async function deliver(message: OutgoingEmail, claimId: string, leaseEnd: number): Promise<void> {
       let mail;
       try {
         mail = await composeEmail(message, composeDeps);
@@ -171,7 +178,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       }
       // Recorded as soon as the server has it, not with the rest of its slot: a dispatcher that dies
       // now sends again only what it had not recorded (docs/email.md, "Recording").
-      await recordSentPersistently(message, claimId);
+      await recordSentPersistently(message, claimId, leaseEnd);
       summary.sent++;
     }
 
@@ -183,28 +190,36 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       summary.claimed += claim.messages.length;
       if (claim.messages.length + claim.failed === 0) break;
 
+      // Measured before the claim, so it ends no later than the lease the database gave it.
+      const leaseEnd = claimedAt + email.leaseSeconds * 1000;
       const sendBy = Math.min(deadline, claimedAt + leaseUsableMs);
-      let handBack: string[] = [];
-      for (let start = 0; start < claim.messages.length; start += email.concurrency) {
-        if (options.signal?.aborted || performance.now() > sendBy) {
-          handBack = claim.messages.slice(start).map((m) => m.id);
-          break;
+      // The claim's messages from this index on have not been handed to a send yet.
+      let unsent = 0;
+      try {
+        while (unsent < claim.messages.length) {
+          if (options.signal?.aborted || performance.now() > sendBy) break;
+          const slot = claim.messages.slice(unsent, unsent + email.concurrency);
+          const check = await checkEmails(sql, slot.map((m) => m.id), claim.claimId);
+          unsent += slot.length;
+          summary.cancelled += check.cancelled;
+          // The whole slot settles before an error ends the dispatch: a send still in flight must finish
+          // (and be recorded) before the caller closes the SMTP connections.
+          const outcomes = await Promise.allSettled(
+            slot.filter((m) => check.cleared.has(m.id)).map((m) =>
+              deliver({ ...m, link: check.cleared.get(m.id) ?? null }, claim.claimId, leaseEnd)
+            ),
+          );
+          const failure = outcomes.find((o) => o.status === "rejected");
+          if (failure) throw failure.reason;
         }
-        const slot = claim.messages.slice(start, start + email.concurrency);
-        const check = await checkEmails(sql, slot.map((m) => m.id), claim.claimId);
-        summary.cancelled += check.cancelled;
-        await Promise.all(
-          slot.filter((m) => check.cleared.has(m.id)).map((m) =>
-            deliver({ ...m, link: check.cleared.get(m.id) ?? null }, claim.claimId)
-          ),
-        );
+      } finally {
+        // Stopping, past the deadline, sending too slowly for the lease (a struggling server), or a
+        // database error: this dispatch ends, and what it hands back is due again at once for the next
+        // one or another dispatcher instead of waiting out the lease.
+        const handBack = claim.messages.slice(unsent).map((m) => m.id);
+        if (handBack.length > 0) summary.released += await releaseEmails(sql, handBack, claim.claimId);
       }
-      if (handBack.length > 0) {
-        // Stopping, past the deadline, or sending too slowly for the lease (a struggling server): this
-        // dispatch ends, and what it hands back is due again at once for the next one or another dispatcher.
-        summary.released += await releaseEmails(sql, handBack, claim.claimId);
-        break;
-      }
+      if (unsent < claim.messages.length) break;
     }
     if (summary.claimed + summary.failed > 0) {
       log("info", "email dispatch", { ...summary });

@@ -25,7 +25,10 @@ export async function claimEmails(
 export interface Check {
   /** The messages to send now, each with the link it carries (null for kinds without one). */
   cleared: Map<string, InterviewLink | null>;
-  /** Messages cancelled instead: registration closed, interview started, link used, revoked or expired. */
+  /**
+   * Messages cancelled instead: registration or interview closed, interview started, link used, revoked
+   * or expired, invitation superseded.
+   */
   cancelled: number;
 }
 

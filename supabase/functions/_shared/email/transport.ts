@@ -13,7 +13,9 @@ export interface MailTransport {
  * An SMTP client (nodemailer, pooled) for the configured server. The pool
  * keeps up to `concurrency` connections open and reuses them from message to
  * message; every network wait is bounded by `sendTimeoutMs`, and so is each
- * send as a whole, so a dispatcher always knows how long one can take.
+ * send as a whole, so a dispatcher always knows how long one can take. A send
+ * that runs out of time is abandoned and its connection closed: the server
+ * has the message only if it had already received all of it (docs/email.md).
  */
 export function createSmtpTransport(config: EmailConfig): MailTransport {
   const transporter = nodemailer.createTransport({
@@ -28,14 +30,19 @@ export function createSmtpTransport(config: EmailConfig): MailTransport {
   return {
     async send(message) {
       let timer: ReturnType<typeof setTimeout> | undefined;
+      // A send that loses the race must also stop: left to run, a slow server would still get the
+      // message after it was counted failed, and again on every retry. The abort drops it from the
+      // pool's queue, or closes the connection delivering it.
+      const abort = new AbortController();
       const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error(`SMTP send timed out after ${config.sendTimeoutMs} ms`)),
-          config.sendTimeoutMs,
-        );
+        timer = setTimeout(() => {
+          // Rejected before the abort, whose EABORT rejects sendMail at once: the timeout is the reason.
+          reject(new Error(`SMTP send timed out after ${config.sendTimeoutMs} ms`));
+          abort.abort();
+        }, config.sendTimeoutMs);
       });
       try {
-        await Promise.race([transporter.sendMail(message), timeout]);
+        await Promise.race([transporter.sendMail({ ...message, signal: abort.signal }), timeout]);
       } finally {
         clearTimeout(timer);
       }

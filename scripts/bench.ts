@@ -7,7 +7,8 @@
  * and measures from this process:
  *   - register batches of 1, 100 and 1,000 users: p50 / p95 latency;
  *   - single-user registrations at 32 and 64 concurrent connections:
- *     requests per second and p99 latency;
+ *     requests per second, p99 latency, and the CPU each request cost the
+ *     load generator, the API server and PostgreSQL (from /proc);
  *   - a per-row baseline on the same database: the same 1,000 users written
  *     the naive way, one transaction per user, and the ratio to the batch;
  *   - the email dispatcher: invitations per second into a loopback SMTP
@@ -15,6 +16,7 @@
  * `--json` also prints every figure as one JSON object on the last line.
  * The load generator shares the machine with the server and the database.
  */
+import { cpuUsage } from "node:process";
 import { parseArgs } from "node:util";
 import postgres from "postgres";
 import { freePort, prepareDatabase, REPO_ROOT } from "./local_db.ts";
@@ -27,6 +29,43 @@ const args = parseArgs({
   options: { json: { type: "boolean" }, quick: { type: "boolean" } },
 });
 const quick = args.values.quick ?? false;
+
+/** CPU seconds (user + system) a process has used so far, from /proc; 0 where there is none. */
+function cpuSeconds(pid: number): number {
+  try {
+    const fields = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1].split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return 0;
+  }
+}
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/** CPU seconds of a PostgreSQL server: its postmaster and every backend and worker it forked. */
+function postgresCpuSeconds(postmasterPid: number): number {
+  let total = cpuSeconds(postmasterPid);
+  for (const entry of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    try {
+      const parent = Number(Deno.readTextFileSync(`/proc/${entry.name}/stat`).split(") ")[1].split(" ")[1]);
+      if (parent === postmasterPid) total += cpuSeconds(Number(entry.name));
+    } catch { /* exited meanwhile */ }
+  }
+  return total;
+}
+
+/**
+ * Where the CPU goes: this process (the load generator), the API server and PostgreSQL (NaN for an
+ * external database, whose processes are not ours to read).
+ */
+function cpuSnapshot(apiPid: number, postmasterPid: number | undefined) {
+  const own = cpuUsage();
+  return {
+    loadGenerator: (own.user + own.system) / 1e6,
+    api: cpuSeconds(apiPid),
+    postgres: postmasterPid === undefined ? NaN : postgresCpuSeconds(postmasterPid),
+  };
+}
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
@@ -143,21 +182,42 @@ async function main() {
     // The batches grew the tables twentyfold in seconds; autovacuum would analyze them within a minute.
     // Without it, plans cached on the connections the batches used stay those of the smaller tables.
     await sql`analyze`;
-    const concurrency: Record<string, { requests: number; rps: number; p50_ms: number; p99_ms: number }> = {};
+    const concurrency: Record<string, {
+      requests: number;
+      rps: number;
+      p50_ms: number;
+      p99_ms: number;
+      cpu_ms_per_request: { load_generator: number; api: number; postgres: number };
+      cpu_busy_percent: number;
+    }> = {};
     for (const connections of [32, 64]) {
       const durationMs = quick ? 3000 : 10_000;
       const times: number[] = [];
+      const cpuBefore = cpuSnapshot(server.pid, db.server?.pid);
       const started = performance.now();
       await Promise.all(Array.from({ length: connections }, async () => {
         while (performance.now() - started < durationMs) times.push(await registerOnce(1));
       }));
       const elapsed = performance.now() - started;
+      const cpuAfter = cpuSnapshot(server.pid, db.server?.pid);
+      const perRequest = (key: keyof typeof cpuBefore) =>
+        Math.round((cpuAfter[key] - cpuBefore[key]) / times.length * 1e6) / 1000;
+      const cpu = {
+        load_generator: perRequest("loadGenerator"),
+        api: perRequest("api"),
+        postgres: perRequest("postgres"),
+      };
       times.sort((a, b) => a - b);
       concurrency[String(connections)] = {
         requests: times.length,
         rps: Math.round(times.length / (elapsed / 1000)),
         p50_ms: round(percentile(times, 50)),
         p99_ms: round(percentile(times, 99)),
+        cpu_ms_per_request: cpu,
+        cpu_busy_percent: Math.round(
+          (cpu.load_generator + cpu.api + (cpu.postgres || 0)) * times.length / elapsed /
+            navigator.hardwareConcurrency * 100,
+        ),
       };
     }
 
@@ -207,6 +267,11 @@ async function main() {
     for (const [connections, f] of Object.entries(concurrency)) {
       console.log(
         `  single-user, ${connections} connections: ${f.rps} req/s, p50 ${f.p50_ms} ms, p99 ${f.p99_ms} ms`,
+      );
+      const cpu = f.cpu_ms_per_request;
+      console.log(
+        `    CPU per request: load generator ${cpu.load_generator} ms, API ${cpu.api} ms, ` +
+          `PostgreSQL ${cpu.postgres} ms (all cores ${f.cpu_busy_percent}% busy)`,
       );
     }
     console.log(`  per-row baseline, 1,000 users one transaction each: ${baselineMs} ms`);

@@ -217,12 +217,18 @@ Deno.test(
     assert(fr.parsed.text!.includes("See you <soon>!\nBring a pen & paper."), "text part: verbatim");
     assert(fr.parsed.html!.includes("See you &lt;soon&gt;!\nBring a pen &amp; paper."), "HTML part: escaped");
     assert.match(fr.parsed.text!, /jusqu'au \d+ \S+ \d{4}/, "the link's expiry is written the French way");
+    assert.equal(header(fr, "content-language"), "fr");
 
     const [en] = messagesTo(catcher.messages(), klingon);
     assert.match(
       en.parsed.subject!,
       /invites you to an interview: Fixture interview$/,
       "unknown language: English",
+    );
+    assert.equal(
+      header(en, "content-language"),
+      "en",
+      "the header says the language it is in, not the one asked",
     );
   },
 );

@@ -74,7 +74,8 @@ export async function composeEmail(email: OutgoingEmail, deps: ComposeDeps): Pro
     text: rendered.text,
     html: rendered.html,
     messageId: outboxMessageId(email.id, settings.fromAddress),
-    // RFC 3834: sent by software, so autoresponders should not answer it.
-    headers: { "Auto-Submitted": "auto-generated" },
+    // RFC 3834: sent by software, so autoresponders should not answer it. Content-Language (RFC 3282)
+    // says which language the message is in, which is English when it had no templates in its own.
+    headers: { "Auto-Submitted": "auto-generated", "Content-Language": rendered.language },
   };
 }

@@ -14,6 +14,8 @@ export interface RenderedEmail {
   subject: string;
   text: string;
   html: string;
+  /** The language the templates were in: the message's own, or English when it had none. */
+  language: string;
 }
 
 export type TemplateRenderer = (
@@ -81,14 +83,19 @@ export function createTemplateRenderer(dir: URL = TEMPLATES_DIR): TemplateRender
   return async (kind, language, view) => {
     if (!SAFE_NAME.test(kind)) throw new MissingTemplateError(kind);
     const wanted = language.toLowerCase();
-    const set = (SAFE_NAME.test(wanted) ? await load(wanted, kind) : null) ??
-      await load(FALLBACK_LANGUAGE, kind);
+    const own = SAFE_NAME.test(wanted) ? await load(wanted, kind) : null;
+    const set = own ?? await load(FALLBACK_LANGUAGE, kind);
     if (!set) throw new MissingTemplateError(kind);
     const [subject, text, html] = await Promise.all([
       textEngine.render(set.subject, view),
       textEngine.render(set.text, view),
       htmlEngine.render(set.html, view),
     ]);
-    return { subject: subject.replace(/\s+/g, " ").trim(), text, html };
+    return {
+      subject: subject.replace(/\s+/g, " ").trim(),
+      text,
+      html,
+      language: own ? wanted : FALLBACK_LANGUAGE,
+    };
   };
 }

@@ -8,6 +8,7 @@
  * `verify_jwt = false` (supabase/config.toml) and authenticates on its own.
  */
 import { FUNCTIONS } from "../supabase/functions/_shared/functions.ts";
+import { describeError, log } from "../supabase/functions/_shared/log.ts";
 import type { Runtime } from "../supabase/functions/_shared/runtime.ts";
 
 export const FUNCTIONS_PREFIX = "/functions/v1";
@@ -47,8 +48,22 @@ export interface Gateway {
 
 const JSON_HEADERS = { "content-type": "application/json; charset=utf-8" };
 
-function notFound(error: string): Response {
-  return new Response(JSON.stringify({ error }), { status: 404, headers: JSON_HEADERS });
+/** An answer of the gateway's own, with a request id like every function's and an access log line. */
+function gatewayAnswer(request: Request, status: number, error: string, cause?: unknown): Response {
+  const requestId = crypto.randomUUID();
+  const url = new URL(request.url);
+  log(status >= 500 ? "error" : "info", "request", {
+    request_id: requestId,
+    function: null,
+    method: request.method,
+    path: url.pathname,
+    status,
+    ...(cause === undefined ? {} : describeError(cause)),
+  });
+  return new Response(JSON.stringify({ error, ...(status >= 500 ? { request_id: requestId } : {}) }), {
+    status,
+    headers: { ...JSON_HEADERS, "x-request-id": requestId },
+  });
 }
 
 /**
@@ -73,20 +88,16 @@ export function gatewayHandler(
   return async (request, info) => {
     const url = new URL(request.url);
     const match = url.pathname.match(/^\/functions\/v1\/([^/]+)(\/.*)?$/);
-    if (!match) return notFound("Not found");
+    if (!match) return gatewayAnswer(request, 404, "Not found");
     const app = apps.get(match[1]);
-    if (!app) return notFound("Function not found");
+    if (!app) return gatewayAnswer(request, 404, "Function not found");
     url.pathname = `/${match[1]}${match[2] ?? ""}`;
     try {
       // `info` as Hono's env, exactly as `Deno.serve(app.fetch)` passes it (getConnInfo reads it).
       return await app.fetch(rewrite(request, url), info);
     } catch (err) {
       // The apps render their own errors; this is only for a crash outside them.
-      console.error(`gateway: ${match[1]} threw`, err);
-      return new Response(JSON.stringify({ error: "Internal server error" }), {
-        status: 500,
-        headers: JSON_HEADERS,
-      });
+      return gatewayAnswer(request, 500, "Internal server error", err);
     }
   };
 }

@@ -13,6 +13,7 @@ Deno.test("gateway: an unknown function is a JSON 404", async () => {
     assert.equal(res.status, 404, path);
     assert.match(res.headers.get("content-type") ?? "", /^application\/json/);
     assert.deepEqual(await res.json(), { error: "Function not found" });
+    assert.match(res.headers.get("x-request-id") ?? "", /^[0-9a-f-]{36}$/, "a request id, like every answer");
   }
 });
 

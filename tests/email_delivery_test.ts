@@ -17,6 +17,7 @@ import {
 import { createMerchant } from "./_support/fixtures.ts";
 import { callFunction, tokenOf } from "./_support/http.ts";
 import { startTestServer } from "./_support/server.ts";
+import { captureLogs } from "./_support/logs.ts";
 
 const env = await startEmailTestEnv({ replyTo: null });
 const { sql, server, catcher } = env;
@@ -333,4 +334,20 @@ Deno.test("the OpenAPI document describes email-dispatch and interview-complete"
     "#/components/schemas/InterviewCompleteRequest",
   );
   assert(reply.body.components.schemas.InterviewCompleteRequest.required.includes("profile_interview_id"));
+});
+
+Deno.test("email-dispatch's log lines carry the id of the request they belong to", opts, async () => {
+  const fixture = await createMerchant(sql);
+  await register(fixture.merchantId, fixture.interviewId, {
+    type: "invitation",
+    users: [{ email: uniqueEmail("logs") }],
+  });
+  const { result: reply, lines } = await captureLogs(() =>
+    callFunction(server.functionsUrl, "email-dispatch", { token: LOCAL_SECRET_KEY })
+  );
+  assert.equal(reply.status, 200);
+  const requestId = reply.headers.get("x-request-id");
+  const summary = lines.map((line) => JSON.parse(line)).find((entry) => entry.msg === "email dispatch");
+  assert.ok(summary, lines.join("\n"));
+  assert.equal(summary.request_id, requestId);
 });

@@ -4,25 +4,12 @@ import { SEED, userToken } from "./_support/credentials.ts";
 import { createMerchant, merchantFootprint } from "./_support/fixtures.ts";
 import { callFunction } from "./_support/http.ts";
 import { LOCAL_SECRET_KEY } from "../supabase/functions/_shared/config.ts";
+import { captureLogs } from "./_support/logs.ts";
 
 const server = await startTestServer();
 const { sql } = server.runtime;
 const opts = { sanitizeOps: false, sanitizeResources: false };
 const FN = "job-interview-register-users";
-
-/** Runs fn while collecting every log line the functions print. */
-async function captureLogs<T>(fn: () => Promise<T>): Promise<{ result: T; lines: string[] }> {
-  const lines: string[] = [];
-  const { log, error } = console;
-  console.log = (...args: unknown[]) => lines.push(args.map(String).join(" "));
-  console.error = (...args: unknown[]) => lines.push(args.map(String).join(" "));
-  try {
-    return { result: await fn(), lines };
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
-}
 
 Deno.test(
   "500: a fault mid-request answers with a request id, leaks nothing and writes nothing",

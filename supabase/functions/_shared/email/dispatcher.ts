@@ -48,6 +48,8 @@ export interface DispatcherDeps {
   config: Config;
   transport: MailTransport;
   render?: TemplateRenderer;
+  /** Added to every log line, e.g. the id of the email-dispatch request this dispatcher serves. */
+  logFields?: Record<string, unknown>;
 }
 
 /**
@@ -82,6 +84,8 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   const { sql, config, transport } = deps;
   const email = config.email;
   const render = deps.render ?? createTemplateRenderer();
+  const note: typeof log = (level, message, fields = {}) =>
+    log(level, message, { ...deps.logFields, ...fields });
   const tokenKey = interviewTokenKey(config.interviewTokenSecret);
 
   // A send only starts while the claim's lease can still cover a whole send
@@ -98,7 +102,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     for (let attempt = 1;; attempt++) {
       try {
         if (!await recordSent(sql, message.id, claimId, email.reminderScheduleSeconds)) {
-          log("warn", "email sent after its claim was lost: it may be delivered twice", {
+          note("warn", "email sent after its claim was lost: it may be delivered twice", {
             outbox_id: message.id,
           });
         }
@@ -106,7 +110,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       } catch (err) {
         const pause = Math.min(200 * attempt, 1000, leaseEnd - performance.now());
         if (pause <= 0) {
-          log("error", "could not record a sent email: it will be sent again when its lease expires", {
+          note("error", "could not record a sent email: it will be sent again when its lease expires", {
             outbox_id: message.id,
             ...describeError(err),
           });
@@ -132,7 +136,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       reason,
       giveUp ? null : retryDelaySeconds(message.attempts, email.retryBaseSeconds, email.retryMaxSeconds),
     );
-    log(
+    note(
       status === "failed" ? "error" : "warn",
       status === "failed" ? "email failed" : "email will be retried",
       {
@@ -222,7 +226,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       if (unsent < claim.messages.length) break;
     }
     if (summary.claimed + summary.failed > 0) {
-      log("info", "email dispatch", { ...summary });
+      note("info", "email dispatch", { ...summary });
     }
     return summary;
   }

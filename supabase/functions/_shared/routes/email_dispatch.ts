@@ -31,7 +31,13 @@ export function emailDispatchApp(runtime: Runtime): Hono<AppEnv> {
     // or go away between invocations, and must not leave connections behind.
     const transport = createSmtpTransport(runtime.config.email);
     try {
-      const dispatcher = createDispatcher({ sql: runtime.sql, config: runtime.config, transport, render });
+      const dispatcher = createDispatcher({
+        sql: runtime.sql,
+        config: runtime.config,
+        transport,
+        render,
+        logFields: { request_id: c.get("requestId") },
+      });
       const settings = runtime.config.email;
       return c.json(
         await dispatcher.dispatch({

@@ -290,6 +290,49 @@ Deno.test(
 );
 
 Deno.test(
+  "a dispatcher told to stop while the database drops its records stops at once, as if it had died there",
+  opts,
+  async () => {
+    const fixture = await createMerchant(sql);
+    const address = uniqueEmail("stopping");
+    const [row] = await invite(server, fixture, [address]);
+    const [{ id: outboxId }] =
+      await sql`select id from email_outbox where profile_interview_id = ${row.profile_interview_id}`;
+    const blocker = await sql.reserve();
+    let locked = false;
+    await using stopCatcher = await startMailCatcher({
+      onMessage: async (message) => {
+        if (!message.envelope.to.includes(address) || locked) return;
+        await blocker`begin`;
+        await blocker`select 1 from email_outbox where id = ${outboxId} for update`;
+        locked = true;
+      },
+    });
+    const dispatcher = env.dispatcher({ smtpUrl: stopCatcher.smtpUrl });
+    const stop = new AbortController();
+    try {
+      const dispatching = dispatcher.dispatch({ signal: stop.signal });
+      await sql`select pg_terminate_backend(${await lockWaiter(sql, "record_email_sent")}::int, 5000)`;
+      stop.abort();
+      await sql`select pg_terminate_backend(${await lockWaiter(sql, "record_email_sent")}::int, 5000)`;
+      // Without giving up on a stop, it would go on retrying for the rest of the five-minute lease.
+      const outcome = await Promise.race([
+        dispatching.then(() => "stopped"),
+        new Promise((resolve) => setTimeout(() => resolve("still retrying"), 5000)),
+      ]);
+      assert.equal(outcome, "stopped");
+    } finally {
+      if (locked) await blocker`rollback`;
+      blocker.release();
+      dispatcher.close();
+    }
+    const [left] = await sql`select status::text from email_outbox where id = ${outboxId}`;
+    assert.equal(left.status, "sending", "unrecorded: taken over when its lease expires, as after a crash");
+    assert.equal(messagesTo(stopCatcher.messages(), address).length, 1);
+  },
+);
+
+Deno.test(
   "a database error mid-slot: the slot's other send finishes and is recorded, the rest of the claim is handed back",
   opts,
   async () => {

@@ -21,7 +21,7 @@ export interface DispatchSummary {
    * revoked or expired, invitation superseded.
    */
   cancelled: number;
-  /** Handed back unsent: the dispatcher was stopping or running out of time. */
+  /** Handed back unsent: the dispatcher was stopping, running out of time, or ended by a database error. */
   released: number;
 }
 
@@ -97,8 +97,15 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
    * Records a message the server has accepted, retrying until `leaseEnd` (a `performance.now()` time):
    * the server has it, so giving up means sending it again once the lease expires, and until then no
    * other dispatcher can take the row over. A database hiccup shorter than that costs no duplicate.
+   * A dispatcher told to stop gives up at once rather than hold its shutdown for the rest of the lease:
+   * the outcome is that of a dispatcher that died there.
    */
-  async function recordSentPersistently(message: ClaimedEmail, claimId: string, leaseEnd: number) {
+  async function recordSentPersistently(
+    message: ClaimedEmail,
+    claimId: string,
+    leaseEnd: number,
+    signal: AbortSignal | undefined,
+  ) {
     for (let attempt = 1;; attempt++) {
       try {
         if (!await recordSent(sql, message.id, claimId, email.reminderScheduleSeconds)) {
@@ -109,7 +116,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
         return;
       } catch (err) {
         const pause = Math.min(200 * attempt, 1000, leaseEnd - performance.now());
-        if (pause <= 0) {
+        if (pause <= 0 || signal?.aborted) {
           note("error", "could not record a sent email: it will be sent again when its lease expires", {
             outbox_id: message.id,
             ...describeError(err),
@@ -182,7 +189,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       }
       // Recorded as soon as the server has it, not with the rest of its slot: a dispatcher that dies
       // now sends again only what it had not recorded (docs/email.md, "Recording").
-      await recordSentPersistently(message, claimId, leaseEnd);
+      await recordSentPersistently(message, claimId, leaseEnd, options.signal);
       summary.sent++;
     }
 
@@ -221,7 +228,17 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
         // database error: this dispatch ends, and what it hands back is due again at once for the next
         // one or another dispatcher instead of waiting out the lease.
         const handBack = claim.messages.slice(unsent).map((m) => m.id);
-        if (handBack.length > 0) summary.released += await releaseEmails(sql, handBack, claim.claimId);
+        if (handBack.length > 0) {
+          // In a database outage this fails too; the error that ended the dispatch is the one to raise,
+          // and the rows wait out their lease instead.
+          summary.released += await releaseEmails(sql, handBack, claim.claimId).catch((err) => {
+            note("error", "could not hand claimed emails back: they are due again when their lease expires", {
+              outbox_ids: handBack,
+              ...describeError(err),
+            });
+            return 0;
+          });
+        }
       }
       if (unsent < claim.messages.length) break;
     }

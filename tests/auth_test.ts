@@ -283,6 +283,9 @@ Deno.test(
       const stale = await register();
       assert.equal(stale.status, 200, JSON.stringify(stale.body));
       assert.ok(fetches > before, "the endpoint was asked again and failed");
+      const afterFailure = fetches;
+      assert.equal((await register()).status, 200);
+      assert.equal(fetches, afterFailure, "after a failed refetch the endpoint is left alone for a while");
       const forged = await (await asymmetricSigner("ES256")).sign(SEED.owner);
       assert.equal((await callFunction(api.functionsUrl, FN, { token: forged, body: {} })).status, 401);
     } finally {

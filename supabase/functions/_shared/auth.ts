@@ -133,26 +133,38 @@ export function createAuthenticator(
 
 /**
  * The project's key set from its URL, through jose's cache: fetched once, again after `cacheSeconds` or for
- * a key id it does not know. When a refetch fails, the keys last fetched keep verifying, so an outage of the
- * key endpoint does not turn valid tokens away; only a process that never fetched them answers 503.
+ * a key id it does not know. When a refetch fails, the keys fetched last keep verifying, so an outage of the
+ * key endpoint does not turn valid tokens away; only a process that never fetched them answers 503. After a
+ * failed refetch the endpoint is left alone for KEY_ENDPOINT_COOLDOWN_MS: otherwise every request would
+ * ask it again, and wait out its timeout when it hangs.
  */
 function remoteKeySet(url: URL, cacheSeconds: number): JWTVerifyGetKey {
   // jose records every successful fetch here.
   const lastFetched: ExportedJWKSCache = { uat: 0, jwks: { keys: [] } };
   const remote = createRemoteJWKSet(url, { cacheMaxAge: cacheSeconds * 1000, [jwksCache]: lastFetched });
   let fallback: { jwks: JSONWebKeySet; keys: JWTVerifyGetKey } | undefined;
+  let failedAt = -Infinity;
+  const lastKeys = () => {
+    if (fallback?.jwks !== lastFetched.jwks) {
+      fallback = { jwks: lastFetched.jwks, keys: createLocalJWKSet(lastFetched.jwks) };
+    }
+    return fallback.keys;
+  };
   return async (header, token) => {
+    const haveKeys = lastFetched.uat > 0;
+    if (haveKeys && performance.now() - failedAt < KEY_ENDPOINT_COOLDOWN_MS) {
+      return await lastKeys()(header, token);
+    }
     try {
       return await remote(header, token);
     } catch (err) {
-      if (!keySetUnavailable(err) || lastFetched.uat === 0) throw err;
-      if (fallback?.jwks !== lastFetched.jwks) {
-        fallback = { jwks: lastFetched.jwks, keys: createLocalJWKSet(lastFetched.jwks) };
-      }
-      return await fallback.keys(header, token);
+      if (!keySetUnavailable(err) || !haveKeys) throw err;
+      failedAt = performance.now();
+      return await lastKeys()(header, token);
     }
   };
 }
+const KEY_ENDPOINT_COOLDOWN_MS = 30_000;
 
 /**
  * Whether verification failed for want of a key set rather than because of the token: the endpoint did

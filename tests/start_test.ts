@@ -34,20 +34,36 @@ Deno.test(
         if (exited) throw new Error(`deno task start exited:\n${printed}\n${await stderr}`);
         return printed.includes("Ctrl-C stops everything.");
       }, 60_000);
+      // Every curl it prints, as pasted into a shell: the user token's, the service key's, the invitation's.
       const lines = printed.split("\n");
-      const first = lines.findIndex((line) => line.trimStart().startsWith("curl "));
-      assert.ok(first >= 0, "the banner prints a curl");
-      let last = first;
-      while (lines[last].endsWith("\\")) last++;
-      const curl = await new Deno.Command("bash", {
-        args: ["-c", lines.slice(first, last + 1).join("\n")],
-        stdout: "piped",
-      }).output();
-      assert.equal(curl.code, 0);
-      const rows = JSON.parse(new TextDecoder().decode(curl.stdout));
-      assert.equal(rows.length, 1);
-      assert.equal(rows[0].result, "ok", JSON.stringify(rows));
-      assert.match(rows[0].interview_url, /\/interview\/take\/[0-9a-f-]{36}\/\?interview_token=/);
+      const curls: string[] = [];
+      lines.forEach((line, i) => {
+        if (!line.trimStart().startsWith("curl ")) return;
+        let last = i;
+        while (lines[last].endsWith("\\")) last++;
+        curls.push(lines.slice(i, last + 1).join("\n"));
+      });
+      assert.equal(curls.length, 3, printed);
+      const registered = [];
+      for (const curl of curls) {
+        const run = await new Deno.Command("bash", { args: ["-c", curl], stdout: "piped" }).output();
+        assert.equal(run.code, 0);
+        const rows = JSON.parse(new TextDecoder().decode(run.stdout));
+        assert.equal(rows.length, 1);
+        assert.equal(rows[0].result, "ok", JSON.stringify(rows));
+        assert.match(rows[0].interview_url, /\/interview\/take\/[0-9a-f-]{36}\/\?interview_token=/);
+        registered.push(rows[0]);
+      }
+
+      // The invitation can be read where the banner says, with the link the API returned.
+      const invited = registered[2];
+      const mailUrl = printed.match(/read it at (http:\/\/\S+?)\)?:?$/m)![1];
+      const message = await waitFor("the invitation in the mail catcher", async () => {
+        const messages = await (await fetch(`${mailUrl}/api/messages`)).json();
+        return messages.find((m: { to: { address: string }[] }) => m.to[0]?.address === invited.email);
+      });
+      const detail = await (await fetch(`${mailUrl}/api/messages/${message.id}`)).json();
+      assert.ok(detail.text.includes(invited.interview_url));
     } finally {
       // A terminal's Ctrl-C reaches every process of the job: start.ts gets it from the terminal, and once
       // more from `deno task`, which forwards it.

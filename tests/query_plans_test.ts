@@ -1,8 +1,8 @@
 /**
  * The plans PostgreSQL caches for the registration's statements stay index-driven as the tables grow.
- * PL/pgSQL caches a generic plan per statement, planned for 100 batch rows whatever the request holds;
- * a plan that hashes a whole table is fine for 1,000 rows and ruinous for one. These tests force the
- * generic plans and read them back through auto_explain.
+ * app.register_batch runs on generic plans only (a migration sets its plan_cache_mode): planned for 100
+ * batch rows whatever the request holds, where a plan that hashes a whole table is fine for 1,000 rows and
+ * ruinous for one. These tests read the plans back through auto_explain.
  */
 import assert from "node:assert/strict";
 import postgres from "postgres";
@@ -37,7 +37,6 @@ Deno.test(
       await sql`set auto_explain.log_min_duration = 0`;
       await sql`set auto_explain.log_nested_statements = on`;
       await sql`set auto_explain.log_level = notice`;
-      await sql`set plan_cache_mode = force_generic_plan`;
       const [{ result }] = await sql<{ result: { rows: { error?: string }[] } }[]>`
       select app.register_users(
         ${fixture.ownerId}::uuid, null, ${fixture.interviewId}::uuid, false, false, false, false,
@@ -56,3 +55,30 @@ Deno.test(
     }
   },
 );
+
+Deno.test("the batch's statements are planned once per connection, not on every call", opts, async () => {
+  const plans: string[] = [];
+  const sql = postgres(loadConfig({ ...Deno.env.toObject(), ...LOCAL_ENV }).databaseUrl, {
+    max: 1,
+    onnotice: (notice) => plans.push(notice.message),
+  });
+  try {
+    const fixture = await createMerchant(sql);
+    await sql`load 'auto_explain'`;
+    await sql`set auto_explain.log_min_duration = 0`;
+    await sql`set auto_explain.log_nested_statements = on`;
+    await sql`set auto_explain.log_level = notice`;
+    await sql`
+      select app.register_users(
+        ${fixture.ownerId}::uuid, null, ${fixture.interviewId}::uuid, false, false, false, false,
+        now(), now() + interval '1 day', ${sql.json([{ i: 0, email: "planned-once@plans.example" }])}::jsonb
+      )`;
+    const lockPlan = plans.find((plan) => plan.includes("with locked as materialized"));
+    assert.ok(lockPlan, `no plan of the locking statement among ${plans.length} notices`);
+    // A plan made for one call has that call's values in it; a generic one has parameters.
+    assert.ok(!lockPlan.includes(fixture.interviewId), lockPlan);
+    assert.match(lockPlan, /interview_id = \$\d+/);
+  } finally {
+    await sql.end();
+  }
+});

@@ -13,7 +13,8 @@
  *     the naive way, one transaction per user, and the ratio to the batch;
  *   - the email dispatcher: invitations per second into a loopback SMTP
  *     server (scripts/bench_email.ts).
- * `--json` also prints every figure as one JSON object on the last line.
+ * `--json` also prints every figure as one JSON object on the last line; `--db-pool N` sets the API's
+ * database pool (default 4).
  * The load generator shares the machine with the server and the database.
  */
 import { cpuUsage } from "node:process";
@@ -26,7 +27,13 @@ import { LOCAL_ENV, LOCAL_JWT_SECRET } from "../supabase/functions/_shared/confi
 
 const args = parseArgs({
   args: Deno.args,
-  options: { json: { type: "boolean" }, quick: { type: "boolean" } },
+  options: {
+    json: { type: "boolean" },
+    quick: { type: "boolean" },
+    // The API's database pool. On this 2-core machine, shared by the database, the API and the load
+    // generator, more connections than about twice the cores only add contention (README "Benchmark").
+    "db-pool": { type: "string", default: "4" },
+  },
 });
 const quick = args.values.quick ?? false;
 
@@ -144,7 +151,7 @@ async function main() {
     args: ["run", "-A", "scripts/start.ts", "--port", String(apiPort)],
     cwd: REPO_ROOT,
     // Local whatever the shell says: the bench signs its tokens with the published local JWT secret.
-    env: { ...LOCAL_ENV, DATABASE_URL: db.url, DB_POOL_SIZE: "10" },
+    env: { ...LOCAL_ENV, DATABASE_URL: db.url, DB_POOL_SIZE: args.values["db-pool"] },
     stdout: "null",
     stderr: "null",
   }).spawn();
@@ -249,6 +256,7 @@ async function main() {
       date: new Date().toISOString(),
       machine:
         `${Deno.build.os}/${Deno.build.arch}, ${navigator.hardwareConcurrency} cores, Deno ${Deno.version.deno}`,
+      db_pool_size: Number(args.values["db-pool"]),
       batches,
       concurrency,
       baseline_per_row_1000_ms: baselineMs,
@@ -256,7 +264,9 @@ async function main() {
       email_dispatcher: dispatcher,
     };
 
-    console.log("register-users over HTTP (fsync on)");
+    console.log(
+      `register-users over HTTP (fsync on; the API pools ${figures.db_pool_size} database connections)`,
+    );
     for (const [size, f] of Object.entries(batches)) {
       console.log(
         `  batch of ${

@@ -50,6 +50,13 @@ Deno.test(
         assert.doesNotMatch(batchPlan, new RegExp(`Seq Scan on ${table}`));
         assert.match(batchPlan, new RegExp(`Index (Only )?Scan using \\S+ on ${table}`));
       }
+      // The candidate was registered already: the reuse revokes their live link. Named by an index
+      // condition, not found by walking every live token (which a plan made on small tables did).
+      const revokePlan = plans.find((plan) =>
+        plan.includes("update public.interview_tokens t set revoked_at")
+      );
+      assert.ok(revokePlan, "no plan of the revoking statement");
+      assert.match(revokePlan, /Index Cond: \(profile_interview_id = ANY/);
     } finally {
       await sql.end();
     }

@@ -1,11 +1,20 @@
--- app.register_batch probes the index once per batch row for the row's
--- profile and open registration. Its LATERAL lookups used to be flattened by
--- the planner into a hash join, and the generic plan PL/pgSQL caches (which
--- assumes 100 batch rows) scanned every candidate profile of the database on
--- each request: a single-user registration cost time in proportion to the
--- table (2 ms of 3.5 at 24,000 profiles). LIMIT 1 keeps each lookup a
--- correlated index probe. Nothing else changes; earlier migrations stay as
--- they were applied.
+-- app.register_batch reaches every table through its indexes, one probe per
+-- batch row, whatever the planner's statistics say. PL/pgSQL caches a generic
+-- plan per statement, planned for 100 batch rows, and the planner is free to
+-- turn a join of the batch with a table around:
+--
+-- - the lookups of each row's profile and open registration were flattened
+--   into a hash join over every candidate profile of the database (2 ms of a
+--   3.5 ms single-user registration at 24,000 profiles); LIMIT 1 (each
+--   matches at most one row: a unique index) keeps them correlated probes;
+-- - revoking the live tokens of reused registrations walked the whole live
+--   token index when the plan was made on small tables (5 ms at 16,000
+--   tokens, on every request until autovacuum analyzed the table); that
+--   statement, cancelling superseded invitations, updating profiles and
+--   queueing invitations now name their rows with `= any (array)`, which is
+--   an index condition.
+--
+-- Results are unchanged; earlier migrations stay as they were applied.
 
 -- One pass over a batch: profiles, registrations, tokens and invitations,
 -- then the credits the new registrations cost. With p_credit_budget null it
@@ -143,7 +152,8 @@ begin
         external_id = coalesce(r.external_id, p.external_id),
         updated_at = now()
     from unnest(v_rows) r
-    where p.id = r.profile_id and r.error is null
+    where p.id = any (array(select r.profile_id from unnest(v_rows) r where r.error is null))
+      and p.id = r.profile_id and r.error is null
       and (p.name is distinct from coalesce(r.name, p.name)
         or p.external_id is distinct from coalesce(r.external_id, p.external_id));
   end if;
@@ -151,17 +161,18 @@ begin
   -- Newest link wins: reused registrations' live tokens are revoked before
   -- the new ones are minted (one live token per registration is a unique
   -- index), and a fresh invitation supersedes one still waiting to go out.
-  with registrations as (
-    select r.registration_id as id from unnest(v_rows) r where r.error is null and not r.is_new
+  with registrations as materialized (
+    select array(
+      select r.registration_id from unnest(v_rows) r where r.error is null and not r.is_new
+    ) as ids
   ),
   revoked as (
     update public.interview_tokens t set revoked_at = now()
-    from registrations
-    where t.profile_interview_id = registrations.id and t.redeemed_at is null and t.revoked_at is null
+    where t.profile_interview_id = any ((select ids from registrations)::uuid[])
+      and t.redeemed_at is null and t.revoked_at is null
   )
   update public.email_outbox o set status = 'cancelled'
-  from registrations
-  where p_send_invitation and o.profile_interview_id = registrations.id
+  where p_send_invitation and o.profile_interview_id = any ((select ids from registrations)::uuid[])
     and o.kind = 'invitation' and o.status = 'pending';
 
   with tokens as (
@@ -185,6 +196,7 @@ begin
     join tokens t on t.profile_interview_id = r.registration_id
     join public.candidate_profiles p on p.id = r.profile_id
     where p_send_invitation
+      and p.id = any (array(select r.profile_id from unnest(v_rows) r where r.error is null))
   )
   select coalesce(jsonb_agg(
     case

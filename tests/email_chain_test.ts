@@ -5,7 +5,6 @@
 import assert from "node:assert/strict";
 import { LOCAL_SECRET_KEY } from "../supabase/functions/_shared/config.ts";
 import { userToken } from "./_support/credentials.ts";
-import { startMailCatcher } from "../scripts/mail_catcher.ts";
 import {
   invite,
   type InvitedRow,
@@ -13,6 +12,7 @@ import {
   makeDue,
   messagesTo,
   startEmailTestEnv,
+  startGatedCatcher,
   uniqueEmail,
   waitFor,
 } from "./_support/email.ts";
@@ -46,6 +46,9 @@ function outbox(profileInterviewId: string) {
     select id, kind::text, status::text, send_after, sent_at, last_error from email_outbox
     where profile_interview_id = ${profileInterviewId} order by created_at, kind`;
 }
+
+/** One message at a time, with a lease and send timeout a message held by a gated catcher cannot run out of. */
+const ONE_AT_A_TIME = { concurrency: 1, batchSize: 10, leaseSeconds: 300, sendTimeoutMs: 60_000 };
 
 Deno.test(
   "the default schedule: one reminder, due 48 hours after the invitation went out, sent once when due",
@@ -220,28 +223,11 @@ Deno.test(
 
     // The server holds the first message until the test has changed the others' registrations: they
     // are claimed by then, and waiting in the same batch.
-    let gateArrived!: () => void;
-    const arrived = new Promise<void>((resolve) => gateArrived = resolve);
-    let openGate!: () => void;
-    const gateOpen = new Promise<void>((resolve) => openGate = resolve);
-    await using gated = await startMailCatcher({
-      onMessage: (message) => {
-        if (!message.envelope.to.includes(gate)) return;
-        gateArrived();
-        return gateOpen;
-      },
-    });
-    // One message at a time, with a lease and send timeout the held message cannot run out of.
-    const dispatcher = env.dispatcher({
-      smtpUrl: gated.smtpUrl,
-      concurrency: 1,
-      batchSize: 10,
-      leaseSeconds: 300,
-      sendTimeoutMs: 60_000,
-    });
+    await using gated = await startGatedCatcher(gate);
+    const dispatcher = env.dispatcher({ smtpUrl: gated.smtpUrl, ...ONE_AT_A_TIME });
     try {
       const dispatching = dispatcher.dispatch();
-      await arrived;
+      await gated.arrived;
       const [{ claimed }] = await sql`select count(*)::int as claimed from email_outbox
         where merchant_id = ${fixture.merchantId} and status = 'sending'`;
       assert.equal(claimed, 4, "the gate's message and the three others are claimed");
@@ -257,7 +243,7 @@ Deno.test(
       });
       const newLink = again.body[0].interview_url;
       assert.notEqual(newLink, replacedRow.interview_url);
-      openGate();
+      gated.open();
       const summary = await dispatching;
       assert.ok(summary.cancelled >= 2, JSON.stringify(summary));
 
@@ -279,7 +265,7 @@ Deno.test(
         "The interview was already started",
       ]);
     } finally {
-      openGate();
+      gated.open();
       dispatcher.close();
     }
   },
@@ -299,28 +285,12 @@ Deno.test(
 
     // The server holds the first message until both candidates have been invited again: their first
     // invitations are claimed by then, so the new ones cannot cancel them as pending.
-    let gateArrived!: () => void;
-    const arrived = new Promise<void>((resolve) => gateArrived = resolve);
-    let openGate!: () => void;
-    const gateOpen = new Promise<void>((resolve) => openGate = resolve);
-    await using gated = await startMailCatcher({
-      onMessage: (message) => {
-        if (!message.envelope.to.includes(gate)) return;
-        gateArrived();
-        return gateOpen;
-      },
-    });
-    const dispatcher = env.dispatcher({
-      smtpUrl: gated.smtpUrl,
-      concurrency: 1,
-      batchSize: 10,
-      leaseSeconds: 300,
-      sendTimeoutMs: 60_000,
-    });
+    await using gated = await startGatedCatcher(gate);
+    const dispatcher = env.dispatcher({ smtpUrl: gated.smtpUrl, ...ONE_AT_A_TIME });
     let liveLinks: string[];
     try {
       const dispatching = dispatcher.dispatch();
-      await arrived;
+      await gated.arrived;
       const [invitedAgain, invitedThenUrl] = await invite(server, fixture, [again, thenUrl]);
       // Then registered once more without an invitation: neither invitation holds the live link now.
       const url = await callFunction(server.functionsUrl, "job-interview-register-users", {
@@ -333,10 +303,10 @@ Deno.test(
       });
       assert.notEqual(url.body[0].interview_url, invitedThenUrl.interview_url);
       liveLinks = [invitedAgain.interview_url, url.body[0].interview_url];
-      openGate();
+      gated.open();
       await dispatching;
     } finally {
-      openGate();
+      gated.open();
       dispatcher.close();
     }
 

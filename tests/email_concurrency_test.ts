@@ -12,6 +12,7 @@ import {
   lockWaiter,
   messagesTo,
   startEmailTestEnv,
+  startRowHoldingCatcher,
   uniqueEmail,
 } from "./_support/email.ts";
 import { createMerchant } from "./_support/fixtures.ts";
@@ -71,16 +72,7 @@ Deno.test(
 
     // The first copy is accepted only once the test holds the row's lock, so the
     // dispatcher's record of it has to wait: it is provably between the two.
-    const blocker = await sql.reserve();
-    let locked = false;
-    await using crashCatcher = await startMailCatcher({
-      onMessage: async (message) => {
-        if (!message.envelope.to.includes(address) || locked) return;
-        await blocker`begin`;
-        await blocker`select 1 from email_outbox where id = ${outboxId} for update`;
-        locked = true;
-      },
-    });
+    await using crashCatcher = await startRowHoldingCatcher(sql, address, outboxId);
     const worker = new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", new URL("../scripts/email_worker.ts", import.meta.url).pathname],
       env: {
@@ -108,8 +100,7 @@ Deno.test(
       try {
         worker.kill("SIGKILL");
       } catch { /* already gone */ }
-      if (locked) await blocker`rollback`;
-      blocker.release();
+      await crashCatcher.release();
     }
 
     const abandoned = () =>
@@ -257,16 +248,7 @@ Deno.test(
     // The message is accepted only once the test holds its row, so the record has to wait, and the test
     // drops the recording session each time it does (a database restarting, a failover): four times, about
     // two seconds, while the dispatcher stays alive.
-    const blocker = await sql.reserve();
-    let locked = false;
-    await using hiccupCatcher = await startMailCatcher({
-      onMessage: async (message) => {
-        if (!message.envelope.to.includes(address) || locked) return;
-        await blocker`begin`;
-        await blocker`select 1 from email_outbox where id = ${outboxId} for update`;
-        locked = true;
-      },
-    });
+    await using hiccupCatcher = await startRowHoldingCatcher(sql, address, outboxId);
     const dispatcher = env.dispatcher({ smtpUrl: hiccupCatcher.smtpUrl });
     try {
       const dispatching = dispatcher.dispatch();
@@ -274,13 +256,10 @@ Deno.test(
         const recorder = await lockWaiter(sql, "record_email_sent");
         await sql`select pg_terminate_backend(${recorder}::int, 5000)`;
       }
-      await blocker`rollback`;
-      locked = false;
+      await hiccupCatcher.release();
       const summary = await dispatching;
       assert.ok(summary.sent >= 1, JSON.stringify(summary));
     } finally {
-      if (locked) await blocker`rollback`;
-      blocker.release();
       dispatcher.close();
     }
     const [recorded] = await sql`select status::text, attempts from email_outbox where id = ${outboxId}`;
@@ -298,16 +277,7 @@ Deno.test(
     const [row] = await invite(server, fixture, [address]);
     const [{ id: outboxId }] =
       await sql`select id from email_outbox where profile_interview_id = ${row.profile_interview_id}`;
-    const blocker = await sql.reserve();
-    let locked = false;
-    await using stopCatcher = await startMailCatcher({
-      onMessage: async (message) => {
-        if (!message.envelope.to.includes(address) || locked) return;
-        await blocker`begin`;
-        await blocker`select 1 from email_outbox where id = ${outboxId} for update`;
-        locked = true;
-      },
-    });
+    await using stopCatcher = await startRowHoldingCatcher(sql, address, outboxId);
     const dispatcher = env.dispatcher({ smtpUrl: stopCatcher.smtpUrl });
     const stop = new AbortController();
     try {
@@ -322,8 +292,7 @@ Deno.test(
       ]);
       assert.equal(outcome, "stopped");
     } finally {
-      if (locked) await blocker`rollback`;
-      blocker.release();
+      await stopCatcher.release();
       dispatcher.close();
     }
     const [left] = await sql`select status::text from email_outbox where id = ${outboxId}`;

@@ -7,42 +7,56 @@
 import assert from "node:assert/strict";
 import postgres from "postgres";
 import { loadConfig, LOCAL_ENV } from "../supabase/functions/_shared/config.ts";
-import { createMerchant } from "./_support/fixtures.ts";
+import { createMerchant, type MerchantFixture } from "./_support/fixtures.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
+
+/** A connection of its own, and the plans of its statements (nested ones too) once `explain()` was called. */
+function explainingConnection() {
+  const plans: string[] = [];
+  const sql = postgres(loadConfig({ ...Deno.env.toObject(), ...LOCAL_ENV }).databaseUrl, {
+    max: 1,
+    onnotice: (notice) => plans.push(notice.message),
+  });
+  async function explain() {
+    await sql`load 'auto_explain'`;
+    await sql`set auto_explain.log_min_duration = 0`;
+    await sql`set auto_explain.log_nested_statements = on`;
+    await sql`set auto_explain.log_level = notice`;
+  }
+  return { sql, plans, explain };
+}
+
+/** One candidate registered through app.register_users, as register-users calls it. */
+async function registerOne(sql: postgres.Sql, fixture: MerchantFixture, email: string) {
+  const [{ result }] = await sql<{ result: { rows: { error?: string }[] } }[]>`
+    select app.register_users(
+      ${fixture.ownerId}::uuid, null, ${fixture.interviewId}::uuid, false, false, false, false,
+      now(), now() + interval '1 day', ${sql.json([{ i: 0, email }])}::jsonb
+    ) as result`;
+  assert.equal(result.rows[0].error, undefined);
+}
 
 Deno.test(
   "a single-user registration probes indexes, not every candidate profile and registration",
   opts,
   async () => {
-    const plans: string[] = [];
-    const sql = postgres(loadConfig({ ...Deno.env.toObject(), ...LOCAL_ENV }).databaseUrl, {
-      max: 1,
-      onnotice: (notice) => plans.push(notice.message),
-    });
+    const { sql, plans, explain } = explainingConnection();
     try {
       const fixture = await createMerchant(sql);
       // Enough profiles and registrations that hashing them all costs more than a probe per batch row.
       await sql`
-      insert into candidate_profiles (merchant_id, email)
-      select ${fixture.merchantId}, 'plan-' || n || '@plans.example' from generate_series(1, 5000) n`;
+        insert into candidate_profiles (merchant_id, email)
+        select ${fixture.merchantId}, 'plan-' || n || '@plans.example' from generate_series(1, 5000) n`;
       await sql`
-      insert into profile_interviews (merchant_id, profile_id, interview_id, is_test, credit_spent)
-      select merchant_id, id, ${fixture.interviewId}, false, true from candidate_profiles
-      where merchant_id = ${fixture.merchantId}`;
+        insert into profile_interviews (merchant_id, profile_id, interview_id, is_test, credit_spent)
+        select merchant_id, id, ${fixture.interviewId}, false, true from candidate_profiles
+        where merchant_id = ${fixture.merchantId}`;
       await sql`analyze candidate_profiles`;
       await sql`analyze profile_interviews`;
 
-      await sql`load 'auto_explain'`;
-      await sql`set auto_explain.log_min_duration = 0`;
-      await sql`set auto_explain.log_nested_statements = on`;
-      await sql`set auto_explain.log_level = notice`;
-      const [{ result }] = await sql<{ result: { rows: { error?: string }[] } }[]>`
-      select app.register_users(
-        ${fixture.ownerId}::uuid, null, ${fixture.interviewId}::uuid, false, false, false, false,
-        now(), now() + interval '1 day', ${sql.json([{ i: 0, email: "plan-17@plans.example" }])}::jsonb
-      ) as result`;
-      assert.equal(result.rows[0].error, undefined);
+      await explain();
+      await registerOne(sql, fixture, "plan-17@plans.example");
 
       const batchPlan = plans.find((plan) => plan.includes("insert into public.candidate_profiles"));
       assert.ok(batchPlan, `no plan of the batch statement among ${plans.length} notices`);
@@ -64,22 +78,11 @@ Deno.test(
 );
 
 Deno.test("the batch's statements are planned once per connection, not on every call", opts, async () => {
-  const plans: string[] = [];
-  const sql = postgres(loadConfig({ ...Deno.env.toObject(), ...LOCAL_ENV }).databaseUrl, {
-    max: 1,
-    onnotice: (notice) => plans.push(notice.message),
-  });
+  const { sql, plans, explain } = explainingConnection();
   try {
     const fixture = await createMerchant(sql);
-    await sql`load 'auto_explain'`;
-    await sql`set auto_explain.log_min_duration = 0`;
-    await sql`set auto_explain.log_nested_statements = on`;
-    await sql`set auto_explain.log_level = notice`;
-    await sql`
-      select app.register_users(
-        ${fixture.ownerId}::uuid, null, ${fixture.interviewId}::uuid, false, false, false, false,
-        now(), now() + interval '1 day', ${sql.json([{ i: 0, email: "planned-once@plans.example" }])}::jsonb
-      )`;
+    await explain();
+    await registerOne(sql, fixture, "planned-once@plans.example");
     const lockPlan = plans.find((plan) => plan.includes("with locked as materialized"));
     assert.ok(lockPlan, `no plan of the locking statement among ${plans.length} notices`);
     // A plan made for one call has that call's values in it; a generic one has parameters.

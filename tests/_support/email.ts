@@ -184,3 +184,53 @@ export function lockWaiter(sql: postgres.Sql, query: string): Promise<number> {
     return row?.pid;
   });
 }
+
+/**
+ * A mail catcher that holds the message to `address` until the test opens the gate: `arrived` resolves
+ * when the server has it, and the dispatcher waits for the server's answer until `open()`.
+ */
+export async function startGatedCatcher(address: string) {
+  const arrival = Promise.withResolvers<void>();
+  const gate = Promise.withResolvers<void>();
+  const catcher = await startMailCatcher({
+    onMessage: (message) => {
+      if (!message.envelope.to.includes(address)) return;
+      arrival.resolve();
+      return gate.promise;
+    },
+  });
+  return Object.assign(catcher, { arrived: arrival.promise, open: () => gate.resolve() });
+}
+
+/**
+ * A mail catcher that, once the message to `address` has first arrived, holds that outbox row locked from
+ * another session: the dispatcher's record of the send then waits on the lock (see lockWaiter). `release()` ends
+ * the hold; disposing of it releases and stops the catcher.
+ */
+export async function startRowHoldingCatcher(sql: postgres.Sql, address: string, outboxId: string) {
+  const holder = await sql.reserve();
+  // Only the first copy: a resend after the hold must go through.
+  let armed = true;
+  let holding = false;
+  const catcher = await startMailCatcher({
+    onMessage: async (message) => {
+      if (!message.envelope.to.includes(address) || !armed) return;
+      armed = false;
+      await holder`begin`;
+      await holder`select 1 from email_outbox where id = ${outboxId} for update`;
+      holding = true;
+    },
+  });
+  const release = async () => {
+    if (holding) await holder`rollback`;
+    holding = false;
+  };
+  return Object.assign(catcher, {
+    release,
+    async [Symbol.asyncDispose]() {
+      await release();
+      holder.release();
+      await catcher.close();
+    },
+  });
+}

@@ -1,8 +1,9 @@
 /**
- * The plans PostgreSQL caches for the registration's statements stay index-driven as the tables grow.
- * app.register_batch runs on generic plans only (a migration sets its plan_cache_mode): planned for 100
- * batch rows whatever the request holds, where a plan that hashes a whole table is fine for 1,000 rows and
- * ruinous for one. These tests read the plans back through auto_explain.
+ * The plans PostgreSQL caches for register-users' and invite-users' statements stay index-driven as the
+ * tables grow. PL/pgSQL caches generic plans (app.register_batch only ever uses them: a migration sets its
+ * plan_cache_mode), planned for 100 input rows whatever the request holds, and set-returning functions
+ * are estimated at 100 rows even in a plan made for one call: a plan that hashes a whole table is fine for
+ * 1,000 rows and ruinous for one. These tests read the plans back through auto_explain.
  */
 import assert from "node:assert/strict";
 import postgres from "postgres";
@@ -88,6 +89,33 @@ Deno.test("the batch's statements are planned once per connection, not on every 
     // A plan made for one call has that call's values in it; a generic one has parameters.
     assert.ok(!lockPlan.includes(fixture.interviewId), lockPlan);
     assert.match(lockPlan, /interview_id = \$\d+/);
+  } finally {
+    await sql.end();
+  }
+});
+
+Deno.test("inviting one person probes indexes, not every open invitation of the merchant", opts, async () => {
+  const { sql, plans, explain } = explainingConnection();
+  try {
+    const fixture = await createMerchant(sql);
+    await sql`
+      insert into merchant_invitations (merchant_id, email, role, invited_by)
+      select ${fixture.merchantId}, 'invited-' || n || '@plans.example', 'user', ${fixture.ownerId}
+      from generate_series(1, 5000) n`;
+    await sql`analyze merchant_invitations`;
+
+    await explain();
+    const [{ result }] = await sql<{ result: { rows: { result?: string }[] } }[]>`
+      select app.invite_members(
+        ${fixture.ownerId}::uuid, null, false, now(), now() + interval '7 days',
+        ${sql.json([{ i: 0, email: "one-more@plans.example", role: "user" }])}::jsonb, 'en', '{}'::jsonb
+      ) as result`;
+    assert.equal(result.rows[0].result, "Invited");
+
+    const lookupPlan = plans.find((plan) => plan.includes("current_state as ("));
+    assert.ok(lookupPlan, `no plan of the lookup among ${plans.length} notices`);
+    assert.doesNotMatch(lookupPlan, /Seq Scan on merchant_invitations/);
+    assert.match(lookupPlan, /Index Scan using merchant_invitations_one_open_idx on merchant_invitations/);
   } finally {
     await sql.end();
   }

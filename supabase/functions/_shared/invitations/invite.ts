@@ -1,4 +1,4 @@
-import type { Caller } from "../auth.ts";
+import { type Caller, sqlCaller } from "../auth.ts";
 import { apiErrorFromDatabase } from "../db_errors.ts";
 import { ApiError } from "../errors.ts";
 import { createRegistrar } from "../registration.ts";
@@ -75,19 +75,21 @@ export function createInviter(runtime: Runtime) {
 
     const emailPayload = { message_from_recruiter: request.messageFromRecruiter };
     const issuedAt = Math.floor(Date.now() / 1000);
+    const { accountId, apiKeyDigest } = sqlCaller(caller);
     await sql.begin(async (tx) => {
       // Made even with no team or coaching row: it authorizes the caller for
       // the merchant, so a request rejected as a whole is rejected first.
       const [{ result }] = await tx<{ result: MembersResult }[]>`
         select app.invite_members(
-          ${caller.kind === "user" ? caller.userId : null}::uuid,
+          ${accountId}::uuid,
           ${request.merchantId}::uuid,
           ${request.forceInvite},
           to_timestamp(${issuedAt}::bigint),
           to_timestamp(${issuedAt + config.invitationTtlSeconds}::bigint),
           ${sql.json(members)}::jsonb,
           ${request.language},
-          ${sql.json(emailPayload)}::jsonb
+          ${sql.json(emailPayload)}::jsonb,
+          decode(${apiKeyDigest}, 'hex')
         ) as result`;
       for (const row of result.rows) {
         outcomes[row.i] = "error" in row ? { candidate: false, error: row.error } : {

@@ -239,7 +239,7 @@ Deno.test("every credential location, for merchant keys and for sb_secret_", opt
     for (const name of ["interview-complete", "email-dispatch", "invite-accept"]) {
       const reply = await callFunction(server.functionsUrl, name, {
         headers: { "x-api-key": key },
-        body: {},
+        body: { invitation_token: "x", profile_interview_id: crypto.randomUUID() },
       });
       assert.equal(reply.status, 403, `${name}: ${JSON.stringify(reply.body)}`);
     }

@@ -63,7 +63,7 @@ Deno.test(
     const example = await seedRequestExample();
     // Its candidate_id example names a candidate of micro1's; a re-send is tested on its own below.
     const body: Record<string, unknown> = { ...example, interview_id: SEED.activeInterview };
-  delete body.candidate_id;
+    delete body.candidate_id;
     assert.deepEqual(Object.keys(body).sort(), [
       "candidates",
       "disable_email_notification",
@@ -203,7 +203,11 @@ Deno.test(
         /^interview_id: Field is required\.$/,
       ],
       ["interview_id not a UUID", { interview_id: "abc" }, /^interview_id: Must be a UUID$/],
-      ["an interview of no merchant of the key's", { interview_id: crypto.randomUUID() }, /^interview_id: Interview not found$/],
+      [
+        "an interview of no merchant of the key's",
+        { interview_id: crypto.randomUUID() },
+        /^interview_id: Interview not found$/,
+      ],
     ];
     for (const [name, extra, message] of cases) {
       await t.step(name, async () => {

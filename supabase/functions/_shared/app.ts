@@ -10,7 +10,12 @@ import { apiErrorFromDatabase } from "./db_errors.ts";
 import { ApiError } from "./errors.ts";
 import { describeError, log } from "./log.ts";
 
-export type AppEnv = { Variables: RequestIdVariables };
+export type AppEnv = {
+  Variables: RequestIdVariables & {
+    /** When the request must be answered by (epoch ms): REQUEST_TIMEOUT_MS after it arrived (db.ts). */
+    deadline: number;
+  };
+};
 
 /**
  * How a function renders an error: by default `{"error", "name"?}` (plus `request_id` on an unexpected
@@ -40,6 +45,7 @@ export function createFunctionApp(
 
   app.use(requestId());
   app.use(async (c, next) => {
+    c.set("deadline", Date.now() + config.requestTimeoutMs);
     const started = performance.now();
     await next();
     log(c.res.status >= 500 ? "error" : "info", "request", {

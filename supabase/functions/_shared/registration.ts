@@ -68,17 +68,19 @@ interface DatabaseResult {
  * Registers candidates for an interview: validates each row, sends every
  * valid one to `app.register_users` in a single call (one transaction, one
  * round trip), then mints each registered row's one-time token and URL.
- * Returns one outcome per input row, in input order. `db` is the pool, or a
- * transaction the registration should be part of.
+ * Returns one outcome per input row, in input order. It runs as its own
+ * statement under the request's deadline, or inside `tx`, a transaction the
+ * registration is part of.
  */
 export function createRegistrar(runtime: Runtime) {
-  const { sql, config } = runtime;
+  const { db, config } = runtime;
   const tokenKey = interviewTokenKey(config.interviewTokenSecret);
 
   return async function registerUsers(
     caller: Caller,
     request: RegistrationRequest,
-    db: postgres.Sql | postgres.TransactionSql = sql,
+    deadline: number,
+    tx?: postgres.TransactionSql,
   ): Promise<RowOutcome[]> {
     const outcomes: (RowOutcome | undefined)[] = new Array(
       request.candidateId ? 1 : request.users.length,
@@ -106,8 +108,8 @@ export function createRegistrar(runtime: Runtime) {
     // caller for the merchant and checks the interview, per request.
     const rows = request.allOrNothing && outcomes.some(Boolean) ? [] : valid;
     const { accountId, apiKeyDigest } = sqlCaller(caller);
-    const [{ result }] = await db<{ result: DatabaseResult }[]>`
-      select app.register_users(
+    const statement = (sql: postgres.ISql) =>
+      sql<{ result: DatabaseResult }[]>`select app.register_users(
         ${accountId}::uuid,
         ${request.merchantId}::uuid,
         ${request.interviewId}::uuid,
@@ -126,6 +128,7 @@ export function createRegistrar(runtime: Runtime) {
         ${request.candidateId ?? null}::uuid,
         ${request.jobApplicationId ?? null}
       ) as result`;
+    const [{ result }] = tx ? await statement(tx) : await db.query(deadline, statement);
 
     const key = await tokenKey;
     const baseUrl = result.interview_base_url ?? config.interviewBaseUrl;

@@ -11,7 +11,7 @@ import type { ApiKey, ApiKeyList, CreateApiKeyRequest, CreatedApiKey } from "./s
  * able to mint more or revoke the merchant's others.
  */
 export function createApiKeyManager(runtime: Runtime) {
-  const { sql } = runtime;
+  const { db } = runtime;
   const accountOf = (caller: Caller) => {
     if (caller.kind === "apiKey") {
       throw new ApiError(
@@ -26,28 +26,36 @@ export function createApiKeyManager(runtime: Runtime) {
     async create(
       caller: Caller,
       request: z.output<typeof CreateApiKeyRequest>,
+      deadline: number,
     ): Promise<z.infer<typeof CreatedApiKey>> {
       const accountId = accountOf(caller);
       const minted = mintApiKey();
-      const [{ result }] = await sql<{ result: z.infer<typeof ApiKey> }[]>`
-        select app.create_api_key(
-          ${accountId}::uuid, ${request.merchant_id ?? null}::uuid, ${request.name}, ${minted.prefix},
-          decode(${minted.digest}, 'hex'), ${request.expires_at ?? null}::timestamptz
-        ) as result`;
+      const [{ result }] = await db.query(deadline, (sql) =>
+        sql<{ result: z.infer<typeof ApiKey> }[]>`
+          select app.create_api_key(
+            ${accountId}::uuid, ${request.merchant_id ?? null}::uuid, ${request.name}, ${minted.prefix},
+            decode(${minted.digest}, 'hex'), ${request.expires_at ?? null}::timestamptz
+          ) as result`);
       return { ...result, key: minted.key };
     },
 
-    async list(caller: Caller, merchantId: string | null): Promise<z.infer<typeof ApiKeyList>> {
+    async list(
+      caller: Caller,
+      merchantId: string | null,
+      deadline: number,
+    ): Promise<z.infer<typeof ApiKeyList>> {
       const accountId = accountOf(caller);
-      const [{ result }] = await sql<{ result: z.infer<typeof ApiKeyList> }[]>`
-        select app.list_api_keys(${accountId}::uuid, ${merchantId}::uuid) as result`;
+      const [{ result }] = await db.query(deadline, (sql) =>
+        sql<{ result: z.infer<typeof ApiKeyList> }[]>`
+          select app.list_api_keys(${accountId}::uuid, ${merchantId}::uuid) as result`);
       return result;
     },
 
-    async revoke(caller: Caller, keyId: string): Promise<z.infer<typeof ApiKey>> {
+    async revoke(caller: Caller, keyId: string, deadline: number): Promise<z.infer<typeof ApiKey>> {
       const accountId = accountOf(caller);
-      const [{ result }] = await sql<{ result: z.infer<typeof ApiKey> }[]>`
-        select app.revoke_api_key(${accountId}::uuid, ${keyId}::uuid) as result`;
+      const [{ result }] = await db.query(deadline, (sql) =>
+        sql<{ result: z.infer<typeof ApiKey> }[]>`
+          select app.revoke_api_key(${accountId}::uuid, ${keyId}::uuid) as result`);
       return result;
     },
   };

@@ -24,20 +24,20 @@ export function apiKeysApp(runtime: Runtime): Hono<AppEnv> {
   app.post("/", async (c) => {
     const caller = await authenticate(c.req.raw.headers);
     const body = validate(CreateApiKeyRequest, await readJsonObject(c));
-    return c.json(await keys.create(caller, body), 201);
+    return c.json(await keys.create(caller, body, c.get("deadline")), 201);
   });
 
   app.get("/", async (c) => {
     const caller = await authenticate(c.req.raw.headers);
     const { merchant_id } = validate(ListApiKeysQuery, c.req.query());
-    return c.json(await keys.list(caller, merchant_id ?? null));
+    return c.json(await keys.list(caller, merchant_id ?? null, c.get("deadline")));
   });
 
   app.delete("/:id", async (c) => {
     const caller = await authenticate(c.req.raw.headers);
     const id = c.req.param("id");
     if (!KeyId.safeParse(id).success) throw new ApiError(404, "API key not found");
-    return c.json(await keys.revoke(caller, id));
+    return c.json(await keys.revoke(caller, id, c.get("deadline")));
   });
   return app;
 }

@@ -55,7 +55,7 @@ export function micro1InviteApp(runtime: Runtime): Hono<AppEnv> {
       allOrNothing: true,
       candidateId: body.candidate_id ?? undefined,
       jobApplicationId: body.job_application_id ?? undefined,
-    });
+    }, c.get("deadline"));
     const invitations: { candidate_id: string; candidate_email: string; invite_url: string }[] = [];
     const failed: string[] = [];
     outcomes.forEach((outcome, i) => {

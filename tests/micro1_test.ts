@@ -287,3 +287,34 @@ Deno.test("the envelope for credentials, bodies and faults", opts, async (t) => 
     assert.deepEqual([reply.httpStatus, reply.status], [503, false], JSON.stringify(reply));
   });
 });
+
+Deno.test(
+  "all or nothing under a race for the last credits: whole requests only, never a credit too many",
+  opts,
+  async () => {
+    const fixture = await merchantWithKey({ credits: 7 });
+    const replies = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        micro1Invite(server.functionsUrl, fixture.key, {
+          interview_id: fixture.interviewId,
+          candidates: [{ name: "A", email: uniqueEmail(`race${i}a`) }, {
+            name: "B",
+            email: uniqueEmail(`race${i}b`),
+          }],
+          disable_email_notification: i % 2 === 0,
+        })),
+    );
+    const succeeded = replies.filter((reply) => reply.status === true);
+    for (const reply of replies) {
+      if (reply.status === true) assert.equal(reply.data.invitations.length, 2);
+      else {assert.deepEqual([reply.httpStatus, reply.message], [
+          400,
+          "Not enough interview credits for every candidate: nobody was invited",
+        ]);}
+    }
+    assert.equal(succeeded.length, 3, "7 credits pay for 3 requests of 2");
+    assert.equal(await credits(sql, fixture.merchantId), 1);
+    const footprint = await merchantFootprint(sql, fixture.merchantId);
+    assert.deepEqual([footprint.profiles, footprint.registrations, footprint.tokens], [6, 6, 6]);
+  },
+);

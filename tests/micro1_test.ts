@@ -10,6 +10,8 @@ import { linkInText, messagesTo, startEmailTestEnv, uniqueEmail } from "./_suppo
 import { createMerchant, credits, merchantFootprint } from "./_support/fixtures.ts";
 import { callFunction, tokenOf } from "./_support/http.ts";
 import { startTestServer } from "./_support/server.ts";
+import { captureLogs } from "./_support/logs.ts";
+import { micro1InviteApp } from "../supabase/functions/_shared/routes/micro1_invite.ts";
 import { LOCAL_ACME_API_KEY } from "../supabase/functions/_shared/api_keys/key.ts";
 import { LOCAL_SECRET_KEY } from "../supabase/functions/_shared/config.ts";
 
@@ -279,12 +281,37 @@ Deno.test("the envelope for credentials, bodies and faults", opts, async (t) => 
     const reply = await callFunction(server.functionsUrl, "interview/invite", { method: "GET" });
     assert.deepEqual([reply.status, reply.body.status], [405, false]);
   });
+  await t.step(
+    "an unexpected fault: 500 in the envelope, with the request id that is in the log",
+    async () => {
+      const app = micro1InviteApp(server.runtime);
+      app.post("/fault", () => {
+        throw new Error("secret detail of a fault");
+      });
+      await using faulty = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, app.fetch);
+      const { result: res, lines } = await captureLogs(() =>
+        fetch(`http://127.0.0.1:${faulty.addr.port}/interview/fault`, { method: "POST" })
+      );
+      const reply = await res.json();
+      assert.equal(res.status, 500);
+      assert.deepEqual(Object.keys(reply).sort(), ["message", "request_id", "status"]);
+      assert.deepEqual([reply.status, reply.message], [false, "Internal server error"]);
+      assert.ok(
+        lines.some((line) => line.includes(reply.request_id) && line.includes("secret detail of a fault")),
+      );
+    },
+  );
   await t.step("the database unreachable: 503 with Retry-After, in the envelope", async () => {
     await using down = await startTestServer({
       databaseUrl: "postgresql://postgres:postgres@127.0.0.1:9/none",
     });
-    const reply = await micro1Invite(down.functionsUrl, fixture.key, body);
-    assert.deepEqual([reply.httpStatus, reply.status], [503, false], JSON.stringify(reply));
+    const reply = await callFunction(down.functionsUrl, "interview/invite", {
+      headers: { "x-api-key": fixture.key },
+      body,
+    });
+    assert.deepEqual([reply.status, reply.body.status], [503, false], JSON.stringify(reply.body));
+    assert.ok(reply.body.message);
+    assert.ok(reply.headers.get("retry-after"));
   });
 });
 

@@ -39,7 +39,7 @@ export const SECRET_KEY_PREFIX = "sb_secret_";
 /** Supabase's publishable keys name the project, not a caller: supabase-js sends one in `apikey`. */
 const PUBLISHABLE_KEY_PREFIX = "sb_publishable_";
 /** Where a credential may be, in the order they are read: the first that carries one is the caller. */
-export const CREDENTIAL_HEADERS = ["authorization", "x-api-key", "apikey"] as const;
+const CREDENTIAL_HEADERS = ["authorization", "x-api-key", "apikey"] as const;
 const ASYMMETRIC_ALGS = new Set(["ES256", "RS256"]);
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

@@ -192,6 +192,15 @@ Deno.test("every credential location, for merchant keys and for sb_secret_", opt
       {},
       200,
     ],
+    [
+      "a bad Bearer beside a good x-api-key: Authorization is the one read",
+      {
+        authorization: "Bearer not.a.jwt",
+        "x-api-key": key,
+      },
+      {},
+      401,
+    ],
     ["a wrong key", { "x-api-key": `jmk_${"A".repeat(43)}` }, {}, 401],
     ["a malformed key", { "x-api-key": "jmk_short" }, {}, 401],
     [
@@ -314,6 +323,23 @@ Deno.test(
     assert.equal(notTheirs.status, 403);
   },
 );
+
+Deno.test("recording a key's last use never waits: a row held elsewhere is left alone", opts, async () => {
+  const { key, keyId, interviewId } = await merchantWithKey();
+  await sql`update merchant_api_keys set last_used_at = null where id = ${keyId}`;
+  let reply: Awaited<ReturnType<typeof registerWith>> | undefined;
+  await sql.begin(async (tx) => {
+    await tx`select 1 from merchant_api_keys where id = ${keyId} for update`;
+    // With the row locked here until this returns, a registration that waited for it would never answer.
+    reply = await registerWith({ "x-api-key": key }, interviewId);
+  });
+  assert.equal(reply!.status, 200, JSON.stringify(reply!.body));
+  const [skipped] = await sql`select last_used_at from merchant_api_keys where id = ${keyId}`;
+  assert.equal(skipped.last_used_at, null, "the use was not recorded rather than waited for");
+  assert.equal((await registerWith({ "x-api-key": key }, interviewId)).status, 200);
+  const [recorded] = await sql`select last_used_at from merchant_api_keys where id = ${keyId}`;
+  assert.ok(recorded.last_used_at, "the next use is");
+});
 
 Deno.test("an expired key is refused; one expiring later works until then", opts, async () => {
   const fixture = await createMerchant(sql);

@@ -233,15 +233,19 @@ Deno.test("every credential location, for merchant keys and for sb_secret_", opt
     const reply = await callFunction(server.functionsUrl, "invite-users", {
       headers: { "x-api-key": key },
       body: {
-        users: [{
-          email: `cand-${crypto.randomUUID()}@example.com`,
-          type: "candidate",
-          interview_id: interviewId,
-        }],
+        users: [
+          { email: `cand-${crypto.randomUUID()}@example.com`, type: "candidate", interview_id: interviewId },
+          { email: `staff-${crypto.randomUUID()}@example.com`, type: "merchant" },
+          { email: `owner-${crypto.randomUUID()}@example.com`, type: "merchant_owner" },
+        ],
       },
     });
     assert.equal(reply.status, 200, JSON.stringify(reply.body));
-    assert.equal(reply.body[0].result, "Invited");
+    assert.deepEqual(reply.body.map((row: { result: string }) => row.result), [
+      "Invited",
+      "Invited",
+      "Error: Only a merchant owner or an admin can grant merchant_owner",
+    ]);
   });
 
   await t.step("service-only and user-only endpoints refuse a key", async () => {

@@ -72,8 +72,9 @@ const ENDPOINTS: Endpoint[] = [
     summary: "Register users for an interview",
     description:
       "Registers (or updates) one or more candidate profiles for an interview and returns a one-time " +
-      "interview URL for each. Accepts a Supabase user JWT (merchant owner, merchant staff, admin) or the service " +
-      "key (merchant_id then required). Each user is processed independently.",
+      "interview URL for each. Accepts a merchant API key (merchant_id optional: its merchant or a " +
+      "sub-merchant), a Supabase user JWT (merchant owner, merchant staff, admin) or the service key " +
+      "(merchant_id then required). Each user is processed independently.",
     authenticated: true,
     request: "JobInterviewRegisterUsersRequest",
     response: {
@@ -117,9 +118,9 @@ const ENDPOINTS: Endpoint[] = [
       "Invites candidates (registered for an interview or position exactly as job-interview-register-users " +
       'does with type "invitation"), team members (merchant_owner, merchant, merchant_selection) and ' +
       "coaching-portal users (user, mentor), emailing each. A person who already has an account gets the " +
-      "role at once; anyone else gets a one-time accept link (see invite-accept). Accepts a Supabase user " +
-      "JWT (merchant owner, merchant staff, admin) or the service key (merchant_id then required). Only " +
-      "owners and admins grant merchant_owner; nobody grants a role above their own. Each user is processed " +
+      "role at once; anyone else gets a one-time accept link (see invite-accept). Accepts a merchant API " +
+      "key, a Supabase user JWT (merchant owner, merchant staff, admin) or the service key (merchant_id then " +
+      "required). Only owners and admins grant merchant_owner (an API key grants up to merchant); nobody grants a role above their own. Each user is processed " +
       "independently.",
     authenticated: true,
     request: "InviteUsersRequest",

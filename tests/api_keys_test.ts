@@ -248,6 +248,24 @@ Deno.test("every credential location, for merchant keys and for sb_secret_", opt
     ]);
   });
 
+  await t.step("through invite-users a key is still its merchant's, not the service key", async () => {
+    const stranger = await createMerchant(sql);
+    const before = await merchantFootprint(sql, stranger.merchantId);
+    const reply = await callFunction(server.functionsUrl, "invite-users", {
+      headers: { "x-api-key": key },
+      body: {
+        merchant_id: stranger.merchantId,
+        users: [{
+          email: `x-${crypto.randomUUID()}@example.com`,
+          type: "candidate",
+          interview_id: stranger.interviewId,
+        }],
+      },
+    });
+    assert.equal(reply.status, 403, JSON.stringify(reply.body));
+    assert.deepEqual(await merchantFootprint(sql, stranger.merchantId), before);
+  });
+
   await t.step("service-only and user-only endpoints refuse a key", async () => {
     for (const name of ["interview-complete", "email-dispatch", "invite-accept"]) {
       const reply = await callFunction(server.functionsUrl, name, {

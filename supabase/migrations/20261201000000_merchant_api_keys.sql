@@ -2,15 +2,20 @@
 -- on the registration everyone else uses.
 --
 -- A key is checked where the request's work is done: app.acting_merchant,
--- which every request's one SQL call starts with, takes the key's SHA-256
--- digest beside the account id. So a key costs no round trip of its own, and
--- a revoked key is refused by the very next request on every function
--- instance, since nothing but the database remembers it. To pass the digest
--- through, app.acting_merchant, app.register_users and app.invite_members
--- take one more argument (the old versions are dropped: an added argument is
--- a new function in PostgreSQL); app.register_users also takes micro1's
--- all-or-nothing flag, a candidate to re-invite by profile id and a job
--- application id, which registrations now keep and redemption returns.
+-- which every request's one SQL call starts with. The request names its
+-- caller once, in the first argument of that call, app.as_caller(account id,
+-- key digest): it returns the account id the functions take as before (null
+-- for the service key and for a key) and records the key's digest for the
+-- transaction, where app.acting_merchant (and app.invite_members' grant
+-- ceiling) find it, however deep the call. So a key costs no round trip of
+-- its own, no function between the request and app.acting_merchant needs an
+-- extra argument, and a revoked key is refused by the very next request on
+-- every function instance, since nothing but the database remembers it.
+--
+-- app.register_users also takes micro1's all-or-nothing flag, a candidate to
+-- re-invite by profile id and a job application id, which registrations now
+-- keep and redemption returns (an added argument is a new function in
+-- PostgreSQL: the old version is dropped).
 
 -- A merchant's long-lived API key. The key itself is never stored: only its
 -- SHA-256 digest (unique, so a presented key is found by one index probe) and
@@ -55,15 +60,37 @@ as $$
   select exists (select 1 from chain where id = p_ancestor_id);
 $$;
 
-drop function app.acting_merchant(uuid, uuid, public.member_role[]);
+-- The caller of this transaction, set by app.as_caller: the digest of the
+-- API key presented, or null.
+create function app.caller_api_key() returns bytea
+language sql stable
+set search_path = ''
+as $$
+  select decode(nullif(current_setting('jobmojito.api_key', true), ''), 'hex');
+$$;
+
+-- Names the request's caller for the rest of its transaction: the first
+-- argument of every request's SQL call, evaluated before the call runs.
+-- Returns p_account_id (null for the service key and for an API key), and
+-- records p_api_key, the digest of a presented API key, for
+-- app.caller_api_key (transaction-local: it ends with the request).
+create function app.as_caller(p_account_id uuid, p_api_key bytea) returns uuid
+language plpgsql volatile
+set search_path = ''
+as $$
+begin
+  perform set_config('jobmojito.api_key', coalesce(encode(p_api_key, 'hex'), ''), true);
+  return p_account_id;
+end;
+$$;
+
 drop function app.register_users(
   uuid, uuid, uuid, boolean, boolean, boolean, boolean, timestamptz, timestamptz, jsonb, text, jsonb, boolean
 );
-drop function app.invite_members(uuid, uuid, boolean, timestamptz, timestamptz, jsonb, text, jsonb);
 
 -- The merchant a caller acts for, after every authorization rule of the API.
--- The caller is an API key (p_api_key, the SHA-256 digest of the key
--- presented), a user (p_account_id) or, with neither, the service key.
+-- The caller is an API key (app.caller_api_key(), the SHA-256 digest of the
+-- key presented), a user (p_account_id) or, with neither, the service key.
 --
 -- - A key must exist, be unrevoked and unexpired (else 401); it acts for its
 --   merchant, or for a named sub-merchant of it, like that merchant's owner
@@ -72,23 +99,24 @@ drop function app.invite_members(uuid, uuid, boolean, timestamptz, timestamptz, 
 -- - The service key must name an existing merchant.
 -- - A user acts for their home merchant, or for a named one when they are a
 --   platform admin or hold an allowed role there or at any ancestor of it.
-create function app.acting_merchant(
+-- Volatile now (it records a key's use); it was stable.
+create or replace function app.acting_merchant(
   p_account_id uuid,
   p_merchant_id uuid,
-  p_allowed_roles public.member_role[],
-  p_api_key bytea default null
+  p_allowed_roles public.member_role[]
 ) returns uuid
 language plpgsql volatile
 set search_path = ''
 as $$
 declare
   v_account public.accounts%rowtype;
+  v_api_key bytea := app.caller_api_key();
   v_key public.merchant_api_keys%rowtype;
   v_target uuid;
   v_role public.member_role;
 begin
-  if p_api_key is not null then
-    select * into v_key from public.merchant_api_keys where key_hash = p_api_key;
+  if v_api_key is not null and p_account_id is null then
+    select * into v_key from public.merchant_api_keys where key_hash = v_api_key;
     if not found then
       raise exception 'Invalid API key' using errcode = 'JM401';
     end if;
@@ -181,7 +209,6 @@ create function app.register_users(
   p_language text default 'en',
   p_email_payload jsonb default '{}'::jsonb,
   p_skip_invited boolean default false,
-  p_api_key bytea default null,
   p_all_or_nothing boolean default false,
   p_candidate_id uuid default null,
   p_job_application_id text default null
@@ -197,7 +224,7 @@ declare
   v_attempt integer := 0;
 begin
   v_merchant.id := app.acting_merchant(
-    p_account_id, p_merchant_id, array['merchant_owner', 'merchant']::public.member_role[], p_api_key
+    p_account_id, p_merchant_id, array['merchant_owner', 'merchant']::public.member_role[]
   );
   select * into v_interview from app.registrable_interview(v_merchant.id, p_interview_or_position_id, p_is_test);
   select * into v_merchant from public.merchants where id = v_merchant.id;
@@ -293,11 +320,10 @@ $$;
 -- acceptance, serialize on its 'invitations' advisory lock
 -- (app.merchant_lock_key), not on its row, which belongs to its credits.
 --
--- p_api_key: an API key caller (app.acting_merchant), which grants at most
--- merchant.
+-- An API key caller (app.caller_api_key) grants at most merchant.
 --
 -- Returns {merchant_id, rows: [{i, result, profile_id?, invitation_id?} | {i, error}]}.
-create function app.invite_members(
+create or replace function app.invite_members(
   p_account_id uuid,
   p_merchant_id uuid,
   p_force boolean,
@@ -305,8 +331,7 @@ create function app.invite_members(
   p_expires_at timestamptz,
   p_users jsonb,
   p_language text,
-  p_email_payload jsonb,
-  p_api_key bytea default null
+  p_email_payload jsonb
 ) returns jsonb
 language plpgsql volatile
 set search_path = ''
@@ -319,7 +344,7 @@ declare
   v_email_payload jsonb;
 begin
   v_merchant.id := app.acting_merchant(
-    p_account_id, p_merchant_id, array['merchant_owner', 'merchant']::public.member_role[], p_api_key
+    p_account_id, p_merchant_id, array['merchant_owner', 'merchant']::public.member_role[]
   );
   -- A merchant's invitations serialize (with each other and with
   -- acceptances) on a lock of their own: the merchant's row belongs to its
@@ -332,7 +357,7 @@ begin
   -- key up to merchant: it is no owner, and an owner it invited could mint
   -- the keys a key may not (docs/api-keys.md).
   v_ceiling := case
-    when p_api_key is not null then app.role_rank('merchant')
+    when app.caller_api_key() is not null then app.role_rank('merchant')
     else app.grant_ceiling(p_account_id, v_merchant.id)
   end;
   select a.full_name into v_inviter_name from public.accounts a where a.id = p_account_id;
@@ -621,9 +646,24 @@ as $$
   select to_jsonb(p_key) - 'key_hash';
 $$;
 
--- Creates an API key of a merchant for its owners (or owners of a parent
--- merchant), platform admins or the service key. The caller mints the key:
--- only its digest and prefix come here.
+-- The merchant whose API keys the caller manages: for its owners (or owners
+-- of a parent merchant), platform admins and the service key; never for an
+-- API key, so that a leaked key cannot mint keys or revoke the others.
+create function app.api_key_manager_merchant(p_account_id uuid, p_merchant_id uuid) returns uuid
+language plpgsql volatile
+set search_path = ''
+as $$
+begin
+  if app.caller_api_key() is not null then
+    raise exception 'API keys cannot manage API keys: use a merchant owner''s token or the service key'
+      using errcode = 'JM403';
+  end if;
+  return app.acting_merchant(p_account_id, p_merchant_id, array['merchant_owner']::public.member_role[]);
+end;
+$$;
+
+-- Creates an API key of a merchant (app.api_key_manager_merchant says for
+-- whom). The caller mints the key: only its digest and prefix come here.
 create function app.create_api_key(
   p_account_id uuid,
   p_merchant_id uuid,
@@ -638,9 +678,7 @@ as $$
 declare
   v_key public.merchant_api_keys%rowtype;
 begin
-  v_key.merchant_id := app.acting_merchant(
-    p_account_id, p_merchant_id, array['merchant_owner']::public.member_role[]
-  );
+  v_key.merchant_id := app.api_key_manager_merchant(p_account_id, p_merchant_id);
   if p_expires_at <= now() then
     raise exception 'Must be in the future' using errcode = 'JM422', hint = 'expires_at';
   end if;
@@ -660,9 +698,7 @@ as $$
 declare
   v_merchant_id uuid;
 begin
-  v_merchant_id := app.acting_merchant(
-    p_account_id, p_merchant_id, array['merchant_owner']::public.member_role[]
-  );
+  v_merchant_id := app.api_key_manager_merchant(p_account_id, p_merchant_id);
   return jsonb_build_object(
     'merchant_id', v_merchant_id,
     'api_keys', coalesce((
@@ -688,7 +724,7 @@ begin
   if not found then
     raise exception 'API key not found' using errcode = 'JM404';
   end if;
-  perform app.acting_merchant(p_account_id, v_key.merchant_id, array['merchant_owner']::public.member_role[]);
+  perform app.api_key_manager_merchant(p_account_id, v_key.merchant_id);
   update public.merchant_api_keys set revoked_at = coalesce(revoked_at, now())
   where id = p_key_id
   returning * into v_key;

@@ -11,6 +11,7 @@ import {
   jwtVerify,
   type JWTVerifyGetKey,
 } from "jose";
+import type postgres from "postgres";
 import { API_KEY_PATTERN, API_KEY_PREFIX, apiKeyDigest, LOCAL_ACME_API_KEY } from "./api_keys/key.ts";
 import type { Config } from "./config.ts";
 import { ApiError } from "./errors.ts";
@@ -19,7 +20,7 @@ import { ApiError } from "./errors.ts";
  * Who is calling: the service key (acts for any merchant it names), a user, with the email their token
  * was issued for (accepting an invitation needs it), or a merchant API key. A key is known here only by
  * its digest: the database checks it (exists, unrevoked, unexpired) in the SQL call that does the
- * request's work, app.acting_merchant, so it costs no round trip of its own and a revocation holds on
+ * request's work (callerSql, app.acting_merchant), so it costs no round trip of its own and a revocation holds on
  * the very next request of every instance (docs/api-keys.md).
  */
 export type Caller =
@@ -27,12 +28,16 @@ export type Caller =
   | { kind: "user"; userId: string; email?: string }
   | { kind: "apiKey"; keyDigest: string };
 
-/** The caller as the SQL functions take it: an account id, an API key digest (hex), or neither (service). */
-export function sqlCaller(caller: Caller): { accountId: string | null; apiKeyDigest: string | null } {
-  return {
-    accountId: caller.kind === "user" ? caller.userId : null,
-    apiKeyDigest: caller.kind === "apiKey" ? caller.keyDigest : null,
-  };
+/**
+ * The caller as every request's SQL function takes it, as its first argument: `app.as_caller(account id,
+ * API key digest)`, which gives the function the account id it takes (null for the service key and for a
+ * key) and records the key's digest for the transaction, where `app.acting_merchant` checks it.
+ */
+export function callerSql(sql: postgres.ISql, caller: Caller): postgres.Fragment {
+  return sql`app.as_caller(
+    ${caller.kind === "user" ? caller.userId : null}::uuid,
+    decode(${caller.kind === "apiKey" ? caller.keyDigest : null}, 'hex')
+  )`;
 }
 
 export const SECRET_KEY_PREFIX = "sb_secret_";

@@ -1,5 +1,4 @@
-import type postgres from "postgres";
-import { type Caller, sqlCaller } from "./auth.ts";
+import { type Caller, callerSql } from "./auth.ts";
 import { buildInterviewUrl, interviewTokenKey, mintInterviewToken } from "./interview_token.ts";
 import type { Runtime } from "./runtime.ts";
 import { validateRegisterUser, type ValidUser } from "./schemas.ts";
@@ -17,12 +16,6 @@ export interface RegistrationRequest {
   /** Email language and extra template data for invitations. */
   language?: string;
   emailPayload?: Record<string, string | null>;
-  /**
-   * invite-users without force_invite: a candidate already invited to this
-   * interview keeps the link and email they have and comes back skipped.
-   * register-users always sends again.
-   */
-  skipInvited?: boolean;
   /**
    * micro1's invite, which has no per-row errors: a row that fails (invalid, or out of credits) fails
    * them all and nothing is written; the outcomes still say which rows failed and why.
@@ -43,13 +36,11 @@ export type RowOutcome =
     /** The address the registration is for (trimmed as stored). */
     email: string;
   }
-  | { ok: true; skipped: true; profileId: string; profileInterviewId: string; interviewUrl?: undefined }
   | { ok: false; error: string };
 
 interface DatabaseRow {
   i: number;
   error?: string;
-  skipped?: true;
   profile_id?: string;
   profile_interview_id?: string;
   jti?: string;
@@ -67,10 +58,9 @@ interface DatabaseResult {
 /**
  * Registers candidates for an interview: validates each row, sends every
  * valid one to `app.register_users` in a single call (one transaction, one
- * round trip), then mints each registered row's one-time token and URL.
- * Returns one outcome per input row, in input order. It runs as its own
- * statement under the request's deadline, or inside `tx`, a transaction the
- * registration is part of.
+ * round trip, under the request's deadline), then mints each registered
+ * row's one-time token and URL. Returns one outcome per input row, in input
+ * order.
  */
 export function createRegistrar(runtime: Runtime) {
   const { db, config } = runtime;
@@ -80,7 +70,6 @@ export function createRegistrar(runtime: Runtime) {
     caller: Caller,
     request: RegistrationRequest,
     deadline: number,
-    tx?: postgres.TransactionSql,
   ): Promise<RowOutcome[]> {
     const outcomes: (RowOutcome | undefined)[] = new Array(
       request.candidateId ? 1 : request.users.length,
@@ -107,10 +96,11 @@ export function createRegistrar(runtime: Runtime) {
     // Even with no valid row the call is made: it is what authorizes the
     // caller for the merchant and checks the interview, per request.
     const rows = request.allOrNothing && outcomes.some(Boolean) ? [] : valid;
-    const { accountId, apiKeyDigest } = sqlCaller(caller);
-    const statement = (sql: postgres.ISql) =>
-      sql<{ result: DatabaseResult }[]>`select app.register_users(
-        ${accountId}::uuid,
+    const [{ result }] = await db.query(
+      deadline,
+      (sql) =>
+        sql<{ result: DatabaseResult }[]>`select app.register_users(
+        ${callerSql(sql, caller)},
         ${request.merchantId}::uuid,
         ${request.interviewId}::uuid,
         ${request.isTest},
@@ -122,13 +112,11 @@ export function createRegistrar(runtime: Runtime) {
         ${sql.json(rows)}::jsonb,
         ${request.language ?? "en"},
         ${sql.json(request.emailPayload ?? {})}::jsonb,
-        ${request.skipInvited ?? false},
-        decode(${apiKeyDigest}, 'hex'),
-        ${request.allOrNothing ?? false},
-        ${request.candidateId ?? null}::uuid,
-        ${request.jobApplicationId ?? null}
-      ) as result`;
-    const [{ result }] = tx ? await statement(tx) : await db.query(deadline, statement);
+        p_all_or_nothing => ${request.allOrNothing ?? false},
+        p_candidate_id => ${request.candidateId ?? null}::uuid,
+        p_job_application_id => ${request.jobApplicationId ?? null}
+      ) as result`,
+    );
 
     const key = await tokenKey;
     const baseUrl = result.interview_base_url ?? config.interviewBaseUrl;
@@ -136,15 +124,6 @@ export function createRegistrar(runtime: Runtime) {
     for (const row of result.rows) {
       if (row.error !== undefined) {
         outcomes[row.i] = { ok: false, error: row.error };
-        continue;
-      }
-      if (row.skipped) {
-        outcomes[row.i] = {
-          ok: true,
-          skipped: true,
-          profileId: row.profile_id!,
-          profileInterviewId: row.profile_interview_id!,
-        };
         continue;
       }
       const token = mintInterviewToken(key, {

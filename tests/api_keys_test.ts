@@ -515,6 +515,21 @@ Deno.test("the seeded Acme key works locally and is refused outside local mode",
   assert.match(refused.body.error, /published local-only API key/);
 });
 
+Deno.test("a browser may send x-api-key and DELETE: the CORS preflight allows them", opts, async () => {
+  const res = await fetch(`${server.functionsUrl}/api-keys/${crypto.randomUUID()}`, {
+    method: "OPTIONS",
+    headers: {
+      origin: "https://ats.example",
+      "access-control-request-method": "DELETE",
+      "access-control-request-headers": "x-api-key, content-type",
+    },
+  });
+  await res.body?.cancel();
+  assert.equal(res.status, 204);
+  assert.match(res.headers.get("access-control-allow-headers") ?? "", /x-api-key/);
+  assert.match(res.headers.get("access-control-allow-methods") ?? "", /DELETE/);
+});
+
 Deno.test("OpenAPI declares every accepted credential", opts, async () => {
   const doc = (await callFunction(server.functionsUrl, "openapi", { method: "GET" })).body;
   assert.deepEqual(Object.keys(doc.components.securitySchemes).sort(), [

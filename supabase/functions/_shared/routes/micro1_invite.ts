@@ -1,9 +1,8 @@
 import type { Hono } from "hono";
 import { type AppEnv, createFunctionApp, type ErrorRenderer } from "../app.ts";
 import { createAuthenticator } from "../auth.ts";
-import { ApiError } from "../errors.ts";
+import { createMicro1Inviter } from "../micro1/invite.ts";
 import { micro1InviteRequestSchema } from "../micro1/schemas.ts";
-import { createRegistrar } from "../registration.ts";
 import { readJsonObject, validate } from "../request_body.ts";
 import type { Runtime } from "../runtime.ts";
 
@@ -23,56 +22,17 @@ const micro1Error: ErrorRenderer = (error, requestId) => ({
   },
 });
 
-/**
- * POST /interview/invite, micro1's API for the same job (docs/micro1.md): registers the candidates, or
- * re-invites one by candidate_id, through the register-users registration, all or nothing.
- */
+/** POST /interview/invite, micro1's API for the same job (docs/micro1.md), in micro1's envelope. */
 export function micro1InviteApp(runtime: Runtime): Hono<AppEnv> {
   const app = createFunctionApp(MICRO1_FUNCTION, runtime.config, micro1Error);
   const authenticate = createAuthenticator(runtime.config);
-  const registerUsers = createRegistrar(runtime);
+  const invite = createMicro1Inviter(runtime);
   const schema = micro1InviteRequestSchema(runtime.config.maxUsersPerRequest);
 
   app.post("/invite", async (c) => {
     const caller = await authenticate(c.req.raw.headers);
     const body = validate(schema, await readJsonObject(c));
-    const candidates = body.candidates ?? [];
-    if (body.candidate_id && candidates.length > 0) {
-      throw new ApiError(422, "Give either candidates or candidate_id, not both", "candidate_id");
-    }
-    if (!body.candidate_id && candidates.length === 0) {
-      throw new ApiError(422, "At least one candidate is required", "candidates");
-    }
-    const sendEmail = body.disable_email_notification !== true;
-    const outcomes = await registerUsers(caller, {
-      interviewId: body.interview_id,
-      merchantId: body.merchant_id ?? null,
-      isTest: false,
-      sendInvitation: sendEmail,
-      hideMenu: false,
-      hideIframe: false,
-      users: candidates,
-      allOrNothing: true,
-      candidateId: body.candidate_id ?? undefined,
-      jobApplicationId: body.job_application_id ?? undefined,
-    }, c.get("deadline"));
-    const invitations: { candidate_id: string; candidate_email: string; invite_url: string }[] = [];
-    const failed: string[] = [];
-    outcomes.forEach((outcome, i) => {
-      if (outcome.ok && outcome.interviewUrl !== undefined) {
-        invitations.push({
-          candidate_id: outcome.profileId,
-          candidate_email: outcome.email,
-          invite_url: outcome.interviewUrl,
-        });
-      } else failed.push(`candidates.${i}: ${outcome.ok ? "not registered" : outcome.error}`);
-    });
-    if (failed.length > 0) throw new ApiError(422, `Nobody was invited: ${failed.join("; ")}`);
-    return c.json({
-      status: true,
-      message: sendEmail ? "Invitations sent successfully" : "Invitations created; no email sent",
-      data: { invitations },
-    });
+    return c.json(await invite(caller, body, c.get("deadline")));
   });
   return app;
 }

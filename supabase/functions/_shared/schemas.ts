@@ -219,6 +219,9 @@ export const RedeemResponse = z.object({
   email: z.string(),
   external_id: z.string().nullable(),
   is_test: z.boolean(),
+  job_application_id: z.string().nullable().meta({
+    description: "The integrator's reference given with the registration (micro1's job_application_id).",
+  }),
   status: z.literal("started"),
 });
 

@@ -20,6 +20,12 @@ import {
 } from "./invitations/schemas.ts";
 import { ApiKey, ApiKeyList, CreateApiKeyRequest, CreatedApiKey } from "./api_keys/schemas.ts";
 import { Micro1Error, micro1InviteRequestSchema, Micro1InviteResponse } from "./micro1/schemas.ts";
+import {
+  GetRegistrationQuery,
+  ListRegistrationsQuery,
+  Registration,
+  RegistrationList,
+} from "./registrations/schemas.ts";
 
 /** OpenAPI 3.1 schemas are JSON Schema 2020-12, which zod emits natively. */
 function jsonSchema(schema: z.ZodType): Record<string, unknown> {
@@ -29,6 +35,21 @@ function jsonSchema(schema: z.ZodType): Record<string, unknown> {
     unrepresentable: "any",
   });
   return rest;
+}
+
+/** A query's zod object as OpenAPI query parameters, each described by its own schema. */
+function queryParameters(schema: z.ZodObject): Record<string, unknown>[] {
+  const { properties = {}, required = [] } = jsonSchema(schema) as {
+    properties?: Record<string, { description?: string }>;
+    required?: string[];
+  };
+  return Object.entries(properties).map(([name, { description, ...property }]) => ({
+    name,
+    in: "query",
+    required: required.includes(name) && !("default" in property),
+    ...(description ? { description } : {}),
+    schema: property,
+  }));
 }
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -268,6 +289,54 @@ const ENDPOINTS: Endpoint[] = [
       403: "Role not permitted, or merchant_id of a merchant the caller may not act for.",
     },
   },
+  {
+    path: "/registrations",
+    method: "get",
+    tag: "Registrations",
+    summary: "List registrations",
+    description:
+      "The merchant's and its sub-merchants' registrations, oldest first (created_at, then id), filtered and " +
+      "paginated (limit 1-1000, default 50; offset). Each shows the candidate, interview and position, its " +
+      "status (registered, started, completed, cancelled, or expired: a link past its expiry, never redeemed), " +
+      "the time of each step, the link's expiry and the state of its emails. For the callers " +
+      "job-interview-register-users takes.",
+    authenticated: true,
+    parameters: queryParameters(ListRegistrationsQuery),
+    response: {
+      schema: "RegistrationList",
+      description: "A page of registrations and the total that match.",
+    },
+    errors: {
+      401: "Missing or invalid credential, or a revoked or expired API key.",
+      403: "Role not permitted, or merchant_id of a merchant the caller may not act for.",
+      422: "A query parameter invalid (the error names it), or merchant_id missing with the service key.",
+    },
+  },
+  {
+    path: "/registrations/{id}",
+    method: "get",
+    tag: "Registrations",
+    summary: "Get a registration",
+    description: "One registration of the merchant or of a sub-merchant of it, as the list shows it.",
+    authenticated: true,
+    parameters: [
+      {
+        name: "id",
+        in: "path",
+        required: true,
+        description: "The registration (profile_interview_id).",
+        schema: { type: "string", format: "uuid" },
+      },
+      ...queryParameters(GetRegistrationQuery),
+    ],
+    response: { schema: "Registration", description: "The registration." },
+    errors: {
+      401: "Missing or invalid credential, or a revoked or expired API key.",
+      403: "Role not permitted, or merchant_id of a merchant the caller may not act for.",
+      404: "No such registration of this merchant or its sub-merchants.",
+      422: "merchant_id not a UUID, or missing with the service key.",
+    },
+  },
 ];
 
 /** The OpenAPI 3.1 document of every endpoint, generated from the zod schemas the handlers validate with. */
@@ -295,6 +364,8 @@ export function buildOpenApiDocument(config: Config): Record<string, unknown> {
     Micro1InviteRequest: jsonSchema(micro1InviteRequestSchema(config.maxUsersPerRequest)),
     Micro1InviteResponse: jsonSchema(Micro1InviteResponse),
     Micro1Error: jsonSchema(Micro1Error),
+    Registration: jsonSchema(Registration),
+    RegistrationList: jsonSchema(RegistrationList),
     Error: jsonSchema(ErrorBody),
   };
 

@@ -1,0 +1,208 @@
+-- Issue 11: registration status reads and Idempotency-Key.
+--
+-- 1. app.get_registration / app.list_registrations: a merchant reads its own
+--    and its sub-merchants' registrations (the callers registration takes),
+--    one statement per request, filtered through indexes.
+-- 2. public.idempotency_keys: the first answer to a request with an
+--    Idempotency-Key, stored per merchant and key in the transaction of the
+--    request's own writes (app.idempotency_claim, app.idempotency_store).
+
+-- Read paths: every filter of the list has an index that starts with it
+-- (the merchant's tree is at most a handful of ids), and the default order
+-- (created_at, id) is an index order. profile_interviews (merchant_id) is
+-- replaced by the same index with the order appended.
+create index profile_interviews_merchant_created_idx
+  on public.profile_interviews (merchant_id, created_at, id);
+drop index public.profile_interviews_merchant_idx;
+create index profile_interviews_interview_idx on public.profile_interviews (interview_id, created_at, id);
+create index profile_interviews_position_idx
+  on public.profile_interviews (position_id, created_at, id) where position_id is not null;
+create index profile_interviews_profile_idx on public.profile_interviews (profile_id);
+create index profile_interviews_job_application_idx
+  on public.profile_interviews (merchant_id, job_application_id) where job_application_id is not null;
+create index candidate_profiles_external_id_idx
+  on public.candidate_profiles (merchant_id, external_id) where external_id is not null;
+
+-- A merchant and its sub-merchants at any depth (bounded like app.nearest_role).
+create function app.merchant_tree(p_merchant_id uuid) returns uuid[]
+language sql stable
+set search_path = ''
+as $$
+  with recursive tree (id, depth) as (
+    select p_merchant_id, 0
+    union all
+    select m.id, t.depth + 1
+    from tree t
+    join public.merchants m on m.parent_merchant_id = t.id
+    where t.depth < 32
+  )
+  select array_agg(distinct id) from tree;
+$$;
+
+-- What the API calls a registration's status: the stored one, except that a
+-- registration whose link expired unredeemed is 'expired'.
+create function app.registration_state(
+  p_status public.registration_status,
+  p_link_expires_at timestamptz
+) returns text
+language sql stable
+set search_path = ''
+as $$
+  select case when p_status = 'registered' and p_link_expires_at <= now() then 'expired' else p_status::text end;
+$$;
+
+-- One registration as the API shows it. p_link_expires_at is its live
+-- link's expiry (null once the link was spent or revoked).
+create function app.registration_json(
+  p_registration public.profile_interviews,
+  p_link_expires_at timestamptz
+) returns jsonb
+language sql stable
+set search_path = ''
+as $$
+  select jsonb_build_object(
+    'id', p_registration.id,
+    'merchant_id', p_registration.merchant_id,
+    'profile_id', p.id,
+    'candidate', jsonb_build_object('name', p.name, 'email', p.email, 'external_id', p.external_id),
+    'interview_id', p_registration.interview_id,
+    'interview_name', i.name,
+    'position_id', p_registration.position_id,
+    'job_application_id', p_registration.job_application_id,
+    'status', app.registration_state(p_registration.status, p_link_expires_at),
+    'is_test', p_registration.is_test,
+    'created_at', p_registration.created_at,
+    'started_at', p_registration.started_at,
+    'completed_at', p_registration.completed_at,
+    'link_expires_at', p_link_expires_at,
+    'emails', coalesce((
+      select jsonb_agg(jsonb_build_object(
+        'id', o.id,
+        'kind', o.kind,
+        'state', case when o.status in ('pending', 'sending') then 'queued' else o.status::text end,
+        'to', o.to_email,
+        'created_at', o.created_at,
+        'send_after', o.send_after,
+        'sent_at', o.sent_at,
+        'attempts', o.attempts,
+        'error', case when o.status in ('failed', 'cancelled') then o.last_error end
+      ) order by o.created_at, o.id)
+      from public.email_outbox o
+      where o.profile_interview_id = p_registration.id
+    ), '[]'::jsonb)
+  )
+  from public.candidate_profiles p, public.interviews i
+  where p.id = p_registration.profile_id and i.id = p_registration.interview_id;
+$$;
+
+-- The live link's expiry of a registration (the unique index of live tokens).
+create function app.live_link_expiry(p_registration_id uuid) returns timestamptz
+language sql stable
+set search_path = ''
+as $$
+  select t.expires_at from public.interview_tokens t
+  where t.profile_interview_id = p_registration_id and t.redeemed_at is null and t.revoked_at is null;
+$$;
+
+-- One registration of the acting merchant or a sub-merchant of it; any
+-- other id is 404, whoever holds it.
+create function app.get_registration(p_account_id uuid, p_merchant_id uuid, p_id uuid) returns jsonb
+language plpgsql volatile
+set search_path = ''
+as $$
+declare
+  v_merchant_id uuid;
+  v_registration public.profile_interviews%rowtype;
+begin
+  v_merchant_id := app.acting_merchant(
+    p_account_id, p_merchant_id, array['merchant_owner', 'merchant']::public.member_role[]
+  );
+  select * into v_registration from public.profile_interviews
+  where id = p_id and merchant_id = any (app.merchant_tree(v_merchant_id));
+  if not found then
+    raise exception 'Registration not found' using errcode = 'JM404';
+  end if;
+  return app.registration_json(v_registration, app.live_link_expiry(v_registration.id));
+end;
+$$;
+
+-- A page of the acting merchant's (and its sub-merchants') registrations,
+-- oldest first (created_at, id: new registrations land after the last
+-- page, so paging with offset neither skips nor repeats), with the total
+-- that match. Filters are optional and combine with AND; p_email matches
+-- case-insensitively, p_created_after inclusive, p_created_before exclusive.
+-- Planned per call (force_custom_plan below): a filter left null drops out
+-- of the plan, and the one given picks its index.
+create function app.list_registrations(
+  p_account_id uuid,
+  p_merchant_id uuid,
+  p_interview_id uuid,
+  p_position_id uuid,
+  p_external_id text,
+  p_email text,
+  p_job_application_id text,
+  p_status text,
+  p_created_after timestamptz,
+  p_created_before timestamptz,
+  p_limit integer,
+  p_offset integer
+) returns jsonb
+language plpgsql volatile
+set search_path = ''
+as $$
+declare
+  v_merchant_id uuid;
+  v_tree uuid[];
+  v_total bigint;
+  v_data jsonb;
+begin
+  v_merchant_id := app.acting_merchant(
+    p_account_id, p_merchant_id, array['merchant_owner', 'merchant']::public.member_role[]
+  );
+  v_tree := app.merchant_tree(v_merchant_id);
+
+  with matches as materialized (
+    select pi, l.expires_at as link_expires_at
+    from public.profile_interviews pi
+    join public.candidate_profiles p on p.id = pi.profile_id
+    left join lateral (
+      select t.expires_at from public.interview_tokens t
+      where t.profile_interview_id = pi.id and t.redeemed_at is null and t.revoked_at is null
+    ) l on true
+    where pi.merchant_id = any (v_tree)
+      and (p_interview_id is null or pi.interview_id = p_interview_id)
+      and (p_position_id is null or pi.position_id = p_position_id)
+      and (p_external_id is null or (p.merchant_id = any (v_tree) and p.external_id = p_external_id))
+      and (p_email is null or (p.merchant_id = any (v_tree) and p.email_key = lower(p_email)))
+      and (p_job_application_id is null or pi.job_application_id = p_job_application_id)
+      and (p_created_after is null or pi.created_at >= p_created_after)
+      and (p_created_before is null or pi.created_at < p_created_before)
+      and (p_status is null or app.registration_state(pi.status, l.expires_at) = p_status)
+  ),
+  page as (
+    select m.pi, m.link_expires_at
+    from matches m
+    order by (m.pi).created_at, (m.pi).id
+    limit p_limit offset p_offset
+  )
+  select (select count(*) from matches),
+    coalesce((
+      select jsonb_agg(app.registration_json(pg.pi, pg.link_expires_at)
+        order by (pg.pi).created_at, (pg.pi).id)
+      from page pg
+    ), '[]'::jsonb)
+  into v_total, v_data;
+
+  return jsonb_build_object(
+    'data', v_data,
+    'pagination', jsonb_build_object(
+      'total', v_total, 'limit', p_limit, 'offset', p_offset, 'has_more', p_offset + jsonb_array_length(v_data) < v_total
+    )
+  );
+end;
+$$;
+alter function app.list_registrations(
+  uuid, uuid, uuid, uuid, text, text, text, text, timestamptz, timestamptz, integer, integer
+) set plan_cache_mode = force_custom_plan;
+
+revoke all on all functions in schema app from public;

@@ -6,14 +6,16 @@
  * registrations (links and invitations, at two merchants, with the service key, an owner's JWT or the
  * merchant's API key), micro1's invite (API key in `x-api-key`), invite-users (a team member and a
  * candidate; every other request names a merchant that does not exist, so its transaction fails),
- * redemptions of links handed out and completions of redeemed interviews.
+ * redemptions of links handed out and completions of redeemed interviews, and registrations sent with an
+ * `Idempotency-Key` the way a retrying client sends them (twice at once, and again after each 503).
  * With `--faults`, the database is frozen (SIGSTOP) for a while and then restarted mid-load.
  *
  * Then the invariants, against the database and the catcher (docs/decisions.md, "Reliability"):
  * every row answered ok exists, its link redeems exactly once and it spent one credit; every row answered
  * with an error wrote nothing; credits balance; no message is delivered twice and every sent one was
  * delivered; no session sits idle in a transaction; no 500, and 503s (with Retry-After) only while the
- * database was away; every request answered within its deadline; service back soon after the database.
+ * database was away; every request answered within its deadline; service back soon after the database;
+ * every answer to one Idempotency-Key the same, and its registration with one link and one invitation.
  *
  * Exits 1 when an invariant is broken. tests/soak_test.ts runs a short version in `deno task test`.
  */
@@ -63,6 +65,8 @@ export interface SoakReport {
   /** Answers by operation and status, e.g. {register: {"200": 812, "503": 4}}. */
   answers: Record<string, Record<string, number>>;
   okRegistrations: number;
+  /** Registrations made by requests with an Idempotency-Key (also counted in okRegistrations). */
+  keyedRegistrations: number;
   /**
    * Requests answered with a 503 that says the outcome is unknown, whose statement did commit: the
    * database frozen between a statement's deadline check and its commit, or a connection lost after its
@@ -327,6 +331,51 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       });
     };
 
+    // A client that retries with an Idempotency-Key: the same request twice at once, and again after a
+    // 503, up to four times. However the attempts end, the request runs once: every 200 is the same
+    // answer, and the registration has one link and one invitation (checked below).
+    const keyed: { email: string; key: string }[] = [];
+    const idempotent = async (): Promise<void> => {
+      const address = email("keyed");
+      const key = crypto.randomUUID();
+      const send = () =>
+        call(
+          "idempotent",
+          "job-interview-register-users",
+          {
+            interview_id: ACME.interview,
+            merchant_id: ACME.merchant,
+            type: "invitation",
+            users: [{ email: address, name: "Soak Keyed" }],
+          },
+          credentials.service,
+          { "Idempotency-Key": key },
+        );
+      const attempts = await Promise.all([send(), send()]);
+      while (attempts.length < 4 && attempts.every((a) => a.status === 503)) attempts.push(await send());
+      const answered = new Set(attempts.filter((a) => a.status === 200).map((a) => JSON.stringify(a.reply)));
+      if (answered.size > 1) violate(`Idempotency-Key ${key} was answered ${answered.size} different ways`);
+      const ok = attempts.find((a) => a.status === 200);
+      const row = ok ? (ok.reply as Record<string, unknown>[])[0] : null;
+      if (row?.result !== "ok") {
+        const unknown = attempts.find((a) =>
+          a.answer.error === DEADLINE_EXCEEDED || a.answer.error === CONNECTION_LOST_MESSAGE
+        );
+        refused.set(address, (unknown ?? attempts[attempts.length - 1]).answer);
+        return;
+      }
+      keyed.push({ email: address, key });
+      registrations.push({
+        email: address,
+        merchant: ACME.merchant,
+        profileInterviewId: row.profile_interview_id as string,
+        url: row.interview_url as string,
+        redeemed: false,
+        redeemAnswered503: null,
+        completed: false,
+      });
+    };
+
     const pick = (match: (r: Registration) => boolean): Registration | undefined => {
       const candidates = registrations.filter(match);
       return candidates[Math.floor(Math.random() * candidates.length)];
@@ -390,7 +439,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       faults.push({ kind: "restart", startedMs: restartStart, endedMs: now(), firstOkAfterMs: null });
     })();
 
-    const ops = [register, register, register, micro1, invite, invite, redeem, redeem, complete];
+    const ops = [register, register, register, micro1, invite, invite, redeem, redeem, complete, idempotent];
     await Promise.all(Array.from({ length: options.clients }, async () => {
       while (now() < options.seconds * 1000) await ops[Math.floor(Math.random() * ops.length)]();
     }));
@@ -451,6 +500,22 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       else {violate(
           `${email} was answered ${answer.status} (${answer.op}: ${answer.error}) but written anyway`,
         );}
+    }
+
+    // A keyed request ran once, whatever its attempts were told: one link, one invitation.
+    for (
+      const row of await check`select cp.email_key as email,
+          (select count(*)::int from interview_tokens t where t.profile_interview_id = pi.id) as links,
+          (select count(*)::int from email_outbox o where o.profile_interview_id = pi.id and o.kind = 'invitation')
+            as invitations
+        from profile_interviews pi join candidate_profiles cp on cp.id = pi.profile_id
+        where cp.email_key = any(${keyed.map((k) => k.email)})`
+    ) {
+      if (row.links !== 1 || row.invitations !== 1) {
+        violate(
+          `the keyed registration of ${row.email} has ${row.links} links and ${row.invitations} invitations`,
+        );
+      }
     }
 
     // Credits balance: one spent for each registration the database holds, whatever its answer said.
@@ -522,6 +587,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     return {
       answers: byOp,
       okRegistrations: registrations.length,
+      keyedRegistrations: keyed.length,
       appliedDespite503,
       redeemed: registrations.filter((r) => r.redeemed).length,
       completed: registrations.filter((r) => r.completed).length,

@@ -205,4 +205,87 @@ alter function app.list_registrations(
   uuid, uuid, uuid, uuid, text, text, text, text, timestamptz, timestamptz, integer, integer
 ) set plan_cache_mode = force_custom_plan;
 
+-- The first answer to a request sent with an Idempotency-Key, per merchant
+-- and key (docs/idempotency.md). Written in the transaction of the request's
+-- own writes, so a key is stored exactly when its request committed.
+-- fingerprint: SHA-256 of the endpoint and the request body; response: what
+-- the request's SQL call returned, with what the API needs to answer the
+-- same again (e.g. the issue time its links were signed with).
+create table public.idempotency_keys (
+  merchant_id uuid not null references public.merchants (id) on delete cascade,
+  key text not null check (length(key) between 1 and 255),
+  fingerprint bytea not null check (length(fingerprint) = 32),
+  response jsonb,
+  created_at timestamptz not null default now(),
+  expires_at timestamptz not null,
+  primary key (merchant_id, key)
+);
+create index idempotency_keys_expires_idx on public.idempotency_keys (expires_at);
+alter table public.idempotency_keys enable row level security;
+
+-- Claims p_key for the request's merchant (app.acting_merchant, with the
+-- roles every writing endpoint takes), the first step of the request's one
+-- statement. Returns the merchant and, when the key was used before by a
+-- request that committed, that request's stored response (the caller
+-- answers with it and runs nothing). A request with the key still in
+-- flight holds its row: the insert waits for it to commit (then this
+-- replays it) or roll back (then this one runs), so one key never runs
+-- twice. The same key with another fingerprint is a 422. A key past its
+-- expiry is claimed anew; each claim also deletes a few expired keys, so
+-- the table keeps itself to the keys of the last TTL.
+create function app.idempotency_claim(
+  p_account_id uuid,
+  p_merchant_id uuid,
+  p_key text,
+  p_fingerprint bytea,
+  p_ttl_seconds integer
+) returns table (merchant_id uuid, replay jsonb)
+language plpgsql volatile
+set search_path = ''
+as $$
+declare
+  v_merchant_id uuid;
+  v_claimed boolean;
+  v_stored public.idempotency_keys%rowtype;
+begin
+  v_merchant_id := app.acting_merchant(
+    p_account_id, p_merchant_id, array['merchant_owner', 'merchant']::public.member_role[]
+  );
+  insert into public.idempotency_keys as k (merchant_id, key, fingerprint, expires_at)
+  values (v_merchant_id, p_key, p_fingerprint, now() + make_interval(secs => p_ttl_seconds))
+  on conflict on constraint idempotency_keys_pkey do update
+    set fingerprint = excluded.fingerprint, response = null, created_at = now(), expires_at = excluded.expires_at
+    where k.expires_at <= now()
+  returning true into v_claimed;
+
+  if v_claimed then
+    delete from public.idempotency_keys
+    where ctid = any (array(
+      select e.ctid from public.idempotency_keys e where e.expires_at <= now() limit 10 for update skip locked
+    ));
+    return query select v_merchant_id, null::jsonb;
+    return;
+  end if;
+
+  select * into v_stored from public.idempotency_keys k where k.merchant_id = v_merchant_id and k.key = p_key;
+  if v_stored.fingerprint <> p_fingerprint then
+    raise exception 'Idempotency-Key already used for a different request' using errcode = 'JM422',
+      hint = 'Idempotency-Key';
+  end if;
+  return query select v_merchant_id, v_stored.response;
+end;
+$$;
+
+-- Records the response of the request that claimed p_key (in its own
+-- transaction) and returns it.
+create function app.idempotency_store(p_merchant_id uuid, p_key text, p_response jsonb) returns jsonb
+language plpgsql volatile
+set search_path = ''
+as $$
+begin
+  update public.idempotency_keys set response = p_response where merchant_id = p_merchant_id and key = p_key;
+  return p_response;
+end;
+$$;
+
 revoke all on all functions in schema app from public;

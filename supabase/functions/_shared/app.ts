@@ -67,9 +67,10 @@ export function createFunctionApp(
       "x-api-key",
       "content-type",
       "x-request-id",
+      "idempotency-key",
     ],
     allowMethods: ["POST", "GET", "DELETE", "OPTIONS"],
-    exposeHeaders: ["x-request-id", "retry-after"],
+    exposeHeaders: ["x-request-id", "retry-after", "idempotent-replayed"],
     maxAge: 86400,
   }));
   app.use(methodNotAllowed({

@@ -134,6 +134,8 @@ export interface Config {
   allowedOrigins: string[];
   /** The invitation email chain: SMTP server, sender defaults, reminders, retries. */
   email: EmailConfig;
+  /** How long an Idempotency-Key's first answer is kept (at least a day: docs/idempotency.md). */
+  idempotencyKeyTtlSeconds: number;
 }
 
 function list(raw: string | undefined): string[] {
@@ -241,5 +243,9 @@ export function loadConfig(env: Env = Deno.env.toObject()): Config {
     maxBodyBytes: envNumber(settings, "MAX_BODY_BYTES", 2 * 1024 * 1024, { min: 1, integer: true }),
     allowedOrigins: list(settings.CORS_ALLOWED_ORIGINS),
     email: loadEmailConfig(settings),
+    idempotencyKeyTtlSeconds: envNumber(settings, "IDEMPOTENCY_KEY_TTL_SECONDS", 24 * 3600, {
+      min: 24 * 3600,
+      integer: true,
+    }),
   };
 }

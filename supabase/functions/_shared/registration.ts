@@ -1,4 +1,5 @@
 import { type Caller, callerSql } from "./auth.ts";
+import { createOnce, type IdempotencyKey } from "./idempotency.ts";
 import { buildInterviewUrl, interviewTokenKey, mintInterviewToken } from "./interview_token.ts";
 import type { Runtime } from "./runtime.ts";
 import { validateRegisterUser, type ValidUser } from "./schemas.ts";
@@ -25,6 +26,15 @@ export interface RegistrationRequest {
   candidateId?: string;
   /** The integrator's reference, kept on each registration (micro1's job_application_id). */
   jobApplicationId?: string;
+  /** The request's Idempotency-Key: a repeat is answered with the first request's outcomes. */
+  idempotencyKey?: IdempotencyKey | null;
+}
+
+export interface RegistrationOutcomes {
+  /** One per input row, in input order. */
+  outcomes: RowOutcome[];
+  /** Whether these are the outcomes of an earlier request with the same Idempotency-Key. */
+  replayed: boolean;
 }
 
 export type RowOutcome =
@@ -46,6 +56,12 @@ interface DatabaseRow {
   jti?: string;
 }
 
+/** When a request's links were issued and expire (seconds since the epoch). */
+type LinkTimes = {
+  issuedAt: number;
+  expiresAt: number;
+};
+
 interface DatabaseResult {
   merchant_id: string;
   interview_id: string;
@@ -63,14 +79,15 @@ interface DatabaseResult {
  * order.
  */
 export function createRegistrar(runtime: Runtime) {
-  const { db, config } = runtime;
+  const { config } = runtime;
   const tokenKey = interviewTokenKey(config.interviewTokenSecret);
+  const once = createOnce(runtime);
 
   return async function registerUsers(
     caller: Caller,
     request: RegistrationRequest,
     deadline: number,
-  ): Promise<RowOutcome[]> {
+  ): Promise<RegistrationOutcomes> {
     const outcomes: (RowOutcome | undefined)[] = new Array(
       request.candidateId ? 1 : request.users.length,
     );
@@ -91,15 +108,18 @@ export function createRegistrar(runtime: Runtime) {
       valid.push({ i, ...verdict.user });
     });
 
-    const issuedAt = Math.floor(Date.now() / 1000);
-    const expiresAt = issuedAt + config.interviewTokenTtlSeconds;
+    const now = Math.floor(Date.now() / 1000);
     // Even with no valid row the call is made: it is what authorizes the
     // caller for the merchant and checks the interview, per request.
     const rows = request.allOrNothing && outcomes.some(Boolean) ? [] : valid;
-    const [{ result }] = await db.query(
-      deadline,
+    // A replay signs its links with the first request's times: the same claims, the same links.
+    const { result, context: { issuedAt, expiresAt }, replayed } = await once<DatabaseResult, LinkTimes>(
+      caller,
+      request.merchantId,
+      request.idempotencyKey ?? null,
+      { issuedAt: now, expiresAt: now + config.interviewTokenTtlSeconds },
       (sql) =>
-        sql<{ result: DatabaseResult }[]>`select app.register_users(
+        sql`app.register_users(
         ${callerSql(sql, caller)},
         ${request.merchantId}::uuid,
         ${request.interviewId}::uuid,
@@ -107,15 +127,16 @@ export function createRegistrar(runtime: Runtime) {
         ${request.sendInvitation},
         ${request.hideMenu},
         ${request.hideIframe},
-        to_timestamp(${issuedAt}::bigint),
-        to_timestamp(${expiresAt}::bigint),
+        to_timestamp(${now}::bigint),
+        to_timestamp(${now + config.interviewTokenTtlSeconds}::bigint),
         ${sql.json(rows)}::jsonb,
         ${request.language ?? "en"},
         ${sql.json(request.emailPayload ?? {})}::jsonb,
         p_all_or_nothing => ${request.allOrNothing ?? false},
         p_candidate_id => ${request.candidateId ?? null}::uuid,
         p_job_application_id => ${request.jobApplicationId ?? null}
-      ) as result`,
+      )`,
+      deadline,
     );
 
     const key = await tokenKey;
@@ -147,9 +168,12 @@ export function createRegistrar(runtime: Runtime) {
         email: result.candidate_email ?? emailOf.get(row.i)!,
       };
     }
-    return outcomes.map((outcome, i) => {
-      if (!outcome) throw new Error(`app.register_users returned no outcome for row ${i}`);
-      return outcome;
-    });
+    return {
+      outcomes: outcomes.map((outcome, i) => {
+        if (!outcome) throw new Error(`app.register_users returned no outcome for row ${i}`);
+        return outcome;
+      }),
+      replayed,
+    };
   };
 }

@@ -1,4 +1,5 @@
 import { type Caller, callerSql } from "../auth.ts";
+import { createOnce, type IdempotencyKey } from "../idempotency.ts";
 import type { Runtime } from "../runtime.ts";
 import type { ValidUser } from "../schemas.ts";
 import { type InviteResult, type MemberRole, type MojitoLanguage, validateInviteUser } from "./schemas.ts";
@@ -10,6 +11,8 @@ export interface InviteRequest {
   messageFromRecruiter: string | null;
   /** The rows as sent; each is validated on its own. */
   users: Record<string, unknown>[];
+  /** The request's Idempotency-Key: a repeat is answered with the first request's outcomes. */
+  idempotencyKey: IdempotencyKey | null;
 }
 
 export type InviteOutcome =
@@ -39,13 +42,14 @@ type DatabaseRow =
  * finds duplicates among them. Returns one outcome per input row, in input order.
  */
 export function createInviter(runtime: Runtime) {
-  const { db, config } = runtime;
+  const { config } = runtime;
+  const once = createOnce(runtime);
 
   return async function inviteUsers(
     caller: Caller,
     request: InviteRequest,
     deadline: number,
-  ): Promise<InviteOutcome[]> {
+  ): Promise<{ outcomes: InviteOutcome[]; replayed: boolean }> {
     const outcomes: (InviteOutcome | undefined)[] = new Array(request.users.length);
     const members: MemberRow[] = [];
     const candidates: CandidateRow[] = [];
@@ -65,11 +69,13 @@ export function createInviter(runtime: Runtime) {
     });
 
     const issuedAt = Math.floor(Date.now() / 1000);
-    const [{ result }] = await db.query(
-      deadline,
+    const { result, replayed } = await once<{ merchant_id: string; rows: DatabaseRow[] }, null>(
+      caller,
+      request.merchantId,
+      request.idempotencyKey,
+      null,
       (sql) =>
-        sql<{ result: { merchant_id: string; rows: DatabaseRow[] } }[]>`
-        select app.invite_users(
+        sql`app.invite_users(
           ${callerSql(sql, caller)},
           ${request.merchantId}::uuid,
           ${request.forceInvite},
@@ -80,7 +86,8 @@ export function createInviter(runtime: Runtime) {
           ${sql.json(candidates)}::jsonb,
           ${request.language},
           ${sql.json({ message_from_recruiter: request.messageFromRecruiter })}::jsonb
-        ) as result`,
+        )`,
+      deadline,
     );
     for (const row of result.rows) {
       const candidate = request.users[row.i].type === "candidate";
@@ -101,9 +108,12 @@ export function createInviter(runtime: Runtime) {
         };
       }
     }
-    return outcomes.map((outcome, i) => {
-      if (!outcome) throw new Error(`invite-users decided no outcome for row ${i}`);
-      return outcome;
-    });
+    return {
+      outcomes: outcomes.map((outcome, i) => {
+        if (!outcome) throw new Error(`invite-users decided no outcome for row ${i}`);
+        return outcome;
+      }),
+      replayed,
+    };
   };
 }

@@ -1,6 +1,7 @@
 import type { z } from "zod";
 import type { Caller } from "../auth.ts";
 import { ApiError } from "../errors.ts";
+import { type IdempotencyKey, IDEMPOTENT_REPLAYED_HEADER } from "../idempotency.ts";
 import { createRegistrar } from "../registration.ts";
 import type { Runtime } from "../runtime.ts";
 import type { micro1InviteRequestSchema, Micro1InviteResponse } from "./schemas.ts";
@@ -16,8 +17,9 @@ export function createMicro1Inviter(runtime: Runtime) {
   return async function invite(
     caller: Caller,
     body: z.output<ReturnType<typeof micro1InviteRequestSchema>>,
+    idempotencyKey: IdempotencyKey | null,
     deadline: number,
-  ): Promise<z.infer<typeof Micro1InviteResponse>> {
+  ): Promise<{ response: z.infer<typeof Micro1InviteResponse>; replayed: boolean }> {
     const candidates = body.candidates ?? [];
     if (body.candidate_id && candidates.length > 0) {
       throw new ApiError(422, "Give either candidates or candidate_id, not both", "candidate_id");
@@ -26,7 +28,7 @@ export function createMicro1Inviter(runtime: Runtime) {
       throw new ApiError(422, "At least one candidate is required", "candidates");
     }
     const sendEmail = body.disable_email_notification !== true;
-    const outcomes = await registerUsers(caller, {
+    const { outcomes, replayed } = await registerUsers(caller, {
       interviewId: body.interview_id,
       merchantId: body.merchant_id ?? null,
       isTest: false,
@@ -37,10 +39,18 @@ export function createMicro1Inviter(runtime: Runtime) {
       allOrNothing: true,
       candidateId: body.candidate_id ?? undefined,
       jobApplicationId: body.job_application_id ?? undefined,
+      idempotencyKey,
     }, deadline);
     const failed = outcomes.flatMap((outcome, i) => outcome.ok ? [] : [`candidates.${i}: ${outcome.error}`]);
-    if (failed.length > 0) throw new ApiError(422, `Nobody was invited: ${failed.join("; ")}`);
-    return {
+    if (failed.length > 0) {
+      throw new ApiError(
+        422,
+        `Nobody was invited: ${failed.join("; ")}`,
+        undefined,
+        replayed ? { [IDEMPOTENT_REPLAYED_HEADER]: "true" } : {},
+      );
+    }
+    const response: z.infer<typeof Micro1InviteResponse> = {
       status: true,
       message: sendEmail ? "Invitations sent successfully" : "Invitations created; no email sent",
       data: {
@@ -55,5 +65,6 @@ export function createMicro1Inviter(runtime: Runtime) {
         ),
       },
     };
+    return { response, replayed };
   };
 }

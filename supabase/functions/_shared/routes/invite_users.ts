@@ -1,6 +1,7 @@
 import type { Hono } from "hono";
 import { type AppEnv, createFunctionApp } from "../app.ts";
 import { createAuthenticator } from "../auth.ts";
+import { idempotencyKeyOf, IDEMPOTENT_REPLAYED_HEADER } from "../idempotency.ts";
 import { createInviter, type InviteOutcome } from "../invitations/invite.ts";
 import { inviteUsersEnvelopeSchema } from "../invitations/schemas.ts";
 import { readJsonObject, validate } from "../request_body.ts";
@@ -38,13 +39,15 @@ export function inviteUsersApp(runtime: Runtime): Hono<AppEnv> {
     const raw = await readJsonObject(c);
     const body = validate(envelope, raw);
     const users = raw.users as Record<string, unknown>[];
-    const outcomes = await inviteUsers(caller, {
+    const { outcomes, replayed } = await inviteUsers(caller, {
       merchantId: body.merchant_id ?? null,
       forceInvite: body.force_invite,
       language: body.mojito_language_code ?? "en",
       messageFromRecruiter: body.message_from_recruiter || null,
       users,
+      idempotencyKey: idempotencyKeyOf(c.req.raw.headers, INVITE_USERS_FUNCTION, raw),
     }, c.get("deadline"));
+    if (replayed) c.header(IDEMPOTENT_REPLAYED_HEADER, "true");
     return c.json(users.map((user, i) => ({ ...user, ...resultFields(outcomes[i]) })));
   });
   return app;

@@ -1,6 +1,7 @@
 import type { Hono } from "hono";
 import { type AppEnv, createFunctionApp, type ErrorRenderer } from "../app.ts";
 import { createAuthenticator } from "../auth.ts";
+import { idempotencyKeyOf, IDEMPOTENT_REPLAYED_HEADER } from "../idempotency.ts";
 import { createMicro1Inviter } from "../micro1/invite.ts";
 import { micro1InviteRequestSchema } from "../micro1/schemas.ts";
 import { readJsonObject, validate } from "../request_body.ts";
@@ -31,8 +32,12 @@ export function micro1InviteApp(runtime: Runtime): Hono<AppEnv> {
 
   app.post("/invite", async (c) => {
     const caller = await authenticate(c.req.raw.headers);
-    const body = validate(schema, await readJsonObject(c));
-    return c.json(await invite(caller, body, c.get("deadline")));
+    const raw = await readJsonObject(c);
+    const body = validate(schema, raw);
+    const key = idempotencyKeyOf(c.req.raw.headers, `${MICRO1_FUNCTION}/invite`, raw);
+    const { response, replayed } = await invite(caller, body, key, c.get("deadline"));
+    if (replayed) c.header(IDEMPOTENT_REPLAYED_HEADER, "true");
+    return c.json(response);
   });
   return app;
 }

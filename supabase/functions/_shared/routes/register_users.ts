@@ -2,6 +2,7 @@ import type { Hono } from "hono";
 import { type AppEnv, createFunctionApp } from "../app.ts";
 import { createAuthenticator } from "../auth.ts";
 import { ApiError } from "../errors.ts";
+import { idempotencyKeyOf, IDEMPOTENT_REPLAYED_HEADER } from "../idempotency.ts";
 import { createRegistrar, type RowOutcome } from "../registration.ts";
 import { readJsonObject, validate } from "../request_body.ts";
 import type { Runtime } from "../runtime.ts";
@@ -40,7 +41,7 @@ export function registerUsersApp(runtime: Runtime): Hono<AppEnv> {
       );
     }
     const users = raw.users as Record<string, unknown>[];
-    const outcomes = await registerUsers(caller, {
+    const { outcomes, replayed } = await registerUsers(caller, {
       interviewId: body.interview_id,
       merchantId: body.merchant_id ?? null,
       isTest: body.is_test,
@@ -48,7 +49,9 @@ export function registerUsersApp(runtime: Runtime): Hono<AppEnv> {
       hideMenu: body.hide_menu,
       hideIframe: body.hide_iframe,
       users,
+      idempotencyKey: idempotencyKeyOf(c.req.raw.headers, REGISTER_USERS_FUNCTION, raw),
     }, c.get("deadline"));
+    if (replayed) c.header(IDEMPOTENT_REPLAYED_HEADER, "true");
     return c.json(
       users.map((user, i) => ({ ...user, ...resultFields(outcomes[i]) })),
     );

@@ -5,6 +5,8 @@ import {
   CompleteInterviewResponse,
   EmailDispatchResponse,
   ErrorBody,
+  JobInterviewTokenRequest,
+  JobInterviewTokenResponse,
   RedeemRequest,
   RedeemResponse,
   RegisterUser,
@@ -290,6 +292,28 @@ const ENDPOINTS: Endpoint[] = [
     },
   },
   {
+    path: "/job-interview-token",
+    tag: "Interviews",
+    summary: "Generate a signed interview URL",
+    description:
+      "JobMojito's generate_interview_url. For type interview-for-profile: a new one-time interview " +
+      "URL for an existing candidate profile and interview; the candidate's open registration for it is " +
+      "reused (no credit) and its previous link stops working, or, with none open, a new registration " +
+      'spends a credit. The menu is hidden unless hide_menu is the string "false". Other types are a 422 ' +
+      "until the results side exists. For the callers job-interview-register-users takes.",
+    authenticated: true,
+    request: "JobInterviewTokenRequest",
+    response: { schema: "JobInterviewTokenResponse", description: "The URL, as a bare JSON string." },
+    errors: {
+      401: "Missing or invalid credential, or a revoked or expired API key.",
+      403: "Role not permitted, or merchant_id of a merchant the caller may not act for.",
+      422:
+        "Validation error: a type other than interview-for-profile, interview_id or interview_profile_id " +
+        "missing, the candidate or interview not the merchant's, the interview not available, not enough " +
+        "interview credits.",
+    },
+  },
+  {
     path: "/registrations",
     method: "get",
     tag: "Registrations",
@@ -364,6 +388,8 @@ export function buildOpenApiDocument(config: Config): Record<string, unknown> {
     Micro1InviteRequest: jsonSchema(micro1InviteRequestSchema(config.maxUsersPerRequest)),
     Micro1InviteResponse: jsonSchema(Micro1InviteResponse),
     Micro1Error: jsonSchema(Micro1Error),
+    JobInterviewTokenRequest: jsonSchema(JobInterviewTokenRequest),
+    JobInterviewTokenResponse: jsonSchema(JobInterviewTokenResponse),
     Registration: jsonSchema(Registration),
     RegistrationList: jsonSchema(RegistrationList),
     Error: jsonSchema(ErrorBody),

@@ -260,3 +260,41 @@ export const EmailDispatchResponse = z.object({
   }),
   released: z.int().meta({ description: "Handed back unsent because the time budget ran out." }),
 });
+
+/** JobMojito's generate_interview_url types; only interview-for-profile exists until the results side does. */
+export const INTERVIEW_TOKEN_TYPES = [
+  "interview-for-profile",
+  "results-for-profile",
+  "interview-results-for-position",
+  "interview-result-candidate",
+  "interview-result-talent-seeker",
+] as const;
+
+export const JobInterviewTokenRequest = z.object({
+  type: z.enum(INTERVIEW_TOKEN_TYPES, { error: `Must be one of ${INTERVIEW_TOKEN_TYPES.join(", ")}` }).meta({
+    description:
+      'Which kind of signed URL to generate. Only "interview-for-profile" is served (others: 422).',
+  }),
+  interview_id: uuid("Interview or position id. Required for interview-for-profile.").optional(),
+  interview_profile_id: uuid("Candidate profile id. Required for interview-for-profile.").optional(),
+  interview_result_id: uuid("Interview result id (the result types, not served yet).").optional(),
+  merchant_id: uuid(
+    "Merchant id. Required with the service key; with a user token or API key, its merchant or a sub-merchant.",
+  ).nullish(),
+  hide_menu: z.union([z.string(), z.boolean(), z.null()], { error: "Must be a string, a boolean or null" })
+    .optional()
+    .transform((value) =>
+      !(value === false || (typeof value === "string" && value.toLowerCase() === "false"))
+    )
+    .meta({
+      description:
+        'Pass the string "false" (or false) to show the navigation menu; any other value, or none, ' +
+        "hides it (view_hm).",
+    }),
+});
+
+export const JobInterviewTokenResponse = z.string().meta({
+  description: "The new one-time interview URL, as a bare JSON string.",
+  example:
+    "https://interview.example.com/interview/take/<interview id>/?interview_token=<token>&view_hm=true",
+});

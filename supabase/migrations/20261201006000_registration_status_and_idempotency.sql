@@ -6,6 +6,12 @@
 -- 2. public.idempotency_keys: the first answer to a request with an
 --    Idempotency-Key, stored per merchant and key in the transaction of the
 --    request's own writes (app.idempotency_claim, app.idempotency_store).
+-- 3. app.cancel_registration: a registration cancelled; its link then
+--    redeems to a 410 that says so (app.redeem_interview_token), and a credit
+--    spent on it comes back when its link was never redeemed.
+
+-- When a registration was cancelled.
+alter table public.profile_interviews add column cancelled_at timestamptz;
 
 -- Read paths: every filter of the list has an index that starts with it
 -- (the merchant's tree is at most a handful of ids), and the default order
@@ -74,6 +80,7 @@ as $$
     'created_at', p_registration.created_at,
     'started_at', p_registration.started_at,
     'completed_at', p_registration.completed_at,
+    'cancelled_at', p_registration.cancelled_at,
     'link_expires_at', p_link_expires_at,
     'emails', coalesce((
       select jsonb_agg(jsonb_build_object(
@@ -285,6 +292,132 @@ as $$
 begin
   update public.idempotency_keys set response = p_response where merchant_id = p_merchant_id and key = p_key;
   return p_response;
+end;
+$$;
+
+-- Cancels a registration of the acting merchant or a sub-merchant of it
+-- (else 404), for the callers registration takes. Its live link is revoked
+-- (redeeming it is a 410 "cancelled"), its pending emails (invitation,
+-- reminders) are cancelled, and when its link was never redeemed (status
+-- registered, expired included) the credit it spent is returned to the
+-- merchant: the candidate never took the interview. A started registration
+-- keeps its credit. Cancelling a cancelled registration changes nothing; a
+-- completed one is a 409. Locks the registration, then its tokens and
+-- emails, then the merchant's row: the order registration keeps.
+--
+-- Returns the registration as app.get_registration does, with
+-- credit_returned.
+create function app.cancel_registration(p_account_id uuid, p_merchant_id uuid, p_id uuid) returns jsonb
+language plpgsql volatile
+set search_path = ''
+as $$
+declare
+  v_merchant_id uuid;
+  v_registration public.profile_interviews%rowtype;
+  v_refund boolean := false;
+begin
+  v_merchant_id := app.acting_merchant(
+    p_account_id, p_merchant_id, array['merchant_owner', 'merchant']::public.member_role[]
+  );
+  select * into v_registration from public.profile_interviews
+  where id = p_id and merchant_id = any (app.merchant_tree(v_merchant_id))
+  for update;
+  if not found then
+    raise exception 'Registration not found' using errcode = 'JM404';
+  end if;
+  if v_registration.status = 'completed' then
+    raise exception 'Registration already completed' using errcode = 'JM409';
+  end if;
+
+  if v_registration.status <> 'cancelled' then
+    v_refund := v_registration.status = 'registered' and v_registration.credit_spent;
+    update public.profile_interviews
+    set status = 'cancelled', cancelled_at = now(), credit_spent = credit_spent and not v_refund
+    where id = p_id
+    returning * into v_registration;
+    update public.interview_tokens set revoked_at = now()
+    where profile_interview_id = p_id and redeemed_at is null and revoked_at is null;
+    update public.email_outbox set status = 'cancelled', last_error = 'Registration cancelled'
+    where profile_interview_id = p_id and status = 'pending';
+    if v_refund then
+      update public.merchants set interview_credits = interview_credits + 1 where id = v_registration.merchant_id;
+    end if;
+  end if;
+
+  return app.registration_json(v_registration, null) || jsonb_build_object('credit_returned', v_refund);
+end;
+$$;
+
+-- Spends a one-time interview token; as before, but a cancelled
+-- registration's link is a 410 that says so (it was a 409, or "revoked").
+create or replace function app.redeem_interview_token(p_jti uuid, p_profile_interview_id uuid)
+returns jsonb
+language plpgsql volatile
+set search_path = ''
+as $$
+declare
+  v_token public.interview_tokens%rowtype;
+  v_result jsonb;
+  v_open boolean;
+  v_registration_status public.registration_status;
+begin
+  -- Registration before token: the order app.register_batch locks them in.
+  select status into v_registration_status from public.profile_interviews where id = p_profile_interview_id for update;
+  select * into v_token from public.interview_tokens where jti = p_jti for update;
+  if not found or v_token.profile_interview_id <> p_profile_interview_id then
+    raise exception 'Invalid interview token' using errcode = 'JM401', hint = 'interview_token';
+  end if;
+  if v_registration_status = 'cancelled' then
+    raise exception 'Interview link cancelled: the registration was cancelled' using errcode = 'JM410',
+      hint = 'interview_token';
+  end if;
+  if v_token.redeemed_at is not null then
+    raise exception 'Interview token already used' using errcode = 'JM410', hint = 'interview_token';
+  end if;
+  if v_token.revoked_at is not null then
+    raise exception 'Interview token revoked: a newer link was issued' using errcode = 'JM410', hint = 'interview_token';
+  end if;
+  if v_token.expires_at <= now() then
+    raise exception 'Interview token expired' using errcode = 'JM410', hint = 'interview_token';
+  end if;
+
+  select
+    app.interview_is_open(i.status, i.interview_available_till, pi.is_test),
+    pi.status,
+    jsonb_build_object(
+      'profile_interview_id', pi.id,
+      'profile_id', p.id,
+      'merchant_id', pi.merchant_id,
+      'interview_id', i.id,
+      'interview_name', i.name,
+      'position_id', pi.position_id,
+      'name', p.name,
+      'email', p.email,
+      'external_id', p.external_id,
+      'is_test', pi.is_test,
+      'job_application_id', pi.job_application_id
+    )
+  into v_open, v_registration_status, v_result
+  from public.profile_interviews pi
+  join public.interviews i on i.id = pi.interview_id
+  join public.candidate_profiles p on p.id = pi.profile_id
+  where pi.id = v_token.profile_interview_id;
+
+  if v_registration_status not in ('registered', 'started') then
+    raise exception 'Registration is no longer open' using errcode = 'JM409';
+  end if;
+  if not v_open then
+    raise exception 'Interview is no longer available' using errcode = 'JM409';
+  end if;
+
+  update public.interview_tokens set redeemed_at = now() where jti = p_jti;
+  update public.profile_interviews
+    set status = 'started', started_at = now()
+    where id = v_token.profile_interview_id and status = 'registered';
+  update public.email_outbox set status = 'cancelled'
+    where profile_interview_id = v_token.profile_interview_id and kind = 'reminder' and status = 'pending';
+
+  return v_result || jsonb_build_object('status', 'started');
 end;
 $$;
 

@@ -23,6 +23,7 @@ import {
 import { ApiKey, ApiKeyList, CreateApiKeyRequest, CreatedApiKey } from "./api_keys/schemas.ts";
 import { Micro1Error, micro1InviteRequestSchema, Micro1InviteResponse } from "./micro1/schemas.ts";
 import {
+  CancelledRegistration,
   GetRegistrationQuery,
   ListRegistrationsQuery,
   Registration,
@@ -76,9 +77,30 @@ interface Endpoint {
   authenticated: boolean;
   /** Absent for endpoints that take no body. */
   request?: string;
+  /** Takes an Idempotency-Key (docs/idempotency.md). */
+  idempotent?: true;
   response: { schema: string; description: string };
   errors: Record<number, string>;
 }
+
+const IDEMPOTENCY_KEY_PARAMETER = {
+  name: "Idempotency-Key",
+  in: "header",
+  required: false,
+  description: 'Makes a retry safe (IETF draft "The Idempotency-Key HTTP Header Field"): the first request ' +
+    "with a key runs, a repeat with the same body within IDEMPOTENCY_KEY_TTL_SECONDS (a day by default) gets " +
+    "its answer again with Idempotent-Replayed: true and changes nothing; a concurrent repeat waits for the " +
+    "first. The same key with a different body is a 422. Keys are per merchant; 1 to 255 printable ASCII " +
+    'characters, bare or as a Structured Field string ("...").',
+  schema: { type: "string", minLength: 1, maxLength: 257 },
+};
+
+const REPLAYED_HEADER = {
+  "Idempotent-Replayed": {
+    description: "true when this is the stored answer of an earlier request with the same Idempotency-Key.",
+    schema: { type: "string", enum: ["true"] },
+  },
+};
 
 const COMMON_ERRORS: Record<number, string> = {
   404: "Unknown path.",
@@ -91,6 +113,7 @@ const COMMON_ERRORS: Record<number, string> = {
 const ENDPOINTS: Endpoint[] = [
   {
     path: "/job-interview-register-users",
+    idempotent: true,
     tag: "Interviews",
     summary: "Register users for an interview",
     description:
@@ -135,6 +158,7 @@ const ENDPOINTS: Endpoint[] = [
   },
   {
     path: "/invite-users",
+    idempotent: true,
     tag: "Invitations",
     summary: "Invite people to the merchant",
     description:
@@ -271,6 +295,7 @@ const ENDPOINTS: Endpoint[] = [
   },
   {
     path: "/interview/invite",
+    idempotent: true,
     tag: "micro1",
     summary: "Invite candidates to an interview (micro1)",
     description:
@@ -293,6 +318,7 @@ const ENDPOINTS: Endpoint[] = [
   },
   {
     path: "/job-interview-token",
+    idempotent: true,
     tag: "Interviews",
     summary: "Generate a signed interview URL",
     description:
@@ -361,6 +387,34 @@ const ENDPOINTS: Endpoint[] = [
       422: "merchant_id not a UUID, or missing with the service key.",
     },
   },
+  {
+    path: "/registrations/{id}/cancel",
+    idempotent: true,
+    tag: "Registrations",
+    summary: "Cancel a registration",
+    description: "Cancels a registration: its link stops working (redeeming it is a 410 that says it was " +
+      "cancelled), its pending invitation and reminders are not sent, and the credit it spent is returned " +
+      "when its link was never redeemed. Cancelling a cancelled registration changes nothing. No body.",
+    authenticated: true,
+    parameters: [
+      {
+        name: "id",
+        in: "path",
+        required: true,
+        description: "The registration (profile_interview_id).",
+        schema: { type: "string", format: "uuid" },
+      },
+      ...queryParameters(GetRegistrationQuery),
+    ],
+    response: { schema: "CancelledRegistration", description: "The registration, cancelled." },
+    errors: {
+      401: "Missing or invalid credential, or a revoked or expired API key.",
+      403: "Role not permitted, or merchant_id of a merchant the caller may not act for.",
+      404: "No such registration of this merchant or its sub-merchants.",
+      409: "The registration is completed.",
+      422: "merchant_id not a UUID, or missing with the service key.",
+    },
+  },
 ];
 
 /** The OpenAPI 3.1 document of every endpoint, generated from the zod schemas the handlers validate with. */
@@ -391,6 +445,7 @@ export function buildOpenApiDocument(config: Config): Record<string, unknown> {
     JobInterviewTokenRequest: jsonSchema(JobInterviewTokenRequest),
     JobInterviewTokenResponse: jsonSchema(JobInterviewTokenResponse),
     Registration: jsonSchema(Registration),
+    CancelledRegistration: jsonSchema(CancelledRegistration),
     RegistrationList: jsonSchema(RegistrationList),
     Error: jsonSchema(ErrorBody),
   };
@@ -405,7 +460,14 @@ export function buildOpenApiDocument(config: Config): Record<string, unknown> {
       summary: endpoint.summary,
       description: endpoint.description,
       security: endpoint.authenticated ? credentials : [],
-      ...(endpoint.parameters ? { parameters: endpoint.parameters } : {}),
+      ...(endpoint.parameters || endpoint.idempotent
+        ? {
+          parameters: [
+            ...endpoint.parameters ?? [],
+            ...endpoint.idempotent ? [IDEMPOTENCY_KEY_PARAMETER] : [],
+          ],
+        }
+        : {}),
       ...(endpoint.request
         ? {
           requestBody: {
@@ -417,6 +479,7 @@ export function buildOpenApiDocument(config: Config): Record<string, unknown> {
       responses: {
         [endpoint.status ?? 200]: {
           description: endpoint.response.description,
+          ...(endpoint.idempotent ? { headers: REPLAYED_HEADER } : {}),
           content: {
             "application/json": { schema: ref(endpoint.response.schema) },
           },

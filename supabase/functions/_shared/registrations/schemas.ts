@@ -70,10 +70,19 @@ export const Registration = z.object({
   created_at: z.string(),
   started_at: z.string().nullable(),
   completed_at: z.string().nullable(),
+  cancelled_at: z.string().nullable(),
   link_expires_at: z.string().nullable().meta({
     description: "When its current link expires; null once the link was redeemed or revoked.",
   }),
   emails: z.array(RegistrationEmail).meta({ description: "Its emails, oldest first." }),
+});
+
+export const CancelledRegistration = Registration.extend({
+  credit_returned: z.boolean().meta({
+    description:
+      "Whether this cancellation returned the credit the registration spent: only when its link was " +
+      "never redeemed (and it was not a test registration).",
+  }),
 });
 
 export const RegistrationList = z.object({

@@ -1,14 +1,22 @@
 import type { z } from "zod";
 import { type Caller, callerSql } from "../auth.ts";
+import { createOnce, type IdempotencyKey, type Once } from "../idempotency.ts";
 import type { Runtime } from "../runtime.ts";
-import type { ListRegistrationsQuery, Registration, RegistrationList } from "./schemas.ts";
+import type {
+  CancelledRegistration,
+  ListRegistrationsQuery,
+  Registration,
+  RegistrationList,
+} from "./schemas.ts";
 
 /**
- * Reading registrations: one SQL call each, which also authorizes the caller like registration does
- * (app.acting_merchant) and sees the acting merchant's and its sub-merchants' registrations only.
+ * Reading and cancelling registrations: one SQL call each, which also authorizes the caller like
+ * registration does (app.acting_merchant) and reaches the acting merchant's and its sub-merchants'
+ * registrations only.
  */
-export function createRegistrationReader(runtime: Runtime) {
+export function createRegistrations(runtime: Runtime) {
   const { db } = runtime;
+  const once = createOnce(runtime);
 
   return {
     async get(
@@ -50,6 +58,23 @@ export function createRegistrationReader(runtime: Runtime) {
           ) as result`,
       );
       return result;
+    },
+
+    cancel(
+      caller: Caller,
+      merchantId: string | null,
+      id: string,
+      idempotencyKey: IdempotencyKey | null,
+      deadline: number,
+    ): Promise<Once<z.infer<typeof CancelledRegistration>, null>> {
+      return once(
+        caller,
+        merchantId,
+        idempotencyKey,
+        null,
+        (sql) => sql`app.cancel_registration(${callerSql(sql, caller)}, ${merchantId}::uuid, ${id}::uuid)`,
+        deadline,
+      );
     },
   };
 }

@@ -118,6 +118,8 @@ export interface Config {
   secretKeys: string[];
   interviewTokenSecret: string;
   interviewTokenTtlSeconds: number;
+  /** The latest a request may ask its links to expire (link_expires_at), from now. */
+  interviewTokenMaxTtlSeconds: number;
   /** Used when the merchant has no interview domain of its own (also for invitation accept links). */
   interviewBaseUrl: string;
   invitationTokenSecret: string;
@@ -227,6 +229,10 @@ export function loadConfig(env: Env = Deno.env.toObject()): Config {
     interviewTokenSecret: settings.INTERVIEW_TOKEN_SECRET!,
     interviewTokenTtlSeconds: envNumber(settings, "INTERVIEW_TOKEN_TTL_SECONDS", 30 * 24 * 3600, {
       min: 1,
+      integer: true,
+    }),
+    interviewTokenMaxTtlSeconds: envNumber(settings, "INTERVIEW_TOKEN_MAX_TTL_SECONDS", 90 * 24 * 3600, {
+      min: 60,
       integer: true,
     }),
     interviewBaseUrl: settings.INTERVIEW_BASE_URL!.replace(/\/$/, ""),

@@ -1,6 +1,6 @@
 import { type Caller, callerSql } from "./auth.ts";
 import { createOnce, type IdempotencyKey } from "./idempotency.ts";
-import { buildInterviewUrl, interviewTokenKey, mintInterviewToken } from "./interview_token.ts";
+import { buildInterviewUrl, interviewTokenKey, linkExpiry, mintInterviewToken } from "./interview_token.ts";
 import type { Runtime } from "./runtime.ts";
 import { validateRegisterUser, type ValidUser } from "./schemas.ts";
 
@@ -28,6 +28,8 @@ export interface RegistrationRequest {
   jobApplicationId?: string;
   /** The request's Idempotency-Key: a repeat is answered with the first request's outcomes. */
   idempotencyKey?: IdempotencyKey | null;
+  /** The request's link_expires_at (ISO 8601), bounded by `linkExpiry`; absent: the default lifetime. */
+  linkExpiresAt?: string | null;
 }
 
 export interface RegistrationOutcomes {
@@ -109,6 +111,7 @@ export function createRegistrar(runtime: Runtime) {
     });
 
     const now = Math.floor(Date.now() / 1000);
+    const exp = linkExpiry(config, request.linkExpiresAt, now);
     // Even with no valid row the call is made: it is what authorizes the
     // caller for the merchant and checks the interview, per request.
     const rows = request.allOrNothing && outcomes.some(Boolean) ? [] : valid;
@@ -117,7 +120,7 @@ export function createRegistrar(runtime: Runtime) {
       caller,
       request.merchantId,
       request.idempotencyKey ?? null,
-      { issuedAt: now, expiresAt: now + config.interviewTokenTtlSeconds },
+      { issuedAt: now, expiresAt: exp },
       (sql) =>
         sql`app.register_users(
         ${callerSql(sql, caller)},
@@ -128,7 +131,7 @@ export function createRegistrar(runtime: Runtime) {
         ${request.hideMenu},
         ${request.hideIframe},
         to_timestamp(${now}::bigint),
-        to_timestamp(${now + config.interviewTokenTtlSeconds}::bigint),
+        to_timestamp(${exp}::bigint),
         ${sql.json(rows)}::jsonb,
         ${request.language ?? "en"},
         ${sql.json(request.emailPayload ?? {})}::jsonb,

@@ -19,6 +19,18 @@ export const flag = (description: string) =>
     )
     .meta({ description });
 
+/**
+ * A request's own link expiry: an ISO 8601 date-time at least a minute ahead and at most
+ * INTERVIEW_TOKEN_MAX_TTL_SECONDS ahead (checked when the links are minted: `linkExpiry`).
+ */
+export const linkExpiresAt = () =>
+  z.iso.datetime({ offset: true, error: "Must be an ISO 8601 date-time with a time zone" }).nullish().meta({
+    description: "When the interview links of this request stop working: at least a minute and at most " +
+      "INTERVIEW_TOKEN_MAX_TTL_SECONDS (90 days by default) ahead. Signed into the token (exp) and written in " +
+      "the invitation email. Default: INTERVIEW_TOKEN_TTL_SECONDS (30 days) from now.",
+    example: "2026-12-31T23:59:59Z",
+  });
+
 export const ErrorBody = z.object({
   error: z.string().meta({ example: "Field is required." }),
   name: z.string().optional().meta({
@@ -167,6 +179,7 @@ export function registerUsersRequestSchema(maxUsers: number) {
       'When true (or the string "true"), mints a test token that can take a draft interview, spends no credit ' +
         "and flags the result as a test.",
     ),
+    link_expires_at: linkExpiresAt(),
   });
 }
 
@@ -281,6 +294,7 @@ export const JobInterviewTokenRequest = z.object({
   merchant_id: uuid(
     "Merchant id. Required with the service key; with a user token or API key, its merchant or a sub-merchant.",
   ).nullish(),
+  link_expires_at: linkExpiresAt(),
   hide_menu: z.union([z.string(), z.boolean(), z.null()], { error: "Must be a string, a boolean or null" })
     .optional()
     .transform((value) =>

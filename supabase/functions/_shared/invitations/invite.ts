@@ -1,5 +1,6 @@
 import { type Caller, callerSql } from "../auth.ts";
 import { createOnce, type IdempotencyKey } from "../idempotency.ts";
+import { linkExpiry } from "../interview_token.ts";
 import type { Runtime } from "../runtime.ts";
 import type { ValidUser } from "../schemas.ts";
 import { type InviteResult, type MemberRole, type MojitoLanguage, validateInviteUser } from "./schemas.ts";
@@ -13,6 +14,8 @@ export interface InviteRequest {
   users: Record<string, unknown>[];
   /** The request's Idempotency-Key: a repeat is answered with the first request's outcomes. */
   idempotencyKey: IdempotencyKey | null;
+  /** The request's link_expires_at for its candidates' interview links (see `linkExpiry`). */
+  linkExpiresAt: string | null;
 }
 
 export type InviteOutcome =
@@ -69,6 +72,7 @@ export function createInviter(runtime: Runtime) {
     });
 
     const issuedAt = Math.floor(Date.now() / 1000);
+    const linkExpiresAt = linkExpiry(config, request.linkExpiresAt, issuedAt);
     const { result, replayed } = await once<{ merchant_id: string; rows: DatabaseRow[] }, null>(
       caller,
       request.merchantId,
@@ -81,7 +85,7 @@ export function createInviter(runtime: Runtime) {
           ${request.forceInvite},
           to_timestamp(${issuedAt}::bigint),
           to_timestamp(${issuedAt + config.invitationTtlSeconds}::bigint),
-          to_timestamp(${issuedAt + config.interviewTokenTtlSeconds}::bigint),
+          to_timestamp(${linkExpiresAt}::bigint),
           ${sql.json(members)}::jsonb,
           ${sql.json(candidates)}::jsonb,
           ${request.language},

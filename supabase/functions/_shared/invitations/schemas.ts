@@ -5,6 +5,7 @@
 import { z } from "zod";
 import {
   flag,
+  linkExpiresAt,
   RegisterUser,
   storable,
   UNSTORABLE,
@@ -141,6 +142,7 @@ export function inviteUsersRequestSchema(maxUsers: number) {
       .meta({
         description: "A personal note printed in every email of this request (as text, never as markup).",
       }),
+    link_expires_at: linkExpiresAt(),
   });
 }
 

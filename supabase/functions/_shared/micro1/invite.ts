@@ -39,6 +39,7 @@ export function createMicro1Inviter(runtime: Runtime) {
       allOrNothing: true,
       candidateId: body.candidate_id ?? undefined,
       jobApplicationId: body.job_application_id ?? undefined,
+      linkExpiresAt: body.link_expires_at,
       idempotencyKey,
     }, deadline);
     const failed = outcomes.flatMap((outcome, i) => outcome.ok ? [] : [`candidates.${i}: ${outcome.error}`]);

@@ -3,7 +3,7 @@
  * these and `openapi.ts` describes the endpoint from them.
  */
 import { z } from "zod";
-import { storable, UNSTORABLE, uuid } from "../schemas.ts";
+import { linkExpiresAt, storable, UNSTORABLE, uuid } from "../schemas.ts";
 
 export const Micro1Candidate = z.object({
   name: z.string({ error: "Must be a string" }).min(1, "Field is required.")
@@ -33,6 +33,9 @@ export function micro1InviteRequestSchema(maxCandidates: number) {
       description:
         "Whether to disable the email notification sent to the candidate for the interview invitation",
       default: false,
+    }),
+    link_expires_at: linkExpiresAt().meta({
+      description: "Not in micro1's API: when the links stop working (see job-interview-register-users).",
     }),
     merchant_id: uuid(
       "Not in micro1's API: the merchant to act for, required with the service key; with an API key, " +

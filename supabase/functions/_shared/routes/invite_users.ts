@@ -45,6 +45,7 @@ export function inviteUsersApp(runtime: Runtime): Hono<AppEnv> {
       language: body.mojito_language_code ?? "en",
       messageFromRecruiter: body.message_from_recruiter || null,
       users,
+      linkExpiresAt: body.link_expires_at ?? null,
       idempotencyKey: idempotencyKeyOf(c.req.raw.headers, INVITE_USERS_FUNCTION, raw),
     }, c.get("deadline"));
     if (replayed) c.header(IDEMPOTENT_REPLAYED_HEADER, "true");

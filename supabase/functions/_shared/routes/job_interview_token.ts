@@ -43,6 +43,7 @@ export function jobInterviewTokenApp(runtime: Runtime): Hono<AppEnv> {
       hideIframe: false,
       users: [],
       candidateId: body.interview_profile_id,
+      linkExpiresAt: body.link_expires_at,
       idempotencyKey: idempotencyKeyOf(c.req.raw.headers, JOB_INTERVIEW_TOKEN_FUNCTION, raw),
     }, c.get("deadline")).catch((err) => {
       // Registration names the candidate candidate_id (micro1's name); this endpoint calls it otherwise.

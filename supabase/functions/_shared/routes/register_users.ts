@@ -49,6 +49,7 @@ export function registerUsersApp(runtime: Runtime): Hono<AppEnv> {
       hideMenu: body.hide_menu,
       hideIframe: body.hide_iframe,
       users,
+      linkExpiresAt: body.link_expires_at,
       idempotencyKey: idempotencyKeyOf(c.req.raw.headers, REGISTER_USERS_FUNCTION, raw),
     }, c.get("deadline"));
     if (replayed) c.header(IDEMPOTENT_REPLAYED_HEADER, "true");

@@ -32,7 +32,11 @@ Deno.test("every app function's file carries its definition and its contract", a
     const entry = [...files].find(([path]) => path.endsWith(`/app.${name}.sql`));
     assert.ok(entry, `no file for app.${name}`);
     assert.match(entry[1], new RegExp(`CREATE OR REPLACE FUNCTION app\\.${name}\\(`), entry[0]);
-    assert.match(entry[1], new RegExp(`comment on function app\\.${name}\\(.*\\) is \\$\\$\\s*\\S`), entry[0]);
+    assert.match(
+      entry[1],
+      new RegExp(`comment on function app\\.${name}\\(.*\\) is \\$\\$\\s*\\S`),
+      entry[0],
+    );
   }
 });
 

@@ -8,7 +8,6 @@ import assert from "node:assert/strict";
 import postgres from "postgres";
 import { loadConfig, LOCAL_ENV } from "../supabase/functions/_shared/config.ts";
 
-const opts = { sanitizeOps: false, sanitizeResources: false };
 const LOCK_DOWN = new URL("../supabase/migrations/20261121003000_lock_down_grants.sql", import.meta.url);
 const TABLE_PRIVILEGES = "SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER";
 
@@ -58,7 +57,7 @@ async function privilegesOf(tx: postgres.ReservedSql, role: string): Promise<str
   return rows.map((row) => row.what);
 }
 
-Deno.test("row level security is on for every table in schema public", opts, async () => {
+Deno.test("row level security is on for every table in schema public", async () => {
   const sql = connect();
   try {
     const tables = await sql<{ relname: string; relrowsecurity: boolean }[]>`
@@ -73,7 +72,6 @@ Deno.test("row level security is on for every table in schema public", opts, asy
 
 Deno.test(
   "PUBLIC has no privilege on any table, sequence or function of ours, nor on schema app",
-  opts,
   async () => {
     const sql = connect();
     try {
@@ -95,7 +93,6 @@ Deno.test(
 Deno.test(
   "on a Supabase-like database, the lock-down migration takes every privilege from anon and authenticated, " +
     "for tables made later too",
-  opts,
   async () => {
     const sql = connect();
     try {

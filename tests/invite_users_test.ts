@@ -3,7 +3,7 @@ import type { CaughtMessage } from "../scripts/mail_catcher.ts";
 import { LOCAL_SECRET_KEY } from "../supabase/functions/_shared/config.ts";
 import { MOJITO_LANGUAGE_CODES } from "../supabase/functions/_shared/invitations/schemas.ts";
 import { SEED, userToken } from "./_support/credentials.ts";
-import { messagesTo, startEmailTestEnv, uniqueEmail, waitFor } from "./_support/email.ts";
+import { messagesTo, uniqueEmail, waitFor } from "./_support/email.ts";
 import {
   createInterview,
   createMerchant,
@@ -14,10 +14,10 @@ import {
 } from "./_support/fixtures.ts";
 import { callFunction } from "./_support/http.ts";
 import { startTestServer } from "./_support/server.ts";
+import { fileEmailEnv } from "./_support/suite.ts";
 
-const env = await startEmailTestEnv();
+const env = await fileEmailEnv();
 const { sql, server } = env;
-const opts = { sanitizeOps: false, sanitizeResources: false };
 // Seeded for invite-users (supabase/seed.sql, README "Seed data").
 const GLOBEX_COACH = "b0000000-0000-4000-8000-000000000010";
 const GLOBEX_RECRUITER = "b0000000-0000-4000-8000-000000000011";
@@ -65,7 +65,6 @@ const outboxTo = (email: string) =>
 
 Deno.test(
   "the cookbook's invite-users curl body, sent verbatim: 200, its placeholder interview id fails that row only",
-  opts,
   async () => {
     const fixture = await createMerchant(sql);
     const before = await merchantFootprint(sql, fixture.merchantId);
@@ -95,7 +94,6 @@ Deno.test(
 
 Deno.test(
   "the cookbook's body with its placeholder replaced by a real interview: Invited, one credit, one email carrying the message",
-  opts,
   async () => {
     const fixture = await createMerchant(sql, { credits: 5 });
     const reply = await callFunction<Row[]>(server.functionsUrl, FN, {
@@ -136,7 +134,6 @@ Deno.test(
 
 Deno.test(
   "every type and every result, each checked in the database and in the delivered email",
-  opts,
   async (t) => {
     const fixture = await createMerchant(sql, { credits: 10 });
     const owner = await userToken(fixture.ownerId);
@@ -329,7 +326,6 @@ Deno.test(
 
 Deno.test(
   "inviter's name in the emails: the staff member's, or the merchant's with the service key",
-  opts,
   async () => {
     const fixture = await createMerchant(sql);
     await sql`update accounts set full_name = 'Olga Owner' where id = ${fixture.ownerId}`;
@@ -354,7 +350,7 @@ Deno.test(
   },
 );
 
-Deno.test("a role is raised by a re-invite but never lowered", opts, async () => {
+Deno.test("a role is raised by a re-invite but never lowered", async () => {
   const fixture = await createMerchant(sql);
   const owner = await userToken(fixture.ownerId);
   const learner = await createStaff(sql, fixture.merchantId, "user");
@@ -386,7 +382,6 @@ Deno.test("a role is raised by a re-invite but never lowered", opts, async () =>
 
 Deno.test(
   "a platform admin given a role keeps no home merchant: their requests still name the merchant they act for",
-  opts,
   async () => {
     const fixture = await createMerchant(sql);
     const email = uniqueEmail("admin");
@@ -402,7 +397,6 @@ Deno.test(
 
 Deno.test(
   "invited_by is whoever made the offer as it stands: a raise or a re-send by someone else takes it over",
-  opts,
   async () => {
     const fixture = await createMerchant(sql);
     const staff = await createStaff(sql, fixture.merchantId, "merchant");
@@ -429,7 +423,6 @@ Deno.test(
 
 Deno.test(
   "a candidate named twice for one interview, once through a position of it, is a duplicate like any other",
-  opts,
   async () => {
     const fixture = await createMerchant(sql);
     const position = await createPosition(sql, fixture.merchantId, fixture.interviewId);
@@ -467,7 +460,7 @@ Deno.test(
   },
 );
 
-Deno.test("a mixed batch: failing rows write nothing, the other rows all succeed", opts, async () => {
+Deno.test("a mixed batch: failing rows write nothing, the other rows all succeed", async () => {
   const fixture = await createMerchant(sql, { credits: 1 });
   const archived = await createInterview(sql, fixture.merchantId, { status: "archived" });
   const staff = await userToken(await createStaff(sql, fixture.merchantId, "merchant"));
@@ -528,7 +521,6 @@ Deno.test("a mixed batch: failing rows write nothing, the other rows all succeed
 
 Deno.test(
   "force_invite sends a still-pending invitation again: exactly one more email, and only the newest link works",
-  opts,
   async () => {
     const fixture = await createMerchant(sql);
     const owner = await userToken(fixture.ownerId);
@@ -590,7 +582,6 @@ Deno.test(
 
 Deno.test(
   "force_invite while the first email is still queued replaces it: one email in all",
-  opts,
   async () => {
     const fixture = await createMerchant(sql);
     const owner = await userToken(fixture.ownerId);
@@ -602,7 +593,7 @@ Deno.test(
   },
 );
 
-Deno.test("an expired pending invitation is sent again without force_invite", opts, async () => {
+Deno.test("an expired pending invitation is sent again without force_invite", async () => {
   const fixture = await createMerchant(sql);
   const owner = await userToken(fixture.ownerId);
   const mentor = uniqueEmail("expired");
@@ -614,7 +605,7 @@ Deno.test("an expired pending invitation is sent again without force_invite", op
   assert.equal((await openInvitation(fixture.merchantId, mentor)).live_links, 1);
 });
 
-Deno.test("the seeded pending invitation is Skipped", opts, async () => {
+Deno.test("the seeded pending invitation is Skipped", async () => {
   const reply = await invite(await userToken(SEED.owner), {
     users: [{ email: "Pending.Mentor@example.com", type: "mentor" }],
   });
@@ -627,7 +618,7 @@ Deno.test("the seeded pending invitation is Skipped", opts, async () => {
   });
 });
 
-Deno.test("privileges: who may grant what", opts, async (t) => {
+Deno.test("privileges: who may grant what", async (t) => {
   const parent = await createMerchant(sql);
   const sub = await createMerchant(sql, { parentId: parent.merchantId });
   const staff = await createStaff(sql, parent.merchantId, "merchant");
@@ -756,7 +747,6 @@ Deno.test("privileges: who may grant what", opts, async (t) => {
 
 Deno.test(
   "text PostgreSQL cannot store (NUL, an unpaired surrogate): a 422 for the message, the row alone for a row's field",
-  opts,
   async () => {
     const fixture = await createMerchant(sql);
     const owner = await userToken(fixture.ownerId);
@@ -818,7 +808,7 @@ Deno.test(
   },
 );
 
-Deno.test("request validation: the documented 422s", opts, async () => {
+Deno.test("request validation: the documented 422s", async () => {
   const owner = await userToken(SEED.owner);
   const user = { email: uniqueEmail("v"), type: "user" };
   const cases: [unknown, { error: string; name?: string }][] = [
@@ -853,7 +843,6 @@ Deno.test("request validation: the documented 422s", opts, async () => {
 
 Deno.test(
   "the same new people invited by 10 concurrent requests: one invitation, one registration, one credit, one email each",
-  opts,
   async () => {
     const fixture = await createMerchant(sql);
     const owner = await userToken(fixture.ownerId);

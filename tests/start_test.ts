@@ -6,11 +6,8 @@ import assert from "node:assert/strict";
 import { freePort, REPO_ROOT } from "../scripts/local_db.ts";
 import { waitFor } from "./_support/email.ts";
 
-const opts = { sanitizeOps: false, sanitizeResources: false };
-
 Deno.test(
   "deno task start: the printed curl registers a candidate, and a terminal's Ctrl-C stops it cleanly",
-  opts,
   async () => {
     const child = new Deno.Command(Deno.execPath(), {
       args: ["task", "start", "--port", String(freePort())],

@@ -11,7 +11,7 @@ import {
   jwtVerify,
   type JWTVerifyGetKey,
 } from "jose";
-import type { Config } from "./config.ts";
+import { type Config, SECRET_KEY_PREFIX } from "./config.ts";
 import { ApiError } from "./errors.ts";
 
 /**
@@ -20,7 +20,6 @@ import { ApiError } from "./errors.ts";
  */
 export type Caller = { kind: "service" } | { kind: "user"; userId: string; email?: string };
 
-export const SECRET_KEY_PREFIX = "sb_secret_";
 const ASYMMETRIC_ALGS = new Set(["ES256", "RS256"]);
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

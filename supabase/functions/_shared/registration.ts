@@ -35,14 +35,11 @@ export type RowOutcome =
   | { ok: true; skipped: true; profileId: string; profileInterviewId: string; interviewUrl?: undefined }
   | { ok: false; error: string };
 
-interface DatabaseRow {
-  i: number;
-  error?: string;
-  skipped?: true;
-  profile_id?: string;
-  profile_interview_id?: string;
-  jti?: string;
-}
+/** A row of app.register_users' result (supabase/schemas/registration/app.register_users.sql). */
+type DatabaseRow =
+  | { i: number; profile_id: string; profile_interview_id: string; jti: string }
+  | { i: number; profile_id: string; profile_interview_id: string; skipped: true }
+  | { i: number; error: string };
 
 interface DatabaseResult {
   merchant_id: string;
@@ -111,33 +108,33 @@ export function createRegistrar(runtime: Runtime) {
     const key = await tokenKey;
     const baseUrl = result.interview_base_url ?? config.interviewBaseUrl;
     for (const row of result.rows) {
-      if (row.error !== undefined) {
+      if ("error" in row) {
         outcomes[row.i] = { ok: false, error: row.error };
         continue;
       }
-      if (row.skipped) {
+      if ("skipped" in row) {
         outcomes[row.i] = {
           ok: true,
           skipped: true,
-          profileId: row.profile_id!,
-          profileInterviewId: row.profile_interview_id!,
+          profileId: row.profile_id,
+          profileInterviewId: row.profile_interview_id,
         };
         continue;
       }
       const token = mintInterviewToken(key, {
-        jti: row.jti!,
-        sub: row.profile_id!,
+        jti: row.jti,
+        sub: row.profile_id,
         iat: issuedAt,
         exp: expiresAt,
-        profile_interview_id: row.profile_interview_id!,
+        profile_interview_id: row.profile_interview_id,
         interview_id: result.interview_id,
         merchant_id: result.merchant_id,
         is_test: request.isTest,
       });
       outcomes[row.i] = {
         ok: true,
-        profileId: row.profile_id!,
-        profileInterviewId: row.profile_interview_id!,
+        profileId: row.profile_id,
+        profileInterviewId: row.profile_interview_id,
         interviewUrl: buildInterviewUrl(baseUrl, result.interview_id, token, {
           hideMenu: request.hideMenu,
           hideIframe: request.hideIframe,

@@ -39,7 +39,6 @@ export function registerUsersApp(runtime: Runtime): Hono<AppEnv> {
         "send_email",
       );
     }
-    const users = raw.users as Record<string, unknown>[];
     const outcomes = await registerUsers(caller, {
       interviewId: body.interview_id,
       merchantId: body.merchant_id ?? null,
@@ -47,10 +46,10 @@ export function registerUsersApp(runtime: Runtime): Hono<AppEnv> {
       sendInvitation: body.type === "invitation" || body.send_email === true,
       hideMenu: body.hide_menu,
       hideIframe: body.hide_iframe,
-      users,
+      users: body.users,
     });
     return c.json(
-      users.map((user, i) => ({ ...user, ...resultFields(outcomes[i]) })),
+      body.users.map((user, i) => ({ ...user, ...resultFields(outcomes[i]) })),
     );
   });
   return app;

@@ -30,6 +30,7 @@ const CONCERNS: [RegExp, string][] = [
   [/email/, "email"],
   [/invitation|invite_members|grant_ceiling|role_rank/, "invitations"],
   [/api_key/, "merchants"],
+  [/deadline/, "requests"],
   [
     /^(merchants|accounts|merchant_members|member_role|nearest_role|acting_merchant|merchant_lock_key)$/,
     "merchants",

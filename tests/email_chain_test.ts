@@ -331,15 +331,20 @@ Deno.test(
     await sql.begin(async (tx) => {
       await invite(server, fixture, [address]);
       await env.dispatchOnce();
-      [second] = await registerUsers({ kind: "service" }, {
-        interviewId: fixture.interviewId,
-        merchantId: fixture.merchantId,
-        isTest: false,
-        sendInvitation: true,
-        hideMenu: false,
-        hideIframe: false,
-        users: [{ email: address }],
-      }, tx);
+      [second] = await registerUsers(
+        { kind: "service" },
+        {
+          interviewId: fixture.interviewId,
+          merchantId: fixture.merchantId,
+          isTest: false,
+          sendInvitation: true,
+          hideMenu: false,
+          hideIframe: false,
+          users: [{ email: address }],
+        },
+        Date.now() + 10_000,
+        tx,
+      );
     });
     assert(second.ok && second.interviewUrl);
     const invitations = await sql`select status::text from email_outbox

@@ -43,7 +43,7 @@ export function inviteUsersApp(runtime: Runtime): Hono<AppEnv> {
       language: body.mojito_language_code ?? "en",
       messageFromRecruiter: body.message_from_recruiter || null,
       users: body.users,
-    });
+    }, c.get("deadline"));
     return c.json(body.users.map((user, i) => ({ ...user, ...resultFields(outcomes[i]) })));
   });
   return app;

@@ -15,7 +15,7 @@ import {
   uniqueEmail,
   waitFor,
 } from "./_support/email.ts";
-import { interviewTokenKey, verifyInterviewToken } from "../supabase/functions/_shared/interview_token.ts";
+import { interviewTokenKey, verifyInterviewToken } from "../supabase/functions/_shared/interviews/token.ts";
 import { createMerchant } from "./_support/fixtures.ts";
 import { callFunction, tokenOf } from "./_support/http.ts";
 import { fileEmailEnv } from "./_support/suite.ts";

@@ -4,7 +4,7 @@ import {
   createTemplateRenderer,
   MissingTemplateError,
 } from "../supabase/functions/_shared/email/templates.ts";
-import { createRegistrar } from "../supabase/functions/_shared/registration.ts";
+import { createRegistrar } from "../supabase/functions/_shared/interviews/registration.ts";
 import { userToken } from "./_support/credentials.ts";
 import { header, linkInHtml, linkInText, messagesTo, uniqueEmail } from "./_support/email.ts";
 import { createMerchant } from "./_support/fixtures.ts";

@@ -164,7 +164,7 @@ Deno.test("access logs are JSON with the request id and never hold a token or ke
 
 async function signedInterviewToken(): Promise<string> {
   const { interviewTokenKey, mintInterviewToken } = await import(
-    "../supabase/functions/_shared/interview_token.ts"
+    "../supabase/functions/_shared/interviews/token.ts"
   );
   const now = Math.floor(Date.now() / 1000);
   return await mintInterviewToken(await interviewTokenKey(server.runtime.config.interviewTokenSecret), {

@@ -8,7 +8,7 @@ import {
   type InterviewTokenClaims,
   interviewTokenKey,
   mintInterviewToken,
-} from "../supabase/functions/_shared/interview_token.ts";
+} from "../supabase/functions/_shared/interviews/token.ts";
 import { fileServer } from "./_support/suite.ts";
 
 const server = await fileServer({ interviewTokenTtlSeconds: 3600 });
@@ -143,7 +143,7 @@ Deno.test(
   "a minted interview token is byte for byte the token jose signs over the same claims",
   async () => {
     const { interviewTokenKey, mintInterviewToken } = await import(
-      "../supabase/functions/_shared/interview_token.ts"
+      "../supabase/functions/_shared/interviews/token.ts"
     );
     const secret = server.runtime.config.interviewTokenSecret;
     const key = await interviewTokenKey(secret);

@@ -1,6 +1,6 @@
 import type postgres from "postgres";
 import type { Config } from "../config.ts";
-import { interviewTokenKey } from "../interview_token.ts";
+import { interviewTokenKey } from "../interviews/token.ts";
 import { describeError, log } from "../log.ts";
 import { composeEmail } from "./message.ts";
 import {

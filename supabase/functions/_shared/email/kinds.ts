@@ -1,5 +1,5 @@
 import type { Config } from "../config.ts";
-import { buildInterviewUrl, type InterviewTokenKey, mintInterviewToken } from "../interview_token.ts";
+import { buildInterviewUrl, type InterviewTokenKey, mintInterviewToken } from "../interviews/token.ts";
 import { buildAcceptUrl, invitationTokenKey, mintInvitationToken } from "../invitations/token.ts";
 import type { ClaimedEmail, OutgoingEmail } from "./outbox.ts";
 

@@ -1,6 +1,6 @@
 import type { SendMailOptions } from "nodemailer";
 import type { Config } from "../config.ts";
-import type { InterviewTokenKey } from "../interview_token.ts";
+import type { InterviewTokenKey } from "../interviews/token.ts";
 import { SEND_TIME_DATA } from "./kinds.ts";
 import type { OutgoingEmail } from "./outbox.ts";
 import type { TemplateRenderer } from "./templates.ts";

@@ -1,5 +1,5 @@
 import type postgres from "postgres";
-import type { InterviewTokenClaims } from "../interview_token.ts";
+import type { InterviewTokenClaims } from "../interviews/token.ts";
 
 /**
  * The outbox's side of delivery: thin calls to the SQL functions that own its state machine

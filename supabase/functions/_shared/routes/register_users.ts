@@ -2,7 +2,7 @@ import type { Hono } from "hono";
 import { type AppEnv, createFunctionApp } from "../app.ts";
 import { createAuthenticator } from "../auth.ts";
 import { ApiError } from "../errors.ts";
-import { createRegistrar, type RowOutcome } from "../registration.ts";
+import { createRegistrar, type RowOutcome } from "../interviews/registration.ts";
 import { readJsonObject, validate } from "../request_body.ts";
 import type { Runtime } from "../runtime.ts";
 import { registerUsersEnvelopeSchema } from "../schemas.ts";

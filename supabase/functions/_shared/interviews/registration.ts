@@ -1,7 +1,7 @@
-import type { Caller } from "./auth.ts";
-import { buildInterviewUrl, interviewTokenKey, mintInterviewToken } from "./interview_token.ts";
-import type { Runtime } from "./runtime.ts";
-import { validateRegisterUser, type ValidUser } from "./schemas.ts";
+import type { Caller } from "../auth.ts";
+import { buildInterviewUrl, interviewTokenKey, mintInterviewToken } from "./token.ts";
+import type { Runtime } from "../runtime.ts";
+import { validateRegisterUser, type ValidUser } from "../schemas.ts";
 
 export interface RegistrationRequest {
   /** An interview_def_set or position_def_set id. */

@@ -42,8 +42,34 @@ const CONCERNS: [RegExp, string][] = [
   [/regist|batch_row|candidate_profiles|profile_interviews|interview_token/, "registration"],
 ];
 
-/** The schemas whose objects are ours: everything but PostgreSQL's own and the CLI's migration history. */
-const OURS = `n.nspname not like 'pg\\_%' and n.nspname not in ('information_schema', 'supabase_migrations')`;
+/**
+ * The schemas whose objects are ours: all but PostgreSQL's own, the CLI's migration history and, so that
+ * `deno task test` against a Supabase database (supabase start, a project) compares only ours, the platform's.
+ */
+const PLATFORM_SCHEMAS = [
+  "information_schema",
+  "supabase_migrations",
+  "auth",
+  "storage",
+  "realtime",
+  "_realtime",
+  "extensions",
+  "graphql",
+  "graphql_public",
+  "vault",
+  "pgsodium",
+  "pgsodium_masks",
+  "pgbouncer",
+  "supabase_functions",
+  "net",
+  "cron",
+  "_analytics",
+];
+const OURS = `n.nspname not like 'pg\\_%' and n.nspname <> all (array[${
+  PLATFORM_SCHEMAS.map((name) => `'${name}'`).join(", ")
+}])`;
+/** Supabase's API roles: its default privileges grant them ours (the lock-down migration takes most back). */
+const PLATFORM_ROLES = new Set(["anon", "authenticated", "service_role"]);
 /** Objects an extension created belong to the extension, not to a file here. */
 const NOT_FROM_EXTENSION = (catalog: string, oid: string) =>
   `not exists (select from pg_depend e where e.classid = '${catalog}'::regclass and e.objid = ${oid} and e.deptype = 'e')`;
@@ -83,7 +109,7 @@ function privileges(on: string, { acl, defaults }: Acl, owner: string): string {
   const group = (list: Acl["acl"], verb: "grant" | "revoke") => {
     const grouped = new Map<string, string[]>();
     for (const p of list) {
-      if (p.grantee === owner) continue;
+      if (p.grantee === owner || PLATFORM_ROLES.has(p.grantee)) continue;
       const k = `${p.grantee}\u0000${p.grantable}`;
       grouped.set(k, [...grouped.get(k) ?? [], p.privilege.toLowerCase()]);
     }
@@ -160,7 +186,7 @@ export async function catalogFilesIn(sql: postgres.TransactionSql): Promise<File
 
   const extensions = await sql<{ name: string; schema: string }[]>`
     select x.extname as name, n.nspname as schema from pg_extension x join pg_namespace n on n.oid = x.extnamespace
-    where x.extname <> 'plpgsql' order by 1`;
+    where x.extname <> 'plpgsql' and ${sql.unsafe(OURS)} order by 1`;
   for (const x of extensions) {
     files.set(
       `extensions/${x.name}.sql`,

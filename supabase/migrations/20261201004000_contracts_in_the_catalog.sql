@@ -4,7 +4,10 @@
 -- one file a reader opens for an object's current definition. They used to be
 -- SQL comments above each `create function` of the migration that last
 -- replaced it, which left the live contract spread over five files with
--- superseded copies beside them. The text is unchanged; nothing else changes.
+-- superseded copies beside them. The text is theirs (one paragraph rewrapped;
+-- public.interviews said only "interview_def_set"); nothing else changes.
+-- A migration that adds or replaces a function states its contract the same
+-- way, with `comment on function` (tests/schemas_test.ts checks every one).
 
 comment on function app.nearest_role(uuid,uuid) is $$
 The caller's role for a merchant: the nearest membership on the path from

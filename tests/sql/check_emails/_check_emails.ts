@@ -1,6 +1,7 @@
 /** Claims outbox rows as app.claim_emails would (status 'sending' under a claim id) and runs app.check_emails. */
 import type postgres from "postgres";
 import type { MerchantFixture } from "../../_support/fixtures.ts";
+import { registerBatch } from "../_register_batch.ts";
 
 export interface Checked {
   id: string;
@@ -35,12 +36,8 @@ export async function invited(
   email: string,
   sendInvitation = true,
 ): Promise<{ outboxId: string | null; registrationId: string; jti: string }> {
-  const [{ row }] = await tx<{ row: { profile_interview_id: string; jti: string } }[]>`
-    select app.register_batch(
-      (select m from public.merchants m where m.id = ${fixture.merchantId}),
-      ${fixture.interviewId}, null, 'Fixture interview', false, ${sendInvitation}, false, false,
-      now(), now() + interval '1 hour', ${tx.json([{ i: 0, email }])}, 'en', '{}'::jsonb, false, null
-    ) -> 0 as row`;
+  const [row] = await registerBatch(tx, fixture, [{ email }], { sendInvitation });
+  if (!("jti" in row)) throw new Error(`not registered: ${JSON.stringify(row)}`);
   const [outbox] = await tx<{ id: string }[]>`select id from email_outbox
     where profile_interview_id = ${row.profile_interview_id} and kind = 'invitation' and status = 'pending'
       and payload ->> 'jti' = ${row.jti}`;

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import type postgres from "postgres";
 import { createMerchant, merchantFootprint } from "../../_support/fixtures.ts";
 import { fileDatabase, withTransaction } from "../../_support/suite.ts";
-import { registerBatch } from "./_register_batch.ts";
+import { registerBatch } from "../_register_batch.ts";
 
 const db = fileDatabase();
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createMerchant, credits, merchantFootprint } from "../../_support/fixtures.ts";
 import { fileDatabase, withTransaction } from "../../_support/suite.ts";
-import { registerBatch, tokensOf } from "./_register_batch.ts";
+import { registerBatch, tokensOf } from "../_register_batch.ts";
 
 const db = fileDatabase();
 

@@ -1,6 +1,6 @@
 /** Calls app.register_batch directly, as app.register_users does once it has the merchant's row and interview. */
 import type postgres from "postgres";
-import type { MerchantFixture } from "../../_support/fixtures.ts";
+import type { MerchantFixture } from "../_support/fixtures.ts";
 
 export interface BatchOptions {
   isTest?: boolean;

@@ -23,8 +23,13 @@ begin
   select * into v_merchant from public.merchants where id = v_merchant.id;
 
   -- The highest role the caller may grant: the service key and admins any,
-  -- staff at most their own (so only owners grant merchant_owner).
-  v_ceiling := app.grant_ceiling(p_account_id, v_merchant.id);
+  -- staff at most their own (so only owners grant merchant_owner), an API
+  -- key up to merchant: it is no owner, and an owner it invited could mint
+  -- the keys a key may not (docs/api-keys.md).
+  v_ceiling := case
+    when app.caller_api_key() is not null then app.role_rank('merchant')
+    else app.grant_ceiling(p_account_id, v_merchant.id)
+  end;
   select a.full_name into v_inviter_name from public.accounts a where a.id = p_account_id;
   v_email_payload := p_email_payload || jsonb_build_object(
     'merchant_name', v_merchant.name,
@@ -249,6 +254,8 @@ written, so a row that fails writes nothing and the others go ahead.
 Invitations of a merchant, and their acceptance, serialize on its
 'invitations' advisory lock (app.merchant_lock_key), not on its row, which
 belongs to its credits.
+
+An API key caller (app.caller_api_key) grants at most merchant.
 
 Returns {merchant_id, rows: [{i, result, profile_id?, invitation_id?} | {i, error}]}.
 $$;

@@ -4,14 +4,37 @@
 CREATE OR REPLACE FUNCTION app.acting_merchant(p_account_id uuid, p_merchant_id uuid, p_allowed_roles public.member_role[])
  RETURNS uuid
  LANGUAGE plpgsql
- STABLE
  SET search_path TO ''
 AS $function$
 declare
   v_account public.accounts%rowtype;
+  v_api_key bytea := app.caller_api_key();
+  v_key public.merchant_api_keys%rowtype;
   v_target uuid;
   v_role public.member_role;
 begin
+  if v_api_key is not null and p_account_id is null then
+    select * into v_key from public.merchant_api_keys where key_hash = v_api_key;
+    if not found then
+      raise exception 'Invalid API key' using errcode = 'JM401';
+    end if;
+    if v_key.revoked_at is not null then
+      raise exception 'API key revoked' using errcode = 'JM401';
+    end if;
+    if v_key.expires_at <= now() then
+      raise exception 'API key expired' using errcode = 'JM401';
+    end if;
+    if v_key.last_used_at is null or v_key.last_used_at < now() - interval '1 minute' then
+      update public.merchant_api_keys set last_used_at = now()
+      where id = (select k.id from public.merchant_api_keys k where k.id = v_key.id for update skip locked);
+    end if;
+    v_target := coalesce(p_merchant_id, v_key.merchant_id);
+    if not app.merchant_within(v_target, v_key.merchant_id) then
+      raise exception 'Not allowed to act for this merchant' using errcode = 'JM403', hint = 'merchant_id';
+    end if;
+    return v_target;
+  end if;
+
   if p_account_id is null then
     if p_merchant_id is null then
       raise exception 'Field is required.' using errcode = 'JM422', hint = 'merchant_id';
@@ -55,10 +78,17 @@ end;
 $function$;
 
 comment on function app.acting_merchant(uuid,uuid,public.member_role[]) is $$
-The merchant a caller acts for, after every authorization rule of the API:
-the service key must name an existing merchant; a user acts for their home
-merchant, or for a named one when they are a platform admin or hold an
-allowed role there or at any ancestor of it (sub-merchants nest).
+The merchant a caller acts for, after every authorization rule of the API.
+The caller is an API key (app.caller_api_key(), the SHA-256 digest of the
+key presented), a user (p_account_id) or, with neither, the service key.
+
+- A key must exist, be unrevoked and unexpired (else 401); it acts for its
+  merchant, or for a named sub-merchant of it, like that merchant's owner
+  (any other merchant is a 403). Its last use is recorded at most once a
+  minute, and never waits: a row another request holds is left alone.
+- The service key must name an existing merchant.
+- A user acts for their home merchant, or for a named one when they are a
+  platform admin or hold an allowed role there or at any ancestor of it.
 $$;
 
 revoke execute on function app.acting_merchant(uuid,uuid,public.member_role[]) from public;

@@ -41,7 +41,8 @@ begin
       'name', p.name,
       'email', p.email,
       'external_id', p.external_id,
-      'is_test', pi.is_test
+      'is_test', pi.is_test,
+      'job_application_id', pi.job_application_id
     )
   into v_open, v_registration_status, v_result
   from public.profile_interviews pi
@@ -72,6 +73,8 @@ Spends a one-time interview token. The caller has already checked the
 token's signature and expiry; this decides, under a row lock, whether it is
 still the registration's live link. Of concurrent calls for one token the
 first wins and the rest see it used.
+
+Returns the registration (its job_application_id included), status 'started'.
 $$;
 
 revoke execute on function app.redeem_interview_token(uuid,uuid) from public;

@@ -13,12 +13,14 @@ create table public.profile_interviews (
   created_at timestamp with time zone default now() not null,
   started_at timestamp with time zone,
   completed_at timestamp with time zone,
+  job_application_id text,
   constraint profile_interviews_pkey PRIMARY KEY (id),
   constraint profile_interviews_interview_id_fkey FOREIGN KEY (interview_id) REFERENCES public.interviews(id),
   constraint profile_interviews_merchant_id_fkey FOREIGN KEY (merchant_id) REFERENCES public.merchants(id),
   constraint profile_interviews_position_id_fkey FOREIGN KEY (position_id) REFERENCES public.positions(id),
   constraint profile_interviews_profile_id_fkey FOREIGN KEY (profile_id) REFERENCES public.candidate_profiles(id),
-  constraint profile_interviews_check CHECK (NOT (is_test AND credit_spent))
+  constraint profile_interviews_check CHECK (NOT (is_test AND credit_spent)),
+  constraint profile_interviews_job_application_id_check CHECK (length(job_application_id) <= 255)
 );
 
 CREATE INDEX profile_interviews_merchant_idx ON public.profile_interviews USING btree (merchant_id);

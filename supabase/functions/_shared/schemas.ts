@@ -91,9 +91,7 @@ export function isDeliverableEmail(address: string): boolean {
   } catch {
     return false;
   }
-  // Every non-ASCII character (the range starts at NUL on purpose: ASCII ones are left to AsciiEmail).
-  // deno-lint-ignore no-control-regex
-  const local = address.slice(0, at).replace(/[^\x00-\x7f]/gu, "a");
+  const local = address.slice(0, at).replace(/\P{ASCII}/gu, "a");
   return HOSTNAME.test(asciiDomain) && AsciiEmail.safeParse(`${local}@example.com`).success;
 }
 

@@ -1,6 +1,6 @@
 import { type Caller, callerSql } from "../auth.ts";
 import { createOnce, type IdempotencyKey } from "../idempotency.ts";
-import { linkExpiry } from "../interview_token.ts";
+import { linkExpiry } from "../interviews/token.ts";
 import type { Runtime } from "../runtime.ts";
 import type { ValidUser } from "../schemas.ts";
 import { type InviteResult, type MemberRole, type MojitoLanguage, validateInviteUser } from "./schemas.ts";

@@ -38,18 +38,17 @@ export function inviteUsersApp(runtime: Runtime): Hono<AppEnv> {
     const caller = await authenticate(c.req.raw.headers);
     const raw = await readJsonObject(c);
     const body = validate(envelope, raw);
-    const users = raw.users as Record<string, unknown>[];
     const { outcomes, replayed } = await inviteUsers(caller, {
       merchantId: body.merchant_id ?? null,
       forceInvite: body.force_invite,
       language: body.mojito_language_code ?? "en",
       messageFromRecruiter: body.message_from_recruiter || null,
-      users,
+      users: body.users,
       linkExpiresAt: body.link_expires_at ?? null,
       idempotencyKey: idempotencyKeyOf(c.req.raw.headers, INVITE_USERS_FUNCTION, raw),
     }, c.get("deadline"));
     if (replayed) c.header(IDEMPOTENT_REPLAYED_HEADER, "true");
-    return c.json(users.map((user, i) => ({ ...user, ...resultFields(outcomes[i]) })));
+    return c.json(body.users.map((user, i) => ({ ...user, ...resultFields(outcomes[i]) })));
   });
   return app;
 }

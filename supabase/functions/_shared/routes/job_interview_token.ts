@@ -4,7 +4,7 @@ import { createAuthenticator } from "../auth.ts";
 import { apiErrorFromDatabase } from "../db_errors.ts";
 import { ApiError } from "../errors.ts";
 import { idempotencyKeyOf, IDEMPOTENT_REPLAYED_HEADER } from "../idempotency.ts";
-import { createRegistrar } from "../registration.ts";
+import { createRegistrar } from "../interviews/registration.ts";
 import { readJsonObject, validate } from "../request_body.ts";
 import type { Runtime } from "../runtime.ts";
 import { JobInterviewTokenRequest } from "../schemas.ts";

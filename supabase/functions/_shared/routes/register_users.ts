@@ -3,7 +3,7 @@ import { type AppEnv, createFunctionApp } from "../app.ts";
 import { createAuthenticator } from "../auth.ts";
 import { ApiError } from "../errors.ts";
 import { idempotencyKeyOf, IDEMPOTENT_REPLAYED_HEADER } from "../idempotency.ts";
-import { createRegistrar, type RowOutcome } from "../registration.ts";
+import { createRegistrar, type RowOutcome } from "../interviews/registration.ts";
 import { readJsonObject, validate } from "../request_body.ts";
 import type { Runtime } from "../runtime.ts";
 import { registerUsersEnvelopeSchema } from "../schemas.ts";
@@ -40,7 +40,6 @@ export function registerUsersApp(runtime: Runtime): Hono<AppEnv> {
         "send_email",
       );
     }
-    const users = raw.users as Record<string, unknown>[];
     const { outcomes, replayed } = await registerUsers(caller, {
       interviewId: body.interview_id,
       merchantId: body.merchant_id ?? null,
@@ -48,13 +47,13 @@ export function registerUsersApp(runtime: Runtime): Hono<AppEnv> {
       sendInvitation: body.type === "invitation" || body.send_email === true,
       hideMenu: body.hide_menu,
       hideIframe: body.hide_iframe,
-      users,
+      users: body.users,
       linkExpiresAt: body.link_expires_at,
       idempotencyKey: idempotencyKeyOf(c.req.raw.headers, REGISTER_USERS_FUNCTION, raw),
     }, c.get("deadline"));
     if (replayed) c.header(IDEMPOTENT_REPLAYED_HEADER, "true");
     return c.json(
-      users.map((user, i) => ({ ...user, ...resultFields(outcomes[i]) })),
+      body.users.map((user, i) => ({ ...user, ...resultFields(outcomes[i]) })),
     );
   });
   return app;

@@ -1,8 +1,8 @@
 import { createSecretKey, type KeyObject } from "node:crypto";
 import { errors as joseErrors, jwtVerify } from "jose";
-import type { Config } from "./config.ts";
-import { ApiError } from "./errors.ts";
-import { signHs256 } from "./hs256.ts";
+import type { Config } from "../config.ts";
+import { ApiError } from "../errors.ts";
+import { signHs256 } from "../hs256.ts";
 
 export const INTERVIEW_TOKEN_AUDIENCE = "interview";
 

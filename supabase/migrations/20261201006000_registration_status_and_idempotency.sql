@@ -9,9 +9,11 @@
 -- 3. app.cancel_registration: a registration cancelled; its link then
 --    redeems to a 410 that says so (app.redeem_interview_token), and a credit
 --    spent on it comes back when its link was never redeemed.
+-- 4. app.register_users_dry_run / app.invite_users_dry_run: the real call,
+--    rolled back, its result kept (dry_run: true).
 
--- When a registration was cancelled.
 alter table public.profile_interviews add column cancelled_at timestamptz;
+comment on column public.profile_interviews.cancelled_at is 'When the registration was cancelled (app.cancel_registration).';
 
 -- Read paths: every filter of the list has an index that starts with it
 -- (the merchant's tree is at most a handful of ids), and the default order
@@ -29,7 +31,6 @@ create index profile_interviews_job_application_idx
 create index candidate_profiles_external_id_idx
   on public.candidate_profiles (merchant_id, external_id) where external_id is not null;
 
--- A merchant and its sub-merchants at any depth (bounded like app.nearest_role).
 create function app.merchant_tree(p_merchant_id uuid) returns uuid[]
 language sql stable
 set search_path = ''
@@ -45,8 +46,10 @@ as $$
   select array_agg(distinct id) from tree;
 $$;
 
--- What the API calls a registration's status: the stored one, except that a
--- registration whose link expired unredeemed is 'expired'.
+comment on function app.merchant_tree is $$
+A merchant and its sub-merchants at any depth (bounded like app.nearest_role).
+$$;
+
 create function app.registration_state(
   p_status public.registration_status,
   p_link_expires_at timestamptz
@@ -57,8 +60,11 @@ as $$
   select case when p_status = 'registered' and p_link_expires_at <= now() then 'expired' else p_status::text end;
 $$;
 
--- One registration as the API shows it. p_link_expires_at is its live
--- link's expiry (null once the link was spent or revoked).
+comment on function app.registration_state is $$
+What the API calls a registration's status: the stored one, except that a
+registration whose link expired unredeemed is 'expired'.
+$$;
+
 create function app.registration_json(
   p_registration public.profile_interviews,
   p_link_expires_at timestamptz
@@ -102,7 +108,11 @@ as $$
   where p.id = p_registration.profile_id and i.id = p_registration.interview_id;
 $$;
 
--- The live link's expiry of a registration (the unique index of live tokens).
+comment on function app.registration_json is $$
+One registration as the API shows it. p_link_expires_at is its live
+link's expiry (null once the link was spent or revoked).
+$$;
+
 create function app.live_link_expiry(p_registration_id uuid) returns timestamptz
 language sql stable
 set search_path = ''
@@ -111,8 +121,10 @@ as $$
   where t.profile_interview_id = p_registration_id and t.redeemed_at is null and t.revoked_at is null;
 $$;
 
--- One registration of the acting merchant or a sub-merchant of it; any
--- other id is 404, whoever holds it.
+comment on function app.live_link_expiry is $$
+The live link's expiry of a registration (the unique index of live tokens).
+$$;
+
 create function app.get_registration(p_account_id uuid, p_merchant_id uuid, p_id uuid) returns jsonb
 language plpgsql volatile
 set search_path = ''
@@ -133,13 +145,11 @@ begin
 end;
 $$;
 
--- A page of the acting merchant's (and its sub-merchants') registrations,
--- oldest first (created_at, id: new registrations land after the last
--- page, so paging with offset neither skips nor repeats), with the total
--- that match. Filters are optional and combine with AND; p_email matches
--- case-insensitively, p_created_after inclusive, p_created_before exclusive.
--- Planned per call (force_custom_plan below): a filter left null drops out
--- of the plan, and the one given picks its index.
+comment on function app.get_registration is $$
+One registration of the acting merchant or a sub-merchant of it; any
+other id is 404, whoever holds it.
+$$;
+
 create function app.list_registrations(
   p_account_id uuid,
   p_merchant_id uuid,
@@ -208,16 +218,20 @@ begin
   );
 end;
 $$;
+
+comment on function app.list_registrations is $$
+A page of the acting merchant's (and its sub-merchants') registrations,
+oldest first (created_at, id: new registrations land after the last
+page, so paging with offset neither skips nor repeats), with the total
+that match. Filters are optional and combine with AND; p_email matches
+case-insensitively, p_created_after inclusive, p_created_before exclusive.
+Planned per call (force_custom_plan below): a filter left null drops out
+of the plan, and the one given picks its index.
+$$;
 alter function app.list_registrations(
   uuid, uuid, uuid, uuid, text, text, text, text, timestamptz, timestamptz, integer, integer
 ) set plan_cache_mode = force_custom_plan;
 
--- The first answer to a request sent with an Idempotency-Key, per merchant
--- and key (docs/idempotency.md). Written in the transaction of the request's
--- own writes, so a key is stored exactly when its request committed.
--- fingerprint: SHA-256 of the endpoint and the request body; response: what
--- the request's SQL call returned, with what the API needs to answer the
--- same again (e.g. the issue time its links were signed with).
 create table public.idempotency_keys (
   merchant_id uuid not null references public.merchants (id) on delete cascade,
   key text not null check (length(key) between 1 and 255),
@@ -229,17 +243,15 @@ create table public.idempotency_keys (
 );
 create index idempotency_keys_expires_idx on public.idempotency_keys (expires_at);
 alter table public.idempotency_keys enable row level security;
+comment on table public.idempotency_keys is $$
+The first answer to a request sent with an Idempotency-Key, per merchant
+and key (docs/idempotency.md). Written in the transaction of the request's
+own writes, so a key is stored exactly when its request committed.
+fingerprint: SHA-256 of the endpoint and the request body; response: what
+the request's SQL call returned, with what the API needs to answer the
+same again (e.g. the issue time its links were signed with).
+$$;
 
--- Claims p_key for the request's merchant (app.acting_merchant, with the
--- roles every writing endpoint takes), the first step of the request's one
--- statement. Returns the merchant and, when the key was used before by a
--- request that committed, that request's stored response (the caller
--- answers with it and runs nothing). A request with the key still in
--- flight holds its row: the insert waits for it to commit (then this
--- replays it) or roll back (then this one runs), so one key never runs
--- twice. The same key with another fingerprint is a 422. A key past its
--- expiry is claimed anew; each claim also deletes a few expired keys, so
--- the table keeps itself to the keys of the last TTL.
 create function app.idempotency_claim(
   p_account_id uuid,
   p_merchant_id uuid,
@@ -283,8 +295,19 @@ begin
 end;
 $$;
 
--- Records the response of the request that claimed p_key (in its own
--- transaction) and returns it.
+comment on function app.idempotency_claim is $$
+Claims p_key for the request's merchant (app.acting_merchant, with the
+roles every writing endpoint takes), the first step of the request's one
+statement. Returns the merchant and, when the key was used before by a
+request that committed, that request's stored response (the caller
+answers with it and runs nothing). A request with the key still in
+flight holds its row: the insert waits for it to commit (then this
+replays it) or roll back (then this one runs), so one key never runs
+twice. The same key with another fingerprint is a 422. A key past its
+expiry is claimed anew; each claim also deletes a few expired keys, so
+the table keeps itself to the keys of the last TTL.
+$$;
+
 create function app.idempotency_store(p_merchant_id uuid, p_key text, p_response jsonb) returns jsonb
 language plpgsql volatile
 set search_path = ''
@@ -295,18 +318,11 @@ begin
 end;
 $$;
 
--- Cancels a registration of the acting merchant or a sub-merchant of it
--- (else 404), for the callers registration takes. Its live link is revoked
--- (redeeming it is a 410 "cancelled"), its pending emails (invitation,
--- reminders) are cancelled, and when its link was never redeemed (status
--- registered, expired included) the credit it spent is returned to the
--- merchant: the candidate never took the interview. A started registration
--- keeps its credit. Cancelling a cancelled registration changes nothing; a
--- completed one is a 409. Locks the registration, then its tokens and
--- emails, then the merchant's row: the order registration keeps.
---
--- Returns the registration as app.get_registration does, with
--- credit_returned.
+comment on function app.idempotency_store is $$
+Records the response of the request that claimed p_key (in its own
+transaction) and returns it.
+$$;
+
 create function app.cancel_registration(p_account_id uuid, p_merchant_id uuid, p_id uuid) returns jsonb
 language plpgsql volatile
 set search_path = ''
@@ -348,8 +364,21 @@ begin
 end;
 $$;
 
--- Spends a one-time interview token; as before, but a cancelled
--- registration's link is a 410 that says so (it was a 409, or "revoked").
+comment on function app.cancel_registration is $$
+Cancels a registration of the acting merchant or a sub-merchant of it
+(else 404), for the callers registration takes. Its live link is revoked
+(redeeming it is a 410 "cancelled"), its pending emails (invitation,
+reminders) are cancelled, and when its link was never redeemed (status
+registered, expired included) the credit it spent is returned to the
+merchant: the candidate never took the interview. A started registration
+keeps its credit. Cancelling a cancelled registration changes nothing; a
+completed one is a 409. Locks the registration, then its tokens and
+emails, then the merchant's row: the order registration keeps.
+
+Returns the registration as app.get_registration does, with
+credit_returned.
+$$;
+
 create or replace function app.redeem_interview_token(p_jti uuid, p_profile_interview_id uuid)
 returns jsonb
 language plpgsql volatile
@@ -419,6 +448,98 @@ begin
 
   return v_result || jsonb_build_object('status', 'started');
 end;
+$$;
+
+comment on function app.redeem_interview_token is $$
+Spends a one-time interview token. The caller has already checked the
+token's signature and expiry; this decides, under a row lock, whether it is
+still the registration's live link. Of concurrent calls for one token the
+first wins and the rest see it used. A cancelled registration's link is a
+410 that says so (app.cancel_registration).
+
+Returns the registration (its job_application_id included), status 'started'.
+$$;
+
+create function app.register_users_dry_run(
+  p_account_id uuid,
+  p_merchant_id uuid,
+  p_interview_or_position_id uuid,
+  p_is_test boolean,
+  p_send_invitation boolean,
+  p_hide_menu boolean,
+  p_hide_iframe boolean,
+  p_issued_at timestamptz,
+  p_expires_at timestamptz,
+  p_users jsonb,
+  p_language text default 'en',
+  p_email_payload jsonb default '{}'::jsonb,
+  p_skip_invited boolean default false,
+  p_all_or_nothing boolean default false,
+  p_candidate_id uuid default null,
+  p_job_application_id text default null
+) returns jsonb
+language plpgsql volatile
+set search_path = ''
+as $$
+declare
+  v_result jsonb;
+begin
+  begin
+    v_result := app.register_users(
+      p_account_id, p_merchant_id, p_interview_or_position_id, p_is_test, p_send_invitation, p_hide_menu,
+      p_hide_iframe, p_issued_at, p_expires_at, p_users, p_language, p_email_payload, p_skip_invited,
+      p_all_or_nothing, p_candidate_id, p_job_application_id
+    );
+    raise exception 'dry run: rolled back' using errcode = 'JMDRY';
+  exception when sqlstate 'JMDRY' then
+    -- Everything the call wrote went with the subtransaction; its result is kept.
+  end;
+  return v_result;
+end;
+$$;
+
+comment on function app.register_users_dry_run is $$
+app.register_users for dry_run: the real call in a subtransaction that is then rolled back, so
+its result is exactly the real call's (credits, duplicates, reuse, every
+error) and nothing it wrote remains: no row, no credit, no email, no
+NOTIFY (a rolled-back subtransaction's notifications are dropped), and the
+advisory locks it took go with it. An error the call raises itself (a
+4xx) is raised as it would be.
+$$;
+
+create function app.invite_users_dry_run(
+  p_account_id uuid,
+  p_merchant_id uuid,
+  p_force boolean,
+  p_issued_at timestamptz,
+  p_invitation_expires_at timestamptz,
+  p_token_expires_at timestamptz,
+  p_members jsonb,
+  p_candidates jsonb,
+  p_language text,
+  p_email_payload jsonb
+) returns jsonb
+language plpgsql volatile
+set search_path = ''
+as $$
+declare
+  v_result jsonb;
+begin
+  begin
+    v_result := app.invite_users(
+      p_account_id, p_merchant_id, p_force, p_issued_at, p_invitation_expires_at, p_token_expires_at, p_members,
+      p_candidates, p_language, p_email_payload
+    );
+    raise exception 'dry run: rolled back' using errcode = 'JMDRY';
+  exception when sqlstate 'JMDRY' then
+    -- As above.
+  end;
+  return v_result;
+end;
+$$;
+
+comment on function app.invite_users_dry_run is $$
+app.invite_users for dry_run, rolled back as app.register_users_dry_run is.
 $$;
 
 revoke all on all functions in schema app from public;

@@ -30,6 +30,11 @@ export interface RegistrationRequest {
   idempotencyKey?: IdempotencyKey | null;
   /** The request's link_expires_at (ISO 8601), bounded by `linkExpiry`; absent: the default lifetime. */
   linkExpiresAt?: string | null;
+  /**
+   * Run the real call and roll it back (app.register_users_dry_run): the outcomes are the real call's, but
+   * nothing was written, so their links and new ids name nothing. An Idempotency-Key is not used.
+   */
+  dryRun?: boolean;
 }
 
 export interface RegistrationOutcomes {
@@ -116,10 +121,10 @@ export function createRegistrar(runtime: Runtime) {
     const { result, context: { issuedAt, expiresAt }, replayed } = await once<DatabaseResult, LinkTimes>(
       caller,
       request.merchantId,
-      request.idempotencyKey ?? null,
+      request.dryRun ? null : request.idempotencyKey ?? null,
       { issuedAt: now, expiresAt: exp },
-      (sql) =>
-        sql`app.register_users(
+      (sql) => {
+        const args = sql`
         ${callerSql(sql, caller)},
         ${request.merchantId}::uuid,
         ${request.interviewId}::uuid,
@@ -134,8 +139,9 @@ export function createRegistrar(runtime: Runtime) {
         ${sql.json(request.emailPayload ?? {})}::jsonb,
         p_all_or_nothing => ${request.allOrNothing ?? false},
         p_candidate_id => ${request.candidateId ?? null}::uuid,
-        p_job_application_id => ${request.jobApplicationId ?? null}
-      )`,
+        p_job_application_id => ${request.jobApplicationId ?? null}`;
+        return request.dryRun ? sql`app.register_users_dry_run(${args})` : sql`app.register_users(${args})`;
+      },
       deadline,
     );
 

@@ -16,6 +16,8 @@ export interface InviteRequest {
   idempotencyKey: IdempotencyKey | null;
   /** The request's link_expires_at for its candidates' interview links (see `linkExpiry`). */
   linkExpiresAt: string | null;
+  /** Run the real call and roll it back (app.invite_users_dry_run); an Idempotency-Key is not used. */
+  dryRun: boolean;
 }
 
 export type InviteOutcome =
@@ -76,10 +78,10 @@ export function createInviter(runtime: Runtime) {
     const { result, replayed } = await once<{ merchant_id: string; rows: DatabaseRow[] }, null>(
       caller,
       request.merchantId,
-      request.idempotencyKey,
+      request.dryRun ? null : request.idempotencyKey,
       null,
-      (sql) =>
-        sql`app.invite_users(
+      (sql) => {
+        const args = sql`
           ${callerSql(sql, caller)},
           ${request.merchantId}::uuid,
           ${request.forceInvite},
@@ -89,8 +91,9 @@ export function createInviter(runtime: Runtime) {
           ${sql.json(members)}::jsonb,
           ${sql.json(candidates)}::jsonb,
           ${request.language},
-          ${sql.json({ message_from_recruiter: request.messageFromRecruiter })}::jsonb
-        )`,
+          ${sql.json({ message_from_recruiter: request.messageFromRecruiter })}::jsonb`;
+        return request.dryRun ? sql`app.invite_users_dry_run(${args})` : sql`app.invite_users(${args})`;
+      },
       deadline,
     );
     for (const row of result.rows) {

@@ -40,6 +40,7 @@ export function createMicro1Inviter(runtime: Runtime) {
       candidateId: body.candidate_id ?? undefined,
       jobApplicationId: body.job_application_id ?? undefined,
       linkExpiresAt: body.link_expires_at,
+      dryRun: body.dry_run === true,
       idempotencyKey,
     }, deadline);
     const failed = outcomes.flatMap((outcome, i) => outcome.ok ? [] : [`candidates.${i}: ${outcome.error}`]);
@@ -51,19 +52,24 @@ export function createMicro1Inviter(runtime: Runtime) {
         replayed ? { [IDEMPOTENT_REPLAYED_HEADER]: "true" } : {},
       );
     }
+    const dryRun = body.dry_run === true;
     const response: z.infer<typeof Micro1InviteResponse> = {
       status: true,
-      message: sendEmail ? "Invitations sent successfully" : "Invitations created; no email sent",
+      message: dryRun
+        ? "Dry run: every candidate would be invited; nothing was written or sent"
+        : sendEmail
+        ? "Invitations sent successfully"
+        : "Invitations created; no email sent",
       data: {
-        invitations: outcomes.flatMap((outcome) =>
-          outcome.ok
-            ? [{
-              candidate_id: outcome.profileId,
-              candidate_email: outcome.email,
-              invite_url: outcome.interviewUrl,
-            }]
-            : []
-        ),
+        invitations: outcomes.flatMap((outcome) => {
+          if (!outcome.ok) return [];
+          // A dry run created nothing: its candidate ids and links name nothing.
+          return dryRun ? [{ candidate_email: outcome.email }] : [{
+            candidate_id: outcome.profileId,
+            candidate_email: outcome.email,
+            invite_url: outcome.interviewUrl,
+          }];
+        }),
       },
     };
     return { response, replayed };

@@ -9,6 +9,13 @@ import type { Runtime } from "../runtime.ts";
 
 export const INVITE_USERS_FUNCTION = "invite-users";
 
+/** A dry run created nothing: ids it would have created name nothing, so none is shown. */
+function dryRunFields(fields: Record<string, unknown>) {
+  return Object.fromEntries(
+    Object.entries(fields).map(([key, value]) => [key, key === "result" ? value : null]),
+  );
+}
+
 function resultFields(outcome: InviteOutcome) {
   if ("error" in outcome) {
     return outcome.candidate
@@ -45,10 +52,14 @@ export function inviteUsersApp(runtime: Runtime): Hono<AppEnv> {
       messageFromRecruiter: body.message_from_recruiter || null,
       users: body.users,
       linkExpiresAt: body.link_expires_at ?? null,
+      dryRun: body.dry_run,
       idempotencyKey: idempotencyKeyOf(c.req.raw.headers, INVITE_USERS_FUNCTION, raw),
     }, c.get("deadline"));
     if (replayed) c.header(IDEMPOTENT_REPLAYED_HEADER, "true");
-    return c.json(body.users.map((user, i) => ({ ...user, ...resultFields(outcomes[i]) })));
+    const fields = body.dry_run
+      ? (i: number) => dryRunFields(resultFields(outcomes[i]))
+      : (i: number) => resultFields(outcomes[i]);
+    return c.json(body.users.map((user, i) => ({ ...user, ...fields(i) })));
   });
   return app;
 }

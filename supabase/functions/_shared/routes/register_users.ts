@@ -10,14 +10,15 @@ import { registerUsersEnvelopeSchema } from "../schemas.ts";
 
 export const REGISTER_USERS_FUNCTION = "job-interview-register-users";
 
-function resultFields(outcome: RowOutcome) {
-  return outcome.ok
-    ? {
-      result: "ok",
-      interview_url: outcome.interviewUrl,
-      profile_interview_id: outcome.profileInterviewId,
-    }
-    : { result: `Error: ${outcome.error}` };
+/** A row's result; a dry run's has no link or registration id: it created neither. */
+function resultFields(outcome: RowOutcome, dryRun: boolean) {
+  if (!outcome.ok) return { result: `Error: ${outcome.error}` };
+  if (dryRun) return { result: "ok" };
+  return {
+    result: "ok",
+    interview_url: outcome.interviewUrl,
+    profile_interview_id: outcome.profileInterviewId,
+  };
 }
 
 /** POST /job-interview-register-users: one-time interview links, optionally with the invitation email chain. */
@@ -49,11 +50,12 @@ export function registerUsersApp(runtime: Runtime): Hono<AppEnv> {
       hideIframe: body.hide_iframe,
       users: body.users,
       linkExpiresAt: body.link_expires_at,
+      dryRun: body.dry_run,
       idempotencyKey: idempotencyKeyOf(c.req.raw.headers, REGISTER_USERS_FUNCTION, raw),
     }, c.get("deadline"));
     if (replayed) c.header(IDEMPOTENT_REPLAYED_HEADER, "true");
     return c.json(
-      body.users.map((user, i) => ({ ...user, ...resultFields(outcomes[i]) })),
+      body.users.map((user, i) => ({ ...user, ...resultFields(outcomes[i], body.dry_run) })),
     );
   });
   return app;

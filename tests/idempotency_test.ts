@@ -16,7 +16,7 @@ const opts = { sanitizeOps: false, sanitizeResources: false };
 
 function post(name: string, token: string, body: unknown, key?: string) {
   return callFunction(server.functionsUrl, name, {
-    token,
+    token: token || undefined,
     body,
     headers: key === undefined ? {} : { "Idempotency-Key": key },
   });
@@ -196,5 +196,38 @@ Deno.test("invite-users and micro1's invite replay too, failures included", opts
     no.body,
   ]);
 });
+
+Deno.test(
+  "interview-token-redeem: a retry with the key gets the first answer, not 'already used'",
+  opts,
+  async () => {
+    const fixture = await createMerchant(sql);
+    const [row] = (await post("job-interview-register-users", await userToken(fixture.ownerId), {
+      interview_id: fixture.interviewId,
+      users: [{ email: "ivy@example.com" }, { email: "jo@example.com" }],
+    })).body;
+    const interview_token = new URL(row.interview_url).searchParams.get("interview_token");
+    const redeem = (key?: string) => post("interview-token-redeem", "", { interview_token }, key);
+    const first = await redeem("redeem-1");
+    assert.equal(first.status, 200, JSON.stringify(first.body));
+    const again = await Promise.all([redeem("redeem-1"), redeem("redeem-1")]);
+    for (const reply of again) {
+      assert.deepEqual([reply.status, reply.headers.get("idempotent-replayed"), reply.body], [
+        200,
+        "true",
+        first.body,
+      ]);
+    }
+    assert.equal((await redeem()).status, 410, "without the key: already used");
+    assert.equal((await redeem("redeem-2")).status, 410, "a new key runs, and the link is spent");
+    const [, other] = (await post("job-interview-register-users", await userToken(fixture.ownerId), {
+      interview_id: fixture.interviewId,
+      users: [{ email: "ivy@example.com" }, { email: "jo@example.com" }],
+    })).body;
+    const otherToken = new URL(other.interview_url).searchParams.get("interview_token");
+    const reused = await post("interview-token-redeem", "", { interview_token: otherToken }, "redeem-1");
+    assert.deepEqual([reused.status, reused.body.name], [422, "Idempotency-Key"]);
+  },
+);
 
 addEventListener("unload", () => server.close());

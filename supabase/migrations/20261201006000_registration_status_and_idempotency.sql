@@ -252,6 +252,56 @@ the request's SQL call returned, with what the API needs to answer the
 same again (e.g. the issue time its links were signed with).
 $$;
 
+create function app.idempotency_claim_for(
+  p_merchant_id uuid,
+  p_key text,
+  p_fingerprint bytea,
+  p_ttl_seconds integer
+) returns jsonb
+language plpgsql volatile
+set search_path = ''
+as $$
+declare
+  v_claimed boolean;
+  v_stored public.idempotency_keys%rowtype;
+begin
+  insert into public.idempotency_keys as k (merchant_id, key, fingerprint, expires_at)
+  values (p_merchant_id, p_key, p_fingerprint, now() + make_interval(secs => p_ttl_seconds))
+  on conflict on constraint idempotency_keys_pkey do update
+    set fingerprint = excluded.fingerprint, response = null, created_at = now(), expires_at = excluded.expires_at
+    where k.expires_at <= now()
+  returning true into v_claimed;
+
+  if v_claimed then
+    delete from public.idempotency_keys
+    where ctid = any (array(
+      select e.ctid from public.idempotency_keys e where e.expires_at <= now() limit 10 for update skip locked
+    ));
+    return null;
+  end if;
+
+  select * into v_stored from public.idempotency_keys k where k.merchant_id = p_merchant_id and k.key = p_key;
+  if v_stored.fingerprint <> p_fingerprint then
+    raise exception 'Idempotency-Key already used for a different request' using errcode = 'JM422',
+      hint = 'Idempotency-Key';
+  end if;
+  return v_stored.response;
+end;
+$$;
+
+comment on function app.idempotency_claim_for is $$
+Claims p_key for p_merchant_id, a merchant the request is already known to
+act for (app.idempotency_claim authorizes a caller first; a redemption's
+merchant is its verified token's). Returns null when this request is to
+run, or, when the key was used before by a request that committed, that
+request's stored response (the caller answers with it and runs nothing). A
+request with the key still in flight holds its row: the insert waits for it
+to commit (then this replays it) or roll back (then this one runs), so one
+key never runs twice. The same key with another fingerprint is a 422. A key
+past its expiry is claimed anew; each claim also deletes a few expired
+keys, so the table keeps itself to the keys of the last TTL.
+$$;
+
 create function app.idempotency_claim(
   p_account_id uuid,
   p_merchant_id uuid,
@@ -264,48 +314,19 @@ set search_path = ''
 as $$
 declare
   v_merchant_id uuid;
-  v_claimed boolean;
-  v_stored public.idempotency_keys%rowtype;
 begin
   v_merchant_id := app.acting_merchant(
     p_account_id, p_merchant_id, array['merchant_owner', 'merchant']::public.member_role[]
   );
-  insert into public.idempotency_keys as k (merchant_id, key, fingerprint, expires_at)
-  values (v_merchant_id, p_key, p_fingerprint, now() + make_interval(secs => p_ttl_seconds))
-  on conflict on constraint idempotency_keys_pkey do update
-    set fingerprint = excluded.fingerprint, response = null, created_at = now(), expires_at = excluded.expires_at
-    where k.expires_at <= now()
-  returning true into v_claimed;
-
-  if v_claimed then
-    delete from public.idempotency_keys
-    where ctid = any (array(
-      select e.ctid from public.idempotency_keys e where e.expires_at <= now() limit 10 for update skip locked
-    ));
-    return query select v_merchant_id, null::jsonb;
-    return;
-  end if;
-
-  select * into v_stored from public.idempotency_keys k where k.merchant_id = v_merchant_id and k.key = p_key;
-  if v_stored.fingerprint <> p_fingerprint then
-    raise exception 'Idempotency-Key already used for a different request' using errcode = 'JM422',
-      hint = 'Idempotency-Key';
-  end if;
-  return query select v_merchant_id, v_stored.response;
+  return query select v_merchant_id, app.idempotency_claim_for(v_merchant_id, p_key, p_fingerprint, p_ttl_seconds);
 end;
 $$;
 
 comment on function app.idempotency_claim is $$
-Claims p_key for the request's merchant (app.acting_merchant, with the
-roles every writing endpoint takes), the first step of the request's one
-statement. Returns the merchant and, when the key was used before by a
-request that committed, that request's stored response (the caller
-answers with it and runs nothing). A request with the key still in
-flight holds its row: the insert waits for it to commit (then this
-replays it) or roll back (then this one runs), so one key never runs
-twice. The same key with another fingerprint is a 422. A key past its
-expiry is claimed anew; each claim also deletes a few expired keys, so
-the table keeps itself to the keys of the last TTL.
+The first step of a keyed request's one statement: authorizes the caller
+(app.acting_merchant, with the roles every writing endpoint takes) and
+claims p_key for the merchant it acts for (app.idempotency_claim_for).
+Returns that merchant and the stored response to replay, or null.
 $$;
 
 create function app.idempotency_store(p_merchant_id uuid, p_key text, p_response jsonb) returns jsonb

@@ -46,13 +46,15 @@ export interface Once<Result, Context> {
 
 /**
  * Runs a request's one SQL call (`operation`: an expression returning jsonb) at most once per merchant and
- * Idempotency-Key. `context` is what the answer is rendered from besides the call's result (a link's
+ * Idempotency-Key. The merchant is the one `caller` acts for with `merchantId` (app.idempotency_claim
+ * authorizes it); with no caller, `merchantId` is one the request is already known to act for (an interview
+ * token's, verified). `context` is what the answer is rendered from besides the call's result (a link's
  * issue time): stored with it, so a replay renders the same answer. Without a key it only runs the call.
  */
 export function createOnce(runtime: Runtime) {
   const { db, config } = runtime;
   return async function once<Result, Context extends postgres.JSONValue>(
-    caller: Caller,
+    caller: Caller | null,
     merchantId: string | null,
     key: IdempotencyKey | null,
     context: Context,
@@ -60,25 +62,33 @@ export function createOnce(runtime: Runtime) {
     deadline: number,
   ): Promise<Once<Result, Context>> {
     type Row = { response: { result: Result; context: Context }; replayed: boolean };
-    const [row] = await db.query(deadline, (sql) =>
-      key === null
-        ? sql<Row[]>`
+    const [row] = await db.query(deadline, (sql) => {
+      if (key === null) {
+        return sql<Row[]>`
           select jsonb_build_object('result', ${operation(sql)}, 'context', ${
           sql.json(context)
         }::jsonb) as response,
-            false as replayed`
-        : sql<Row[]>`
-          select case when c.replay is null
-              then app.idempotency_store(c.merchant_id, ${key.key}, jsonb_build_object(
-                'result', ${operation(sql)}, 'context', ${sql.json(context)}::jsonb
-              ))
-              else c.replay
-            end as response,
-            c.replay is not null as replayed
-          from app.idempotency_claim(
+            false as replayed`;
+      }
+      // The claim is a function in FROM, so it runs once, before the CASE decides whether the call runs.
+      const claim = caller === null
+        ? sql`(select ${merchantId}::uuid as merchant_id, r.replay from app.idempotency_claim_for(
+            ${merchantId}::uuid, ${key.key}, decode(${key.fingerprint}, 'hex'), ${config.idempotencyKeyTtlSeconds}
+          ) as r (replay))`
+        : sql`app.idempotency_claim(
             ${callerSql(sql, caller)}, ${merchantId}::uuid, ${key.key}, decode(${key.fingerprint}, 'hex'),
             ${config.idempotencyKeyTtlSeconds}
-          ) c`);
+          )`;
+      return sql<Row[]>`
+        select case when c.replay is null
+            then app.idempotency_store(c.merchant_id, ${key.key}, jsonb_build_object(
+              'result', ${operation(sql)}, 'context', ${sql.json(context)}::jsonb
+            ))
+            else c.replay
+          end as response,
+          c.replay is not null as replayed
+        from ${claim} c`;
+    });
     return { result: row.response.result, context: row.response.context, replayed: row.replayed };
   };
 }

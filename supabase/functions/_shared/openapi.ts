@@ -138,6 +138,7 @@ const ENDPOINTS: Endpoint[] = [
   },
   {
     path: "/interview-token-redeem",
+    idempotent: true,
     tag: "Interviews",
     summary: "Redeem a one-time interview token",
     description:

@@ -152,8 +152,10 @@ const ENDPOINTS: Endpoint[] = [
     },
     errors: {
       401: "Malformed token or bad signature.",
-      409: "The interview or registration is no longer available.",
-      410: "Token expired, already used, or revoked by a newer link (the message says which).",
+      409: "The interview is no longer available, or the registration is completed.",
+      410:
+        "Token expired, already used, revoked by a newer link, or its registration cancelled (the message " +
+        "says which).",
       422: "Body not a JSON object or interview_token missing.",
     },
   },

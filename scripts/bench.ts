@@ -217,6 +217,31 @@ async function main() {
       ) => [name, round(percentile(times.sort((a, b) => a - b), 50))]),
     );
 
+    // What an Idempotency-Key costs: a first request (the key claimed and its answer stored in the same
+    // statement) and its replay (the stored answer, nothing run), against the same request without a key.
+    const keyTimes: Record<string, number[]> = { first: [], replay: [] };
+    for (let i = 0; i < (quick ? 50 : 300); i++) {
+      const body = JSON.stringify({ interview_id: merchant.interviewId, type: "url", users: users(1) });
+      const keyed = { ...headers, "Idempotency-Key": crypto.randomUUID() };
+      for (const attempt of ["first", "replay"]) {
+        const started = performance.now();
+        const res = await fetch(endpoint, { method: "POST", headers: keyed, body });
+        const rows = await res.json();
+        keyTimes[attempt].push(performance.now() - started);
+        if (res.status !== 200 || rows[0]?.result !== "ok") {
+          throw new Error(`keyed request failed: ${res.status}`);
+        }
+        if ((res.headers.get("idempotent-replayed") === "true") !== (attempt === "replay")) {
+          throw new Error(`the ${attempt} keyed request was answered as the other`);
+        }
+      }
+    }
+    const idempotency = Object.fromEntries(
+      Object.entries(keyTimes).map((
+        [name, times],
+      ) => [name, round(percentile(times.sort((a, b) => a - b), 50))]),
+    );
+
     // The batches grew the tables twentyfold in seconds; autovacuum would analyze them within a minute.
     // Without it, plans cached on the connections the batches used stay those of the smaller tables.
     await sql`analyze`;
@@ -291,6 +316,8 @@ async function main() {
       batches,
       credentials_single_user_p50_ms: credentials,
       api_key_vs_jwt: Math.round(credentials.api_key / credentials.jwt * 100) / 100,
+      idempotency_key_single_user_p50_ms: { none: credentials.jwt, ...idempotency },
+      idempotency_key_vs_none: Math.round(idempotency.first / credentials.jwt * 100) / 100,
       concurrency,
       baseline_per_row_1000_ms: baselineMs,
       batch_1000_vs_per_row: round(baselineMs / batches["1000"].p50_ms),
@@ -310,6 +337,10 @@ async function main() {
     console.log(
       `  single user by credential, p50: user JWT ${credentials.jwt} ms, API key ${credentials.api_key} ms ` +
         `(${figures.api_key_vs_jwt}x the JWT's), service key ${credentials.service_key} ms`,
+    );
+    console.log(
+      `  single user with an Idempotency-Key, p50: first ${idempotency.first} ms ` +
+        `(${figures.idempotency_key_vs_none}x without a key), replay ${idempotency.replay} ms`,
     );
     for (const [connections, f] of Object.entries(concurrency)) {
       console.log(

@@ -63,13 +63,10 @@ export function createOnce(runtime: Runtime) {
   ): Promise<Once<Result, Context>> {
     type Row = { response: { result: Result; context: Context }; replayed: boolean };
     const [row] = await db.query(deadline, (sql) => {
-      if (key === null) {
-        return sql<Row[]>`
-          select jsonb_build_object('result', ${operation(sql)}, 'context', ${
-          sql.json(context)
-        }::jsonb) as response,
-            false as replayed`;
-      }
+      const response = sql`jsonb_build_object('result', ${operation(sql)}, 'context', ${
+        sql.json(context)
+      }::jsonb)`;
+      if (key === null) return sql<Row[]>`select ${response} as response, false as replayed`;
       // The claim is a function in FROM, so it runs once, before the CASE decides whether the call runs.
       const claim = caller === null
         ? sql`(select ${merchantId}::uuid as merchant_id, r.replay from app.idempotency_claim_for(
@@ -80,12 +77,8 @@ export function createOnce(runtime: Runtime) {
             ${config.idempotencyKeyTtlSeconds}
           )`;
       return sql<Row[]>`
-        select case when c.replay is null
-            then app.idempotency_store(c.merchant_id, ${key.key}, jsonb_build_object(
-              'result', ${operation(sql)}, 'context', ${sql.json(context)}::jsonb
-            ))
-            else c.replay
-          end as response,
+        select case when c.replay is null then app.idempotency_store(c.merchant_id, ${key.key}, ${response})
+            else c.replay end as response,
           c.replay is not null as replayed
         from ${claim} c`;
     });

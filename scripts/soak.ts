@@ -6,8 +6,9 @@
  * registrations (links and invitations, at two merchants, with the service key, an owner's JWT or the
  * merchant's API key), micro1's invite (API key in `x-api-key`), invite-users (a team member and a
  * candidate; every other request names a merchant that does not exist, so its transaction fails),
- * redemptions of links handed out and completions of redeemed interviews, and registrations sent with an
- * `Idempotency-Key` the way a retrying client sends them (twice at once, and again after each 503).
+ * redemptions of links handed out and completions of redeemed interviews, cancellations of unredeemed
+ * registrations, and registrations sent with an `Idempotency-Key` the way a retrying client sends them
+ * (twice at once, and again after each 503).
  * With `--faults`, the database is frozen (SIGSTOP) for a while and then restarted mid-load.
  *
  * Then the invariants, against the database and the catcher (docs/decisions.md, "Reliability"):
@@ -15,7 +16,8 @@
  * with an error wrote nothing; credits balance; no message is delivered twice and every sent one was
  * delivered; no session sits idle in a transaction; no 500, and 503s (with Retry-After) only while the
  * database was away; every request answered within its deadline; service back soon after the database;
- * every answer to one Idempotency-Key the same, and its registration with one link and one invitation.
+ * every answer to one Idempotency-Key the same, and its registration with one link and one invitation; a
+ * cancelled registration holds no credit and its link answers 410.
  *
  * Exits 1 when an invariant is broken. tests/soak_test.ts runs a short version in `deno task test`.
  */
@@ -93,6 +95,9 @@ interface Registration {
   redeemed: boolean;
   /** A redemption answered 503: whether it was applied is for the final check to find out. */
   redeemAnswered503: Answer | null;
+  /** Cancelled (POST registrations/<id>/cancel answered 200), or a cancel answered 503 (outcome unknown). */
+  cancelled?: true;
+  cancelAnswered503?: Answer;
   completed: boolean;
 }
 
@@ -386,7 +391,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
 
     const busy = new Set<Registration>();
     const redeem = async (): Promise<void> => {
-      const registration = pick((r) => r.url !== null && !r.redeemed && !r.redeemAnswered503 && !busy.has(r));
+      const registration = pick((r) =>
+        r.url !== null && !r.redeemed && !r.redeemAnswered503 && !r.cancelled && !r.cancelAnswered503 &&
+        !busy.has(r)
+      );
       if (!registration) return register();
       busy.add(registration);
       const token = new URL(registration.url!).searchParams.get("interview_token");
@@ -408,6 +416,32 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       }, credentials.service);
       if (status === 200) registration.completed = true;
       else if (status !== 503) violate(`completing ${registration.email} answered ${status}`);
+      busy.delete(registration);
+    };
+
+    // A merchant cancels a registration whose link was not redeemed: the credit must come back (checked by
+    // the credits balance below, which counts the registrations that still hold one), the link must then
+    // answer 410, and a redemption racing it elsewhere never sees a half-cancelled registration.
+    const cancel = async (): Promise<void> => {
+      const registration = pick((r) =>
+        r.profileInterviewId !== null && !r.redeemed && !r.redeemAnswered503 && !r.cancelled &&
+        !r.cancelAnswered503 && !busy.has(r)
+      );
+      if (!registration) return register();
+      busy.add(registration);
+      const { status, reply, answer } = await call(
+        "cancel",
+        `registrations/${registration.profileInterviewId}/cancel?merchant_id=${registration.merchant}`,
+        {},
+        credentials.service,
+      );
+      if (status === 200) {
+        registration.cancelled = true;
+        if ((reply as { credit_returned: boolean }).credit_returned !== true) {
+          violate(`cancelling the unredeemed registration of ${registration.email} returned no credit`);
+        }
+      } else if (status === 503) registration.cancelAnswered503 = answer;
+      else violate(`cancelling ${registration.email} answered ${status}`);
       busy.delete(registration);
     };
 
@@ -445,7 +479,19 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       faults.push({ kind: "restart", startedMs: restartStart, endedMs: now(), firstOkAfterMs: null });
     })();
 
-    const ops = [register, register, register, micro1, invite, invite, redeem, redeem, complete, idempotent];
+    const ops = [
+      register,
+      register,
+      register,
+      micro1,
+      invite,
+      invite,
+      redeem,
+      redeem,
+      complete,
+      idempotent,
+      cancel,
+    ];
     await Promise.all(Array.from({ length: options.clients }, async () => {
       while (now() < options.seconds * 1000) await ops[Math.floor(Math.random() * ops.length)]();
     }));
@@ -473,7 +519,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     const okEmails = registrations.map((r) => r.email.toLowerCase());
     // Every soak email is new, so each names one registration.
     const found = new Map(
-      (await check`select pi.id, cp.email_key, pi.merchant_id, pi.credit_spent from profile_interviews pi
+      (await check`select pi.id, cp.email_key, pi.merchant_id, pi.credit_spent, pi.status::text
+        from profile_interviews pi
         join candidate_profiles cp on cp.id = pi.profile_id
         where cp.email_key = any(${okEmails})`).map((row) => [row.email_key as string, row]),
     );
@@ -481,7 +528,11 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       const row = found.get(r.email);
       if (!row || (r.profileInterviewId !== null && row.id !== r.profileInterviewId)) {
         violate(`registration of ${r.email} answered ok is not in the database`);
-      } else if (row.merchant_id !== r.merchant || !row.credit_spent) {
+      } else if (r.cancelled && (row.status !== "cancelled" || row.credit_spent)) {
+        violate(`cancelled registration of ${r.email} is ${row.status}, credit spent: ${row.credit_spent}`);
+      } else if (
+        row.merchant_id !== r.merchant || (!r.cancelled && !r.cancelAnswered503 && !row.credit_spent)
+      ) {
         violate(`registration of ${r.email} is at ${row.merchant_id}, credit spent: ${row.credit_spent}`);
       }
     }
@@ -540,7 +591,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       const token = new URL(r.url!).searchParams.get("interview_token");
       const first = await call("final-redeem", "interview-token-redeem", { interview_token: token });
       if (r.redeemed && first.status === 200) violate(`the link of ${r.email} redeemed twice`);
-      if (!r.redeemed) {
+      if (r.cancelled && first.status !== 410) {
+        violate(`the cancelled link of ${r.email} answered ${first.status}`);
+      }
+      if (!r.redeemed && !r.cancelled && !r.cancelAnswered503) {
         const unknown = r.redeemAnswered503 !== null && explained(r.redeemAnswered503);
         if (unknown && first.status === 410) appliedDespite503++;
         else if (first.status !== 200) {

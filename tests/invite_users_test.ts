@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { CaughtMessage } from "../scripts/mail_catcher.ts";
 import { LOCAL_SECRET_KEY } from "../supabase/functions/_shared/config.ts";
-import { MOJITO_LANGUAGE_CODES } from "../supabase/functions/_shared/invitations/schemas.ts";
+import { MOJITO_LANGUAGE_CODES } from "../supabase/functions/_shared/schemas.ts";
 import { SEED, userToken } from "./_support/credentials.ts";
 import { messagesTo, startEmailTestEnv, uniqueEmail, waitFor } from "./_support/email.ts";
 import {

@@ -2,7 +2,7 @@ import type { SendMailOptions } from "nodemailer";
 import type { Config } from "../config.ts";
 import type { InterviewTokenClaims, InterviewTokenKey } from "../interview_token.ts";
 import { SEND_TIME_DATA } from "./kinds.ts";
-import type { TemplateRenderer } from "./templates.ts";
+import type { Branding, TemplateRenderer } from "./templates.ts";
 
 /** A message as `app.claim_emails` hands it out. */
 export interface ClaimedEmail {
@@ -20,6 +20,8 @@ export interface ClaimedEmail {
     email_from_name: string | null;
     email_reply_to: string | null;
     interview_base_url: string | null;
+    /** The merchant's logo, colour and, for invitations, its subject and opening paragraph in this language. */
+    branding: Branding;
   };
 }
 
@@ -63,8 +65,10 @@ export async function composeEmail(email: OutgoingEmail, deps: ComposeDeps): Pro
     recipient_name: email.to_name,
     recipient_email: email.to_email,
     sender_name: senderName,
+    // The deployment's name, in the legal footer: the message is ours, sent for the merchant.
+    service_name: settings.fromName,
   };
-  const rendered = await deps.render(email.kind, email.language, view);
+  const rendered = await deps.render(email.kind, email.language, view, email.merchant.branding);
   const replyTo = email.merchant.email_reply_to ?? settings.replyTo;
   return {
     from: { name: senderName, address: settings.fromAddress },
@@ -75,7 +79,7 @@ export async function composeEmail(email: OutgoingEmail, deps: ComposeDeps): Pro
     html: rendered.html,
     messageId: outboxMessageId(email.id, settings.fromAddress),
     // RFC 3834: sent by software, so autoresponders should not answer it. Content-Language (RFC 3282)
-    // says which language the message is in, which is English when it had no templates in its own.
+    // says which language the message is in: its BCP 47 tag (pt-BR for `br`), English when it had none.
     headers: { "Auto-Submitted": "auto-generated", "Content-Language": rendered.language },
   };
 }

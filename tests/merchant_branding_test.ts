@@ -10,15 +10,14 @@ import { createTemplateRenderer } from "../supabase/functions/_shared/email/temp
 import { MOJITO_LANGUAGE_CODES } from "../supabase/functions/_shared/schemas.ts";
 import { countColors, launchChromium } from "./_support/browser.ts";
 import { SEED, userToken } from "./_support/credentials.ts";
-import { header, messagesTo, startEmailTestEnv, uniqueEmail, waitFor } from "./_support/email.ts";
+import { header, messagesTo, uniqueEmail, waitFor } from "./_support/email.ts";
 import { createMerchant, createStaff } from "./_support/fixtures.ts";
 import { callFunction, type Reply } from "./_support/http.ts";
 import { startTestServer } from "./_support/server.ts";
+import { fileEmailEnv } from "./_support/suite.ts";
 
-const env = await startEmailTestEnv();
+const env = await fileEmailEnv();
 const { sql, server, catcher } = env;
-const opts = { sanitizeOps: false, sanitizeResources: false };
-globalThis.addEventListener("unload", () => env.close());
 
 const brand = (token: string | undefined, body: unknown) =>
   callFunction(server.functionsUrl, "merchant-branding", { token, body });
@@ -38,14 +37,13 @@ async function register(merchantId: string, interviewId: string, body: Record<st
   return reply.body as { result: string; interview_url: string }[];
 }
 
-Deno.test("every kind of email the database queues has templates and strings", opts, async () => {
+Deno.test("every kind of email the database queues has templates and strings", async () => {
   const [{ kinds }] = await sql`select enum_range(null::public.email_kind)::text[] as kinds`;
   assert.deepEqual([...kinds].sort(), [...EMAIL_KINDS].sort());
 });
 
 Deno.test(
   "an owner brands the merchant: fields sent change, fields left out stay, null clears",
-  opts,
   async () => {
     const fixture = await createMerchant(sql);
     const owner = await userToken(fixture.ownerId);
@@ -97,7 +95,6 @@ Deno.test(
 
 Deno.test(
   "who may brand a merchant: its owners, a parent's owners, admins, its API keys and the service key",
-  opts,
   async () => {
     const parent = await createMerchant(sql);
     const child = await createMerchant(sql, { parentId: parent.merchantId });
@@ -157,7 +154,7 @@ Deno.test(
   },
 );
 
-Deno.test("validation: the documented 422s, and nothing changes", opts, async () => {
+Deno.test("validation: the documented 422s, and nothing changes", async () => {
   const fixture = await createMerchant(sql);
   const owner = await userToken(fixture.ownerId);
   const cases: [unknown, { error: string; name?: string }][] = [
@@ -217,7 +214,7 @@ Deno.test("validation: the documented 422s, and nothing changes", opts, async ()
   assert.deepEqual(await stored(fixture.merchantId), before);
 });
 
-Deno.test("concurrent changes of different languages all stay", opts, async () => {
+Deno.test("concurrent changes of different languages all stay", async () => {
   const fixture = await createMerchant(sql);
   const owner = await userToken(fixture.ownerId);
   const languages = MOJITO_LANGUAGE_CODES.slice(0, 12);
@@ -260,7 +257,6 @@ Deno.test("concurrent changes of different languages all stay", opts, async () =
 
 Deno.test(
   "a branded invitation arrives with the merchant's subject, paragraph, logo and colour, escaped, and Chromium shows them",
-  opts,
   async () => {
     const fixture = await createMerchant(sql);
     const owner = await userToken(fixture.ownerId);
@@ -366,7 +362,6 @@ Deno.test(
 
 Deno.test(
   "an invitation sent with each of the 34 codes arrives in that language, with a truthful Content-Language",
-  opts,
   async () => {
     const fixture = await createMerchant(sql);
     const render = createTemplateRenderer();

@@ -23,21 +23,27 @@ as $$
 $$;
 
 alter table public.merchants
-  -- Shown at the top of every message; https only (webmail blocks or warns about anything else).
   add column email_logo_url text
     check (email_logo_url ~ '^https://[^\s"''<>\\]+$' and length(email_logo_url) <= 2048),
-  -- The top bar and buttons.
   add column email_brand_color text check (email_brand_color ~ '^#[0-9a-f]{6}$'),
-  -- {"fr": {"subject": "...", "intro": "..."}, ...}: the invitation's subject and opening paragraph by
-  -- mojito_language_code, each optional; a language without an entry gets the shipped texts.
   add column email_invitation_text jsonb not null default '{}'
     check (app.email_invitation_text_valid(email_invitation_text));
 
--- Reads and changes a merchant's branding, in one round trip. Only its owners (at it or at a parent),
--- platform admins and the service key may, also to read it. p_changes holds what changes: `logo_url` and
--- `brand_color` (null clears), `invitation` by language (an object replaces that language's texts, null
--- removes them); a key left out keeps its value. Concurrent changes of different languages both stay:
--- the merge is made on the row as the update finds it. Returns the branding as it is now.
+comment on column public.merchants.email_logo_url is
+  'Shown at the top of every email of the merchant; https only (webmail blocks or warns about anything else).';
+comment on column public.merchants.email_brand_color is
+  'The top bar and buttons of the merchant''s emails, as #rrggbb (lower case).';
+comment on column public.merchants.email_invitation_text is
+  '{"fr": {"subject": "...", "intro": "..."}, ...}: the invitation''s subject and opening paragraph by '
+  'mojito_language_code, each optional; a language without an entry gets the shipped texts.';
+
+comment on function app.email_invitation_text_valid is $$
+Whether a value fits merchants.email_invitation_text: an object of language
+codes, each an object of "subject" (at most 200 characters) and/or "intro"
+(at most 2,000), both strings.
+$$;
+
+-- The request's single statement: POST /merchant-branding (contract below).
 create function app.merchant_branding(p_account_id uuid, p_merchant_id uuid, p_changes jsonb)
 returns jsonb
 language plpgsql volatile
@@ -147,6 +153,17 @@ begin
   ) into v_result;
   return v_result;
 end;
+$$;
+
+comment on function app.merchant_branding is $$
+Reads and changes a merchant's branding, in one round trip. Only its owners
+(at it or at a parent), platform admins, its API keys and the service key may
+(app.acting_merchant with the owner role), also to read it. p_changes holds
+what changes: `logo_url` and `brand_color` (null clears), `invitation` by
+language (an object replaces that language's texts, null removes them); a
+key left out keeps its value. Concurrent changes of different languages all
+stay: the merge is made on the row as the update finds it. Returns the
+branding as it is now: {merchant_id, logo_url, brand_color, invitation}.
 $$;
 
 revoke all on all functions in schema app from public;

@@ -1,7 +1,7 @@
 import type { Config } from "../config.ts";
-import { buildInterviewUrl, type InterviewTokenKey, mintInterviewToken } from "../interview_token.ts";
+import { buildInterviewUrl, type InterviewTokenKey, mintInterviewToken } from "../interviews/token.ts";
 import { buildAcceptUrl, invitationTokenKey, mintInvitationToken } from "../invitations/token.ts";
-import type { ClaimedEmail, OutgoingEmail } from "./message.ts";
+import type { ClaimedEmail, OutgoingEmail } from "./outbox.ts";
 
 /** Every kind of email (the `email_kind` enum): each has `templates/<kind>.html` and `.txt`, and strings. */
 export const EMAIL_KINDS = [

@@ -12,6 +12,7 @@ import { apiKeysApp } from "./routes/api_keys.ts";
 import { micro1InviteApp } from "./routes/micro1_invite.ts";
 import { registrationsApp } from "./routes/registrations.ts";
 import { jobInterviewTokenApp } from "./routes/job_interview_token.ts";
+import { merchantBrandingApp } from "./routes/merchant_branding.ts";
 
 /**
  * Every edge function by name. Each `supabase/functions/<name>/index.ts` serves
@@ -29,4 +30,5 @@ export const FUNCTIONS: Record<string, (runtime: Runtime) => Hono<AppEnv>> = {
   "interview": micro1InviteApp,
   "registrations": registrationsApp,
   "job-interview-token": jobInterviewTokenApp,
+  "merchant-branding": merchantBrandingApp,
 };

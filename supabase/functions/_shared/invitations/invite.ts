@@ -2,8 +2,8 @@ import { type Caller, callerSql } from "../auth.ts";
 import { createOnce, type IdempotencyKey } from "../idempotency.ts";
 import { linkExpiry } from "../interviews/token.ts";
 import type { Runtime } from "../runtime.ts";
-import type { ValidUser } from "../schemas.ts";
-import { type InviteResult, type MemberRole, type MojitoLanguage, validateInviteUser } from "./schemas.ts";
+import type { MojitoLanguage, ValidUser } from "../schemas.ts";
+import { type InviteResult, type MemberRole, validateInviteUser } from "./schemas.ts";
 
 export interface InviteRequest {
   merchantId: string | null;

@@ -49,6 +49,7 @@ export function registerUsersApp(runtime: Runtime): Hono<AppEnv> {
       hideMenu: body.hide_menu,
       hideIframe: body.hide_iframe,
       users: body.users,
+      language: body.mojito_language_code ?? "en",
       linkExpiresAt: body.link_expires_at,
       dryRun: body.dry_run,
       idempotencyKey: idempotencyKeyOf(c.req.raw.headers, REGISTER_USERS_FUNCTION, raw),

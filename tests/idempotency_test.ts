@@ -230,4 +230,32 @@ Deno.test(
   },
 );
 
+Deno.test(
+  "the OpenAPI document names Idempotency-Key and Idempotent-Replayed on every endpoint that takes them",
+  opts,
+  async () => {
+    const doc = (await callFunction(server.functionsUrl, "openapi", { method: "GET" })).body;
+    for (
+      const path of [
+        "/job-interview-register-users",
+        "/invite-users",
+        "/interview/invite",
+        "/job-interview-token",
+        "/interview-token-redeem",
+        "/registrations/{id}/cancel",
+      ]
+    ) {
+      const operation = doc.paths[path].post;
+      assert.ok(
+        operation.parameters?.some((p: { name: string; in: string }) =>
+          p.name === "Idempotency-Key" && p.in === "header"
+        ),
+        path,
+      );
+      assert.ok(operation.responses[200].headers["Idempotent-Replayed"], path);
+    }
+    assert.equal(doc.paths["/api-keys"].post.parameters, undefined, "not where it is not taken");
+  },
+);
+
 addEventListener("unload", () => server.close());

@@ -1,4 +1,5 @@
--- Issue 11: registration status reads and Idempotency-Key.
+-- Issue 11: registration status reads, Idempotency-Key, cancel, dry run
+-- (docs/registrations.md, docs/idempotency.md).
 --
 -- 1. app.get_registration / app.list_registrations: a merchant reads its own
 --    and its sub-merchants' registrations (the callers registration takes),
@@ -13,12 +14,14 @@
 --    rolled back, its result kept (dry_run: true).
 
 alter table public.profile_interviews add column cancelled_at timestamptz;
-comment on column public.profile_interviews.cancelled_at is 'When the registration was cancelled (app.cancel_registration).';
+comment on column public.profile_interviews.cancelled_at is
+  'When the registration was cancelled (app.cancel_registration).';
 
 -- Read paths: every filter of the list has an index that starts with it
 -- (the merchant's tree is at most a handful of ids), and the default order
 -- (created_at, id) is an index order. profile_interviews (merchant_id) is
--- replaced by the same index with the order appended.
+-- replaced by the same index with the order appended. Each costs registration
+-- an index entry per row (the partial ones only when the column is set).
 create index profile_interviews_merchant_created_idx
   on public.profile_interviews (merchant_id, created_at, id);
 drop index public.profile_interviews_merchant_idx;

@@ -7,9 +7,21 @@ import { requestId, type RequestIdVariables } from "hono/request-id";
 import type { Config } from "./config.ts";
 import { apiErrorFromDatabase } from "./db_errors.ts";
 import { ApiError } from "./errors.ts";
-import { describeError, log } from "./log.ts";
+import { describeError, log, type LogLevel } from "./log.ts";
 
-export type AppEnv = { Variables: RequestIdVariables };
+export type AppEnv = {
+  Variables: RequestIdVariables & {
+    /** Why the request was refused (a 4xx's message), for its access-log line. */
+    refusal?: string;
+  };
+};
+
+/** An access-log line's level: failures always written, successes sampled at LOG_REQUEST_SAMPLE_RATE. */
+function accessLogLevel(status: number, sampleRate: number): LogLevel | null {
+  if (status >= 500) return "error";
+  if (status >= 400) return "warn";
+  return Math.random() < sampleRate ? "info" : null;
+}
 
 /**
  * The Hono app every edge function starts from: request ids, CORS, access
@@ -26,13 +38,17 @@ export function createFunctionApp(
   app.use(async (c, next) => {
     const started = performance.now();
     await next();
-    log(c.res.status >= 500 ? "error" : "info", "request", {
+    const level = accessLogLevel(c.res.status, config.logRequestSampleRate);
+    if (!level) return;
+    const refusal = c.get("refusal");
+    log(level, "request", {
       request_id: c.get("requestId"),
       function: functionName,
       method: c.req.method,
       path: c.req.path,
       status: c.res.status,
       duration_ms: Math.round((performance.now() - started) * 10) / 10,
+      ...(refusal ? { reason: refusal } : {}),
     });
   });
   app.use(cors({
@@ -50,10 +66,10 @@ export function createFunctionApp(
   }));
   app.use(methodNotAllowed({
     app,
-    onMethodNotAllowed: (c, methods) =>
-      c.json({ error: "Method not allowed" }, 405, {
-        Allow: methods.join(", "),
-      }),
+    onMethodNotAllowed: (c, methods) => {
+      c.set("refusal", "Method not allowed");
+      return c.json({ error: "Method not allowed" }, 405, { Allow: methods.join(", ") });
+    },
   }));
   app.use(bodyLimit({
     maxSize: config.maxBodyBytes,
@@ -65,7 +81,10 @@ export function createFunctionApp(
     },
   }));
 
-  app.notFound((c) => c.json({ error: "Not found" }, 404));
+  app.notFound((c) => {
+    c.set("refusal", "Not found");
+    return c.json({ error: "Not found" }, 404);
+  });
   app.onError((err, c) => {
     const apiError = err instanceof ApiError ? err : apiErrorFromDatabase(err);
     if (apiError) {
@@ -74,10 +93,13 @@ export function createFunctionApp(
           request_id: c.get("requestId"),
           ...describeError(err),
         });
+      } else {
+        c.set("refusal", apiError.field ? `${apiError.field}: ${apiError.message}` : apiError.message);
       }
       return c.json(apiError.body(), apiError.status, apiError.headers);
     }
     if (err instanceof HTTPException && err.status < 500) {
+      c.set("refusal", err.message || "Bad request");
       return c.json({ error: err.message || "Bad request" }, err.status);
     }
     const id = c.get("requestId");

@@ -1,20 +1,24 @@
 import { z } from "zod";
 import type { Config } from "./config.ts";
+import { HEALTH_DATABASE_TIMEOUT_MS } from "./routes/health.ts";
 import {
   CompleteInterviewRequest,
   CompleteInterviewResponse,
   EmailDispatchResponse,
   ErrorBody,
+  FailedEmailsQuery,
+  FailedEmailsResponse,
+  HealthResponse,
   RedeemRequest,
   RedeemResponse,
-  RegisterUser,
   registerUsersRequestSchema,
   RegisterUsersResponse,
+  RetryEmailsRequest,
+  RetryEmailsResponse,
 } from "./schemas.ts";
 import {
   InviteAcceptRequest,
   InviteAcceptResponse,
-  InviteUser,
   inviteUsersRequestSchema,
   InviteUsersResponse,
 } from "./invitations/schemas.ts";
@@ -29,20 +33,27 @@ function jsonSchema(schema: z.ZodType): Record<string, unknown> {
   return rest;
 }
 
+/** The repository has chosen no open license yet (docs/decisions.md): until it does, none is claimed. */
+const LICENSE = { name: "Proprietary", identifier: "LicenseRef-Proprietary" };
+
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const errorResponse = (description: string) => ({
   description,
   content: { "application/json": { schema: ref("Error") } },
 });
 
-interface Endpoint {
-  path: string;
+/** What a route does, in the document: everything but its method and path, which come from the routes. */
+interface Operation {
+  operationId: string;
   tag: string;
   summary: string;
   description: string;
-  authenticated: boolean;
+  /** Who may call it (components.securitySchemes); none: no credential (or one of its own, in the body). */
+  security: ("userJwt" | "serviceKey")[];
   /** Absent for endpoints that take no body. */
   request?: string;
+  /** Query parameters, for GETs that take some. */
+  query?: z.ZodObject;
   response: { schema: string; description: string };
   errors: Record<number, string>;
 }
@@ -55,16 +66,16 @@ const COMMON_ERRORS: Record<number, string> = {
   503: "Database unreachable; retry after the Retry-After header's seconds.",
 };
 
-const ENDPOINTS: Endpoint[] = [
-  {
-    path: "/job-interview-register-users",
+const OPERATIONS: Record<string, Operation> = {
+  "POST /job-interview-register-users": {
+    operationId: "register_users_for_interview",
     tag: "Interviews",
     summary: "Register users for an interview",
     description:
       "Registers (or updates) one or more candidate profiles for an interview and returns a one-time " +
       "interview URL for each. Accepts a Supabase user JWT (merchant owner, merchant staff, admin) or the service " +
       "key (merchant_id then required). Each user is processed independently.",
-    authenticated: true,
+    security: ["userJwt", "serviceKey"],
     request: "JobInterviewRegisterUsersRequest",
     response: {
       schema: "JobInterviewRegisterUsersResponse",
@@ -78,14 +89,14 @@ const ENDPOINTS: Endpoint[] = [
         "with the service key, merchant or interview not found, interview not available, too many users.",
     },
   },
-  {
-    path: "/interview-token-redeem",
+  "POST /interview-token-redeem": {
+    operationId: "redeem_interview_token",
     tag: "Interviews",
     summary: "Redeem a one-time interview token",
     description:
       "Called by the interview app when a candidate opens the link. The token is the credential; " +
       "of concurrent redemptions of one token exactly one succeeds.",
-    authenticated: false,
+    security: [],
     request: "InterviewTokenRedeemRequest",
     response: {
       schema: "InterviewTokenRedeemResponse",
@@ -98,8 +109,8 @@ const ENDPOINTS: Endpoint[] = [
       422: "Body not a JSON object or interview_token missing.",
     },
   },
-  {
-    path: "/invite-users",
+  "POST /invite-users": {
+    operationId: "invite_users",
     tag: "Invitations",
     summary: "Invite people to the merchant",
     description:
@@ -110,7 +121,7 @@ const ENDPOINTS: Endpoint[] = [
       "JWT (merchant owner, merchant staff, admin) or the service key (merchant_id then required). Only " +
       "owners and admins grant merchant_owner; nobody grants a role above their own. Each user is processed " +
       "independently.",
-    authenticated: true,
+    security: ["userJwt", "serviceKey"],
     request: "InviteUsersRequest",
     response: { schema: "InviteUsersResponse", description: "Per-user invitation results." },
     errors: {
@@ -121,15 +132,15 @@ const ENDPOINTS: Endpoint[] = [
         "not found.",
     },
   },
-  {
-    path: "/invite-accept",
+  "POST /invite-accept": {
+    operationId: "accept_invitation",
     tag: "Invitations",
     summary: "Accept an invitation",
     description:
       "Called by the web app once the invited person has signed in: with their own Supabase user JWT, whose " +
       "email must be the invited address, it activates the invitation's role at the merchant, creating " +
       "their account on first use. Each link works once; of concurrent acceptances exactly one succeeds.",
-    authenticated: true,
+    security: ["userJwt"],
     request: "InviteAcceptRequest",
     response: { schema: "InviteAcceptResponse", description: "The role now active at the merchant." },
     errors: {
@@ -141,15 +152,15 @@ const ENDPOINTS: Endpoint[] = [
       422: "Body not a JSON object, invitation_token missing, or not an invitation token of this deployment.",
     },
   },
-  {
-    path: "/interview-complete",
+  "POST /interview-complete": {
+    operationId: "complete_interview",
     tag: "Interviews",
     summary: "Report a completed interview",
     description:
       "Called by the interview app's backend with the service key when a candidate finishes. Marks the " +
       "registration completed and, when the candidate was invited by email, queues the completion email " +
       "(once: reporting again changes nothing).",
-    authenticated: true,
+    security: ["serviceKey"],
     request: "InterviewCompleteRequest",
     response: { schema: "InterviewCompleteResponse", description: "The registration, now completed." },
     errors: {
@@ -160,30 +171,123 @@ const ENDPOINTS: Endpoint[] = [
       422: "Body not a JSON object or profile_interview_id missing or not a UUID.",
     },
   },
-  {
-    path: "/email-dispatch",
+  "POST /email-dispatch": {
+    operationId: "dispatch_emails",
     tag: "Email",
     summary: "Send due emails from the outbox",
     description:
       "Sends the invitation chain's due messages over SMTP for up to EMAIL_DISPATCH_BUDGET_SECONDS. Called " +
       "by a scheduler (pg_cron + pg_net) with the service key; concurrent calls are safe. No request body.",
-    authenticated: true,
+    security: ["serviceKey"],
     response: { schema: "EmailDispatchResponse", description: "What this invocation did." },
     errors: {
       401: "Missing or invalid credential.",
       403: "Not the service key.",
     },
   },
+  "GET /health": {
+    operationId: "check_health",
+    tag: "Operations",
+    summary: "Check the function and its database",
+    description: "Whether the function answers and its database answers a trivial query within " +
+      `${
+        HEALTH_DATABASE_TIMEOUT_MS / 1000
+      } s. No credential; the answer holds the two verdicts and nothing ` +
+      "else (no versions, hosts or error text). For load balancers and uptime monitors.",
+    security: [],
+    response: { schema: "HealthResponse", description: "Both answer." },
+    errors: { 503: "The database did not answer in time, or is unreachable; the body says so, and no more." },
+  },
+  "GET /email-failures": {
+    operationId: "list_failed_emails",
+    tag: "Email",
+    summary: "List failed email messages",
+    description:
+      "The outbox's failed messages (attempts exhausted, recipient refused, or not renderable), most recently " +
+      "failed first, each with the reason its last attempt failed. Paginated: pass the answer's next_cursor as " +
+      "cursor for the next page. Service key only.",
+    security: ["serviceKey"],
+    query: FailedEmailsQuery,
+    response: { schema: "FailedEmailsResponse", description: "One page of failed messages." },
+    errors: {
+      401: "Missing or invalid credential.",
+      403: "Not the service key.",
+      422: "A query parameter out of range or malformed, or a cursor this endpoint did not return.",
+    },
+  },
+  "POST /email-failures/retry": {
+    operationId: "retry_failed_emails",
+    tag: "Email",
+    summary: "Retry failed email messages",
+    description:
+      "Queues failed messages again, their attempts counted from zero: the one `id` names, or every message " +
+      "that failed at or after `failed_since` (of one merchant with `merchant_id`). They go out with the next " +
+      "dispatch. Service key only.",
+    security: ["serviceKey"],
+    request: "RetryEmailsRequest",
+    response: { schema: "RetryEmailsResponse", description: "The messages queued again." },
+    errors: {
+      401: "Missing or invalid credential.",
+      403: "Not the service key.",
+      404: "No message with that id.",
+      409: "The message has not failed (the message gives its status).",
+      422: "Body not a JSON object, neither or both of id and failed_since, or a malformed value.",
+    },
+  },
+};
+
+/** A route as Hono lists it: `GET /health`, `POST /email-failures/retry`. */
+export interface Route {
+  method: string;
+  path: string;
+}
+
+const TAGS = [
+  {
+    name: "Interviews",
+    description: "Registering candidates for interviews, and the interview app's callbacks.",
+  },
+  { name: "Invitations", description: "Inviting candidates, team members and coaching users to a merchant." },
+  { name: "Email", description: "The invitation email chain's outbox: sending, and failed messages." },
+  { name: "Operations", description: "Health checks." },
 ];
 
-/** The OpenAPI 3.1 document of every endpoint, generated from the zod schemas the handlers validate with. */
-export function buildOpenApiDocument(config: Config): Record<string, unknown> {
+/** Query parameters from a zod object: each property's JSON Schema, required unless optional or defaulted. */
+function queryParameters(query: z.ZodObject): Record<string, unknown>[] {
+  const schema = jsonSchema(query) as {
+    properties: Record<string, Record<string, unknown>>;
+    required?: string[];
+  };
+  return Object.entries(schema.properties).map(([name, property]) => {
+    const { description, ...rest } = property;
+    return {
+      name,
+      in: "query",
+      required: schema.required?.includes(name) ?? false,
+      ...(description ? { description } : {}),
+      schema: rest,
+    };
+  });
+}
+
+/**
+ * The OpenAPI 3.1 document of every route in `routes` (the API functions' own, as Hono lists them), each
+ * described by its OPERATIONS entry, with schemas generated from the zod schemas the handlers validate
+ * with. A route without an entry, or an entry without its route, is an error: the two cannot drift.
+ */
+export function buildOpenApiDocument(config: Config, routes: Route[]): Record<string, unknown> {
+  const keys = routes.map((route) => `${route.method} ${route.path}`);
+  const undocumented = keys.filter((key) => !(key in OPERATIONS));
+  const unrouted = Object.keys(OPERATIONS).filter((key) => !keys.includes(key));
+  if (undocumented.length > 0 || unrouted.length > 0) {
+    throw new Error(
+      `OpenAPI operations out of step with the routes: undocumented ${JSON.stringify(undocumented)}, ` +
+        `without a route ${JSON.stringify(unrouted)}`,
+    );
+  }
   const schemas: Record<string, Record<string, unknown>> = {
-    JobInterviewRegisterUsersRequest: jsonSchema(
-      registerUsersRequestSchema(config.maxUsersPerRequest),
-    ),
+    JobInterviewRegisterUsersRequest: jsonSchema(registerUsersRequestSchema(config.maxUsersPerRequest)),
     JobInterviewRegisterUsersResponse: jsonSchema(RegisterUsersResponse),
-    RegisterUser: jsonSchema(RegisterUser),
     InterviewTokenRedeemRequest: jsonSchema(RedeemRequest),
     InterviewTokenRedeemResponse: jsonSchema(RedeemResponse),
     InterviewCompleteRequest: jsonSchema(CompleteInterviewRequest),
@@ -191,44 +295,45 @@ export function buildOpenApiDocument(config: Config): Record<string, unknown> {
     EmailDispatchResponse: jsonSchema(EmailDispatchResponse),
     InviteUsersRequest: jsonSchema(inviteUsersRequestSchema(config.maxUsersPerRequest)),
     InviteUsersResponse: jsonSchema(InviteUsersResponse),
-    InviteUser: jsonSchema(InviteUser),
     InviteAcceptRequest: jsonSchema(InviteAcceptRequest),
     InviteAcceptResponse: jsonSchema(InviteAcceptResponse),
+    HealthResponse: jsonSchema(HealthResponse),
+    FailedEmailsResponse: jsonSchema(FailedEmailsResponse),
+    RetryEmailsRequest: jsonSchema(RetryEmailsRequest),
+    RetryEmailsResponse: jsonSchema(RetryEmailsResponse),
     Error: jsonSchema(ErrorBody),
   };
 
-  const paths = Object.fromEntries(ENDPOINTS.map((endpoint) => [endpoint.path, {
-    post: {
-      tags: [endpoint.tag],
-      summary: endpoint.summary,
-      description: endpoint.description,
-      security: endpoint.authenticated ? [{ bearerAuth: [] }] : [],
-      ...(endpoint.request
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const route of routes) {
+    const operation = OPERATIONS[`${route.method} ${route.path}`];
+    const errors = { ...COMMON_ERRORS, ...operation.errors };
+    (paths[route.path] ??= {})[route.method.toLowerCase()] = {
+      operationId: operation.operationId,
+      tags: [operation.tag],
+      summary: operation.summary,
+      description: operation.description,
+      security: operation.security.map((scheme) => ({ [scheme]: [] })),
+      ...(operation.query ? { parameters: queryParameters(operation.query) } : {}),
+      ...(operation.request
         ? {
           requestBody: {
             required: true,
-            content: { "application/json": { schema: ref(endpoint.request) } },
+            content: { "application/json": { schema: ref(operation.request) } },
           },
         }
         : {}),
       responses: {
         200: {
-          description: endpoint.response.description,
-          content: {
-            "application/json": { schema: ref(endpoint.response.schema) },
-          },
+          description: operation.response.description,
+          content: { "application/json": { schema: ref(operation.response.schema) } },
         },
         ...Object.fromEntries(
-          Object.entries({ ...endpoint.errors, ...COMMON_ERRORS }).map((
-            [status, text],
-          ) => [
-            status,
-            errorResponse(text),
-          ]),
+          Object.entries(errors).map(([status, text]) => [status, errorResponse(text)]),
         ),
       },
-    },
-  }]));
+    };
+  }
 
   return {
     openapi: "3.1.0",
@@ -238,18 +343,24 @@ export function buildOpenApiDocument(config: Config): Record<string, unknown> {
       description:
         "Candidate registration served by Supabase Edge Functions. Authenticate with a Supabase JWT " +
         "access token or the service key via the Authorization header.",
+      license: LICENSE,
     },
     servers: [{ url: `${config.supabaseUrl}/functions/v1` }],
-    security: [],
+    tags: TAGS,
     paths,
     components: {
       schemas,
       securitySchemes: {
-        bearerAuth: {
+        userJwt: {
           type: "http",
           scheme: "bearer",
           bearerFormat: "JWT",
-          description: "A Supabase user access token, the service_role JWT, or an sb_secret_ key.",
+          description: "A Supabase Auth user's access token (a merchant owner or staff member, or an admin).",
+        },
+        serviceKey: {
+          type: "http",
+          scheme: "bearer",
+          description: "The project's service key: an sb_secret_ key, or the legacy service_role JWT.",
         },
       },
     },

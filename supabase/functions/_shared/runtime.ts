@@ -1,5 +1,8 @@
+import type { Hono } from "hono";
 import postgres from "postgres";
-import { type Config, loadConfig } from "./config.ts";
+import type { AppEnv } from "./app.ts";
+import { type Config, loadConfig, type Requirement } from "./config.ts";
+import { setLogLevel } from "./log.ts";
 
 /** What every function needs at run time: its configuration and one database pool. */
 export interface Runtime {
@@ -8,6 +11,7 @@ export interface Runtime {
 }
 
 export function createRuntime(config: Config = loadConfig()): Runtime {
+  setLogLevel(config.logLevel);
   // max_pipeline is a postgres.js option its type declarations leave out.
   const options: postgres.Options<Record<string, never>> & { max_pipeline: number } = {
     max: config.dbPoolSize,
@@ -22,6 +26,23 @@ export function createRuntime(config: Config = loadConfig()): Runtime {
     onnotice: () => {},
     connection: { application_name: "jobmojito-functions" },
   };
-  const sql = postgres(config.databaseUrl, options);
-  return { config, sql };
+  // Made on first use: a function that needs no database (openapi) starts without one.
+  let sql: postgres.Sql | undefined;
+  return {
+    config,
+    get sql() {
+      return sql ??= postgres(config.databaseUrl, options);
+    },
+  };
+}
+
+/**
+ * What a function's index.ts runs: its app, configured from the environment with only the settings it
+ * `requires` (config.ts REQUIREMENTS), served as on Supabase's edge runtime.
+ */
+export function serveFunction(
+  app: (runtime: Runtime) => Hono<AppEnv>,
+  requires: readonly Requirement[],
+): void {
+  Deno.serve(app(createRuntime(loadConfig(Deno.env.toObject(), requires))).fetch);
 }

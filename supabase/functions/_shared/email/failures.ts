@@ -1,0 +1,59 @@
+import type { z } from "zod";
+import { ApiError } from "../errors.ts";
+import type { Runtime } from "../runtime.ts";
+import type { FailedEmail, FailedEmailsQuery, FailedEmailsResponse, RetryEmailsRequest } from "../schemas.ts";
+
+/** Where a page ended: the cursor is this, as base64url JSON, so clients treat it as opaque. */
+interface PageEnd {
+  failed_at: string;
+  id: string;
+}
+
+function encodeCursor(end: PageEnd): string {
+  return btoa(JSON.stringify(end)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+}
+
+function decodeCursor(cursor: string): PageEnd {
+  try {
+    const end = JSON.parse(atob(cursor.replaceAll("-", "+").replaceAll("_", "/"))) as PageEnd;
+    if (
+      typeof end.failed_at === "string" && !Number.isNaN(Date.parse(end.failed_at)) &&
+      typeof end.id === "string"
+    ) {
+      return end;
+    }
+  } catch {
+    // Reported below.
+  }
+  throw new ApiError(422, "Not a cursor this endpoint returned", "cursor");
+}
+
+/**
+ * The operators' side of failed email: a page of failed messages with their reasons
+ * (app.list_failed_emails) and retrying one or all failed since a time (app.retry_failed_emails,
+ * through app.retry_email).
+ */
+export function createFailedEmails(runtime: Runtime) {
+  const { sql } = runtime;
+  return {
+    async list(query: z.output<typeof FailedEmailsQuery>): Promise<z.infer<typeof FailedEmailsResponse>> {
+      const after = query.cursor === undefined ? null : decodeCursor(query.cursor);
+      const [{ page }] = await sql<
+        { page: { messages: z.infer<typeof FailedEmail>[]; next: PageEnd | null } }[]
+      >`select app.list_failed_emails(${query.limit}::int, ${query.since ?? null}::timestamptz,
+          ${query.merchant_id ?? null}::uuid, ${after?.failed_at ?? null}::timestamptz, ${
+        after?.id ?? null
+      }::uuid
+        ) as page`;
+      return { messages: page.messages, next_cursor: page.next ? encodeCursor(page.next) : null };
+    },
+    async retry(request: z.output<typeof RetryEmailsRequest>): Promise<{ retried: string[] }> {
+      const [{ result }] = await sql<{ result: { retried: string[] } }[]>`
+        select app.retry_failed_emails(${request.id ?? null}::uuid, ${
+        request.failed_since ?? null
+      }::timestamptz,
+          ${request.merchant_id ?? null}::uuid) as result`;
+      return result;
+    },
+  };
+}

@@ -346,7 +346,7 @@ Deno.test(
         hideMenu: false,
         hideIframe: false,
         users: [{ email: address }],
-      }, tx);
+      }, Date.now() + 10_000, tx);
     });
     assert(second.ok && second.interviewUrl);
     const invitations = await sql`select status::text from email_outbox

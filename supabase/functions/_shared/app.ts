@@ -13,6 +13,8 @@ export type AppEnv = {
   Variables: RequestIdVariables & {
     /** Why the request was refused (a 4xx's message), for its access-log line. */
     refusal?: string;
+    /** When the request must be answered by (epoch ms): REQUEST_TIMEOUT_MS after it arrived (db.ts). */
+    deadline: number;
   };
 };
 
@@ -36,6 +38,7 @@ export function createFunctionApp(
 
   app.use(requestId());
   app.use(async (c, next) => {
+    c.set("deadline", Date.now() + config.requestTimeoutMs);
     const started = performance.now();
     await next();
     const level = accessLogLevel(c.res.status, config.logRequestSampleRate);

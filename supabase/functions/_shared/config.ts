@@ -171,6 +171,7 @@ const SETTINGS = z.object({
   }).optional(),
   DB_PREPARE: boolean.optional(),
   DB_POOL_SIZE: number(1, { integer: true }).optional(),
+  REQUEST_TIMEOUT_MS: number(100, { integer: true }).default(10_000),
   JWT_SECRET: secret.optional(),
   SECRET_KEYS: keyList.refine((keys) => keys.every((key) => key.startsWith(SECRET_KEY_PREFIX)), {
     error: `must list only ${SECRET_KEY_PREFIX}... keys`,
@@ -258,6 +259,8 @@ export interface Config {
   dbPrepare: boolean;
   /** Connections per function instance. */
   dbPoolSize: number;
+  /** How long a request may wait for the database; past it the answer is 503 and nothing is committed. */
+  requestTimeoutMs: number;
   maxUsersPerRequest: number;
   maxBodyBytes: number;
   allowedOrigins: string[];
@@ -382,6 +385,7 @@ export function loadConfig(
     dbPrepare: s.DB_PREPARE ?? !(database.pooled || hosted),
     // Many small instances share the database (and the pooler's client limit) on hosted Supabase.
     dbPoolSize: s.DB_POOL_SIZE ?? (hosted ? 3 : 10),
+    requestTimeoutMs: s.REQUEST_TIMEOUT_MS,
     maxUsersPerRequest: s.MAX_USERS_PER_REQUEST,
     maxBodyBytes: s.MAX_BODY_BYTES,
     allowedOrigins: s.CORS_ALLOWED_ORIGINS,

@@ -55,17 +55,19 @@ interface DatabaseResult {
  * Registers candidates for an interview: validates each row, sends every
  * valid one to `app.register_users` in a single call (one transaction, one
  * round trip), then mints each registered row's one-time token and URL.
- * Returns one outcome per input row, in input order. `db` is the pool, or a
- * transaction the registration should be part of.
+ * Returns one outcome per input row, in input order. It runs as its own
+ * statement under the request's deadline, or inside `tx`, a transaction the
+ * registration is part of.
  */
 export function createRegistrar(runtime: Runtime) {
-  const { sql, config } = runtime;
+  const { db, config } = runtime;
   const tokenKey = interviewTokenKey(config.interviewTokenSecret);
 
   return async function registerUsers(
     caller: Caller,
     request: RegistrationRequest,
-    db: postgres.Sql | postgres.TransactionSql = sql,
+    deadline: number,
+    tx?: postgres.TransactionSql,
   ): Promise<RowOutcome[]> {
     const outcomes: (RowOutcome | undefined)[] = new Array(
       request.users.length,
@@ -91,8 +93,8 @@ export function createRegistrar(runtime: Runtime) {
     const expiresAt = issuedAt + config.interviewTokenTtlSeconds;
     // Even with no valid row the call is made: it is what authorizes the
     // caller for the merchant and checks the interview, per request.
-    const [{ result }] = await db<{ result: DatabaseResult }[]>`
-      select app.register_users(
+    const statement = (sql: postgres.ISql) =>
+      sql<{ result: DatabaseResult }[]>`select app.register_users(
         ${caller.kind === "user" ? caller.userId : null}::uuid,
         ${request.merchantId}::uuid,
         ${request.interviewId}::uuid,
@@ -107,6 +109,7 @@ export function createRegistrar(runtime: Runtime) {
         ${sql.json(request.emailPayload ?? {})}::jsonb,
         ${request.skipInvited ?? false}
       ) as result`;
+    const [{ result }] = tx ? await statement(tx) : await db.query(deadline, statement);
 
     const key = await tokenKey;
     const baseUrl = result.interview_base_url ?? config.interviewBaseUrl;

@@ -34,25 +34,37 @@ function decodeCursor(cursor: string): PageEnd {
  * through app.retry_email).
  */
 export function createFailedEmails(runtime: Runtime) {
-  const { sql } = runtime;
   return {
-    async list(query: z.output<typeof FailedEmailsQuery>): Promise<z.infer<typeof FailedEmailsResponse>> {
+    async list(
+      query: z.output<typeof FailedEmailsQuery>,
+      deadline: number,
+    ): Promise<z.infer<typeof FailedEmailsResponse>> {
       const after = query.cursor === undefined ? null : decodeCursor(query.cursor);
-      const [{ page }] = await sql<
-        { page: { messages: z.infer<typeof FailedEmail>[]; next: PageEnd | null } }[]
-      >`select app.list_failed_emails(${query.limit}::int, ${query.since ?? null}::timestamptz,
+      const [{ page }] = await runtime.db.query(
+        deadline,
+        (sql) =>
+          sql<
+            { page: { messages: z.infer<typeof FailedEmail>[]; next: PageEnd | null } }[]
+          >`select app.list_failed_emails(${query.limit}::int, ${query.since ?? null}::timestamptz,
           ${query.merchant_id ?? null}::uuid, ${after?.failed_at ?? null}::timestamptz, ${
-        after?.id ?? null
-      }::uuid
-        ) as page`;
+            after?.id ?? null
+          }::uuid
+        ) as page`,
+      );
       return { messages: page.messages, next_cursor: page.next ? encodeCursor(page.next) : null };
     },
-    async retry(request: z.output<typeof RetryEmailsRequest>): Promise<{ retried: string[] }> {
-      const [{ result }] = await sql<{ result: { retried: string[] } }[]>`
-        select app.retry_failed_emails(${request.id ?? null}::uuid, ${
-        request.failed_since ?? null
-      }::timestamptz,
-          ${request.merchant_id ?? null}::uuid) as result`;
+    async retry(
+      request: z.output<typeof RetryEmailsRequest>,
+      deadline: number,
+    ): Promise<{ retried: string[] }> {
+      const [{ result }] = await runtime.db.query(
+        deadline,
+        (sql) =>
+          sql<{ result: { retried: string[] } }[]>`select app.retry_failed_emails(${
+            request.id ?? null
+          }::uuid, ${request.failed_since ?? null}::timestamptz,
+          ${request.merchant_id ?? null}::uuid) as result`,
+      );
       return result;
     },
   };

@@ -29,12 +29,12 @@ export function emailFailuresApp(runtime: Runtime): Hono<AppEnv> {
   app.get("/", async (c) => {
     await operatorOnly(c.req.header("Authorization"));
     const query = validate(FailedEmailsQuery, c.req.query());
-    return c.json(await failures.list(query));
+    return c.json(await failures.list(query, c.get("deadline")));
   });
   app.post("/retry", async (c) => {
     await operatorOnly(c.req.header("Authorization"));
     const request = validate(RetryEmailsRequest, await readJsonObject(c));
-    return c.json(await failures.retry(request));
+    return c.json(await failures.retry(request, c.get("deadline")));
   });
   return app;
 }

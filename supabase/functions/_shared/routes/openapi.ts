@@ -17,11 +17,13 @@ export const OPENAPI_REQUIRES: readonly Requirement[] = ["supabaseUrl"];
  * secrets) and a database client that refuses to be called.
  */
 function apiRoutes(): Route[] {
+  const refuse = () => {
+    throw new Error("The openapi function reads routes only");
+  };
   const placeholder: Runtime = {
     config: loadConfig(LOCAL_ENV),
-    sql: (() => {
-      throw new Error("The openapi function reads routes only");
-    }) as unknown as postgres.Sql,
+    db: { sql: refuse as unknown as postgres.Sql, query: refuse, transaction: refuse, close: refuse },
+    sql: refuse as unknown as postgres.Sql,
   };
   return Object.values(API_FUNCTIONS).flatMap(({ app }) =>
     app(placeholder).routes.filter((route) => route.method !== "ALL").map(({ method, path }) => ({

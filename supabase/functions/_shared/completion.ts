@@ -12,9 +12,12 @@ export function createCompleter(runtime: Runtime) {
     profileInterviewId: string,
     deadline: number,
   ): Promise<z.infer<typeof CompleteInterviewResponse>> {
-    const [{ result }] = await runtime.db.query(deadline, (sql) =>
-      sql<{ result: z.infer<typeof CompleteInterviewResponse> }[]>`
-        select app.complete_registration(${profileInterviewId}::uuid) as result`);
+    const [{ result }] = await runtime.db.query(
+      deadline,
+      (sql) =>
+        sql<{ result: z.infer<typeof CompleteInterviewResponse> }[]>`
+        select app.complete_registration(${profileInterviewId}::uuid) as result`,
+    );
     return result;
   };
 }

@@ -4,27 +4,41 @@ import { ApiError } from "./errors.ts";
 import { describeError, log } from "./log.ts";
 
 /**
- * Requests reach PostgreSQL only through this module. It owns the three rules that keep an answered
- * request true under load and faults (docs/decisions.md, "Reliability"):
+ * Requests reach PostgreSQL only through this module, and only as single statements. The rules that keep
+ * an answered request true under load and faults (docs/decisions.md, "Reliability"):
  *
- * 1. **A connection per transaction, from `begin` to its end.** Transactions use postgres.js's
- *    `sql.begin`, which reserves its connection, and the pool keeps its default pipelining depth, so the
- *    reservation always takes (a `max_pipeline` of 1 once let a `begin` run on a shared connection and
- *    hand it back to the pool inside the transaction).
- * 2. **Admission in arrival order.** At most `max` statements or transactions of this process are in
- *    the pool at once; the rest wait here, first come first served, instead of being dealt onto busy
- *    connections behind other requests' statements. A wait ends at the request's deadline.
- * 3. **Nothing commits after its deadline.** Every statement ends with a check of the deadline inside the
- *    database (`app.before_deadline`), so a statement that the server runs late (frozen, restarted,
- *    blocked on a lock) rolls back instead of committing for a client that has been told 503; a
- *    transaction makes the same check last, and carries statement and idle-in-transaction timeouts.
- *    The request stops waiting at the deadline plus `DEADLINE_GRACE_MS` and answers 503.
+ * 1. **One statement per request, no client-side transactions.** What a request does atomically is one
+ *    SQL function call. postgres.js 3.4.9 mishandles a `sql.begin` transaction whose connection is
+ *    shared or dies (with `max_pipeline: 1` a `begin` could run unreserved and leave its transaction
+ *    open on a pooled connection; a connection lost mid-transaction crashes the process from its own
+ *    ROLLBACK), so requests do not use them.
+ * 2. **Admission in arrival order.** At most `DB_POOL_SIZE` statements of this process are in the pool at
+ *    once; the rest wait here, first come first served, rather than being pipelined behind other
+ *    requests' statements on busy connections. The wait ends at the request's deadline.
+ * 3. **Nothing commits after its deadline.** Each statement ends with `app.before_deadline`, so a
+ *    statement the server finishes late (frozen, restarted, blocked on a lock) rolls back instead of
+ *    committing for a client that was told 503. The request stops waiting at the deadline plus
+ *    `DEADLINE_GRACE_MS`, cancels the statement and answers 503 with Retry-After.
+ * 4. **No stale errors.** postgres.js hands the error that ended a connection's server session to the
+ *    first statement of its next session, which never ran: such a statement is sent again.
  */
 
 /** How long past its deadline a request waits for the database's own verdict (clock skew, latency). */
 export const DEADLINE_GRACE_MS = 1000;
 /** What a request past its deadline is told to wait before retrying. */
 const RETRY_AFTER_SECONDS = "5";
+
+/**
+ * Errors that end a server session. postgres.js reports the one that ended a statement's own session as
+ * CONNECTION_CLOSED (the server hung up before saying ready), and keeps it for the connection's next
+ * statement, which gets it before being sent: a statement failing with one of these never ran.
+ */
+const ENDED_SESSION_CODES = new Set([
+  "57P01", // admin_shutdown
+  "57P02", // crash_shutdown
+  "25P03", // idle_in_transaction_session_timeout
+  "25P04", // transaction_timeout
+]);
 
 export function deadlineExceeded(): ApiError {
   return new ApiError(503, "The database did not answer in time, retry later", undefined, {
@@ -40,11 +54,12 @@ export interface Database {
   /**
    * Runs one statement (the fragment `statement` builds) as its own transaction, committed only if the
    * database finishes it before `deadline` (epoch ms). The statement must return rows for the check to
-   * run on: every request statement here returns one.
+   * run on: every request statement returns one.
    */
-  query<T extends Row>(deadline: number, statement: (sql: postgres.ISql) => postgres.PendingQuery<T[]>): Promise<T[]>;
-  /** Runs `work` in one transaction on a connection of its own, committed only before `deadline`. */
-  transaction<T>(deadline: number, work: (tx: postgres.TransactionSql) => Promise<T>): Promise<T>;
+  query<T extends Row>(
+    deadline: number,
+    statement: (sql: postgres.ISql) => postgres.PendingQuery<T[]>,
+  ): Promise<T[]>;
   close(timeoutSeconds?: number): Promise<void>;
 }
 
@@ -79,24 +94,8 @@ function admission(permits: number) {
   };
 }
 
-/**
- * Waits for `work` until `until` (epoch ms); past it, calls `onLate` and throws the 503. `work` keeps its
- * own life: nobody waits for it any more, but it holds its connection until the database ends it.
- */
-function waitUntil<T>(work: Promise<T>, until: number, onLate: () => void): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      onLate();
-      reject(deadlineExceeded());
-      // The database's own check should have rolled it back; if it still commits, that is worth an alarm.
-      work.then(
-        () => log("error", "a statement committed after its request was answered 503", { until }),
-        () => {},
-      );
-    }, Math.max(0, until - Date.now()));
-  });
-  return Promise.race([work, late]).finally(() => clearTimeout(timer));
+function endedSession(err: unknown): boolean {
+  return err instanceof postgres.PostgresError && ENDED_SESSION_CODES.has(err.code);
 }
 
 export function createDatabase(config: Config): Database {
@@ -106,62 +105,66 @@ export function createDatabase(config: Config): Database {
     idle_timeout: 30,
     connect_timeout: 5,
     // postgres.js backs off 3^n/100 s between reconnects, shared by the pool and up to 20 s: a database
-    // back after a restart would wait that long for its first request. Capped at one second.
+    // back after a restart waited that long for its first request. Capped at one second.
     backoff: (retries: number) => Math.min(0.05 * 2 ** retries, 1),
     onnotice: () => {},
     connection: { application_name: "jobmojito-functions" },
   });
   const permits = admission(config.dbPoolSize);
 
-  async function admitted<T>(deadline: number, start: () => Promise<T>, onLate: () => void): Promise<T> {
+  /** One attempt: a permit, the statement with its deadline check, and a wait bounded by the deadline. */
+  async function attempt<T extends Row>(
+    deadline: number,
+    statement: (sql: postgres.ISql) => postgres.PendingQuery<T[]>,
+  ): Promise<T[]> {
     if (!await permits.acquire(deadline - Date.now())) throw deadlineExceeded();
-    let work: Promise<T>;
+    let pending: postgres.PendingQuery<T[]>;
+    let running: Promise<T[]>;
     try {
-      work = start();
+      // A materialized CTE is computed before the outer filter runs: the check is the statement's last
+      // step before its commit.
+      pending = sql<T[]>`
+        with result as materialized (${statement(sql)})
+        select * from result where app.before_deadline(${new Date(deadline)})`;
+      running = pending.execute();
     } catch (err) {
       permits.release();
       throw err;
     }
-    // The permit follows the work, not the request: a request that gave up leaves its statement in the
-    // pool until the database ends it, and the pool must not be dealt more than it has connections for.
-    work.then(() => permits.release(), () => permits.release());
-    return await waitUntil(work, deadline + DEADLINE_GRACE_MS, onLate);
+    // The permit follows the statement, not the request: one the request gave up on keeps its connection
+    // until the database ends it, and the pool must not be dealt more statements than it has connections.
+    running.then(() => permits.release(), () => permits.release());
+
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        pending.cancel();
+        reject(deadlineExceeded());
+        // The database's own check rolls it back; a commit now would be one for a client told 503.
+        running.then(
+          () => log("error", "a statement committed after its request was answered 503", { deadline }),
+          () => {},
+        );
+      }, Math.max(0, deadline + DEADLINE_GRACE_MS - Date.now()));
+    });
+    try {
+      return await Promise.race([running, late]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   return {
     sql,
-    query<T extends Row>(
-      deadline: number,
-      statement: (sql: postgres.ISql) => postgres.PendingQuery<T[]>,
-    ): Promise<T[]> {
-      let pending: postgres.PendingQuery<T[]> | undefined;
-      return admitted(deadline, () => {
-        // A materialized CTE is computed before the outer filter runs: the check is the statement's last
-        // step before its commit.
-        pending = sql<T[]>`
-          with result as materialized (${statement(sql)})
-          select * from result where app.before_deadline(${new Date(deadline)})`;
-        return pending.execute();
-      }, () => {
-        pending?.cancel();
-      });
-    },
-    transaction<T>(deadline: number, work: (tx: postgres.TransactionSql) => Promise<T>): Promise<T> {
-      return admitted(
-        deadline,
-        () =>
-          sql.begin(async (tx) => {
-            // Server-side bounds for what the deadline cannot reach: a statement blocked on a lock, and a
-            // transaction left open by a process that stopped answering.
-            const budget = Math.max(1, deadline + DEADLINE_GRACE_MS - Date.now());
-            await tx`select set_config('statement_timeout', ${String(budget)}, true),
-              set_config('idle_in_transaction_session_timeout', ${String(budget)}, true)`;
-            const result = await work(tx);
-            await tx`select app.before_deadline(${new Date(deadline)})`;
-            return result;
-          }) as Promise<T>,
-        () => {},
-      );
+    async query(deadline, statement) {
+      // Each connection holds at most one stale error: more attempts than connections cannot be needed.
+      for (let tries = 1;; tries++) {
+        try {
+          return await attempt(deadline, statement);
+        } catch (err) {
+          if (!endedSession(err) || tries > config.dbPoolSize || Date.now() >= deadline) throw err;
+        }
+      }
     },
     async close(timeoutSeconds = 5) {
       await sql.end({ timeout: timeoutSeconds }).catch((err) =>

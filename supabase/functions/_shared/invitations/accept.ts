@@ -26,11 +26,14 @@ export function createInvitationAccepter(runtime: Runtime) {
     const email = caller.email;
     if (!email) throw new ApiError(403, "The access token carries no email address");
     const claims = await verifyInvitationToken(tokenKey, token);
-    const [{ result }] = await runtime.db.query(deadline, (sql) =>
-      sql<{ result: z.infer<typeof InviteAcceptResponse> }[]>`
+    const [{ result }] = await runtime.db.query(
+      deadline,
+      (sql) =>
+        sql<{ result: z.infer<typeof InviteAcceptResponse> }[]>`
         select app.accept_invitation(
           ${claims.jti}::uuid, ${claims.sub}::uuid, ${caller.userId}::uuid, ${email}
-        ) as result`);
+        ) as result`,
+    );
     return result;
   };
 }

@@ -5,6 +5,7 @@ import { API_FUNCTIONS } from "../api_functions.ts";
 import { type AppEnv, createFunctionApp } from "../app.ts";
 import { loadConfig, LOCAL_ENV, type Requirement } from "../config.ts";
 import { buildOpenApiDocument, type Route } from "../openapi.ts";
+import type { Database } from "../db.ts";
 import type { Runtime } from "../runtime.ts";
 
 export const OPENAPI_FUNCTION = "openapi";
@@ -14,17 +15,16 @@ export const OPENAPI_REQUIRES: readonly Requirement[] = ["supabaseUrl"];
 /**
  * Every API function's routes, read from the Hono apps themselves. The apps are built only to list their
  * routes, never to serve: with the local placeholder settings (this function has not the others'
- * secrets) and a database client that refuses to be called.
+ * secrets) and a database that refuses to be used.
  */
 function apiRoutes(): Route[] {
-  const refuse = () => {
-    throw new Error("The openapi function reads routes only");
-  };
-  const placeholder: Runtime = {
-    config: loadConfig(LOCAL_ENV),
-    db: { sql: refuse as unknown as postgres.Sql, query: refuse, transaction: refuse, close: refuse },
-    sql: refuse as unknown as postgres.Sql,
-  };
+  // Whatever an app takes from these at construction, using it fails.
+  const unusable = new Proxy({}, {
+    get() {
+      throw new Error("The openapi function reads routes only: it never queries");
+    },
+  }) as Database & postgres.Sql;
+  const placeholder: Runtime = { config: loadConfig(LOCAL_ENV), db: unusable, sql: unusable };
   return Object.values(API_FUNCTIONS).flatMap(({ app }) =>
     app(placeholder).routes.filter((route) => route.method !== "ALL").map(({ method, path }) => ({
       method,

@@ -224,6 +224,11 @@ Deno.test("GET /openapi/reference: an interactive reference page holding the doc
   assert.match(res.headers.get("content-type") ?? "", /text\/html/);
   const html = await res.text();
   assert.match(html, /<title>JobMojito-compatible registration API<\/title>/);
+  assert.ok(
+    html.includes(`<script src="${server.runtime.config.apiReferenceScriptUrl}"`),
+    "the pinned script",
+  );
+  assert.match(server.runtime.config.apiReferenceScriptUrl, /@scalar\/api-reference@\d+\.\d+\.\d+\//);
   for (const id of ["register_users_for_interview", "invite_users", "retry_failed_emails"]) {
     assert.ok(html.includes(id), id);
   }

@@ -192,6 +192,11 @@ const SETTINGS = z.object({
   MAX_USERS_PER_REQUEST: number(1, { integer: true }).default(1000),
   MAX_BODY_BYTES: number(1, { integer: true }).default(2 * 1024 * 1024),
   CORS_ALLOWED_ORIGINS: keyList.default([]),
+  // The reference page's script: Scalar's, pinned (its default is the unversioned latest); a deployment
+  // may serve its own copy.
+  API_REFERENCE_SCRIPT_URL: httpUrl.default(
+    "https://cdn.jsdelivr.net/npm/@scalar/api-reference@1.72.1/dist/browser/standalone.js",
+  ),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"], { error: "must be debug, info, warn or error" })
     .default("info"),
   LOG_REQUEST_SAMPLE_RATE: number(0, { max: 1 }).optional(),
@@ -264,6 +269,8 @@ export interface Config {
   maxUsersPerRequest: number;
   maxBodyBytes: number;
   allowedOrigins: string[];
+  /** The script GET /openapi/reference loads (Scalar's API reference). */
+  apiReferenceScriptUrl: string;
   /** The least severe log lines written. */
   logLevel: LogLevel;
   /** The share of successful requests whose access-log line is written (failures always are). */
@@ -389,6 +396,7 @@ export function loadConfig(
     maxUsersPerRequest: s.MAX_USERS_PER_REQUEST,
     maxBodyBytes: s.MAX_BODY_BYTES,
     allowedOrigins: s.CORS_ALLOWED_ORIGINS,
+    apiReferenceScriptUrl: s.API_REFERENCE_SCRIPT_URL,
     logLevel: s.LOG_LEVEL,
     // Hosted Supabase rate-limits each function's logs: one success in ten keeps failures from being dropped.
     logRequestSampleRate: s.LOG_REQUEST_SAMPLE_RATE ?? (hosted ? 0.1 : 1),

@@ -41,6 +41,13 @@ export function openapiApp(runtime: Runtime): Hono<AppEnv> {
   const app = createFunctionApp(OPENAPI_FUNCTION, runtime.config);
   const document = buildOpenApiDocument(runtime.config, apiRoutes());
   app.get("/", (c) => c.json(document));
-  app.get("/reference", Scalar({ content: document, pageTitle: "JobMojito-compatible registration API" }));
+  app.get(
+    "/reference",
+    Scalar({
+      content: document,
+      pageTitle: "JobMojito-compatible registration API",
+      cdn: runtime.config.apiReferenceScriptUrl,
+    }),
+  );
   return app;
 }

@@ -1,0 +1,77 @@
+/**
+ * GET /openapi/reference in a real browser (Debian's chromium, headless): the page runs Scalar's script
+ * and renders the API document it embeds. The script is the version the deployment pins, taken from its
+ * npm package and served on loopback through API_REFERENCE_SCRIPT_URL, as a deployment that hosts its own
+ * copy would (tests reach nothing but loopback).
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { loadConfig, LOCAL_ENV } from "../supabase/functions/_shared/config.ts";
+import { REPO_ROOT } from "../scripts/local_db.ts";
+import { startTestServer } from "./_support/server.ts";
+
+const opts = { sanitizeOps: false, sanitizeResources: false };
+const CHROMIUM = "/usr/bin/chromium";
+
+/** Scalar's standalone bundle at the version the default URL pins, unpacked from npm once into .local/. */
+async function scalarBundle(): Promise<string> {
+  const version = loadConfig(LOCAL_ENV).apiReferenceScriptUrl.match(/@scalar\/api-reference@([^/]+)\//)![1];
+  const dir = join(REPO_ROOT, ".local", "cache", `scalar-api-reference-${version}`);
+  const file = join(dir, "package", "dist", "browser", "standalone.js");
+  if (await Deno.stat(file).then(() => true, () => false)) return file;
+  await Deno.mkdir(dir, { recursive: true });
+  const pack = await new Deno.Command("npm", {
+    args: ["pack", `@scalar/api-reference@${version}`, "--silent"],
+    cwd: dir,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.ok(pack.success, new TextDecoder().decode(pack.stderr));
+  const tarball = new TextDecoder().decode(pack.stdout).trim().split("\n").pop()!;
+  const untar = await new Deno.Command("tar", {
+    args: ["xzf", tarball, "package/dist/browser/standalone.js"],
+    cwd: dir,
+  }).output();
+  assert.ok(untar.success, "tar");
+  await Deno.remove(join(dir, tarball));
+  return file;
+}
+
+Deno.test("the API reference page renders the document in headless Chromium", opts, async () => {
+  assert.ok(
+    await Deno.stat(CHROMIUM).then(() => true, () => false),
+    `${CHROMIUM} is missing: apt-get install -y chromium`,
+  );
+  const bundle = await Deno.readFile(await scalarBundle());
+  await using scripts = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    () => new Response(bundle, { headers: { "content-type": "text/javascript" } }),
+  );
+  const scriptUrl = `http://127.0.0.1:${scripts.addr.port}/standalone.js`;
+  const config = loadConfig({ ...Deno.env.toObject(), ...LOCAL_ENV, API_REFERENCE_SCRIPT_URL: scriptUrl });
+  await using server = await startTestServer(config);
+
+  const profile = await Deno.makeTempDir();
+  try {
+    const { stdout, success } = await new Deno.Command(CHROMIUM, {
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        `--user-data-dir=${profile}`,
+        "--virtual-time-budget=15000",
+        "--dump-dom",
+        `${server.functionsUrl}/openapi/reference`,
+      ],
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    assert.ok(success, "chromium failed");
+    const dom = new TextDecoder().decode(stdout);
+    // Rendered by the script, not merely present in the JSON the page embeds.
+    assert.match(dom, /<h1[^>]*class="section-header-label"[^>]*>JobMojito-compatible registration API/);
+    assert.match(dom, />Register users for an interview</);
+  } finally {
+    await Deno.remove(profile, { recursive: true });
+  }
+});

@@ -36,6 +36,12 @@ Deno.test(
       const failing = await env.dispatchOnce({ smtpUrl: refusingSmtpUrl(), maxAttempts: 1 });
       assert.equal(failing.failed, 5, JSON.stringify(failing));
 
+      // All five within one millisecond, a microsecond apart: a page must end and resume to the microsecond.
+      await env
+        .sql`update email_outbox o set failed_at = date_trunc('milliseconds', now()) + r.n * interval '1 microsecond'
+      from (select id, row_number() over (order by id) as n from email_outbox where merchant_id = ${fixture.merchantId}) r
+      where o.id = r.id`;
+
       const list = (query: string) =>
         callFunction<Page>(
           env.server.functionsUrl,
@@ -65,7 +71,9 @@ Deno.test(
         cursor = reply.body.next_cursor;
         pages++;
       } while (cursor);
-      assert.equal(pages, 3);
+      const rows = await env.sql`select id, status, failed_at::text from email_outbox
+      where merchant_id = ${fixture.merchantId} order by failed_at desc, id desc`;
+      assert.equal(pages, 3, `pages of ${JSON.stringify(seen)} over ${JSON.stringify(rows)}`);
       assert.equal(new Set(seen).size, 5);
       const [{ ids }] = await env.sql<{ ids: string[] }[]>`
       select array_agg(id order by failed_at desc, id desc) as ids from email_outbox

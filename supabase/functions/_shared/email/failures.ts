@@ -28,6 +28,8 @@ function decodeCursor(cursor: string): PageEnd {
   throw new ApiError(422, "Not a cursor this endpoint returned", "cursor");
 }
 
+type Page = { messages: z.infer<typeof FailedEmail>[]; next: PageEnd | null };
+
 /**
  * The operators' side of failed email: a page of failed messages with their reasons
  * (app.list_failed_emails) and retrying one or all failed since a time (app.retry_failed_emails,
@@ -40,31 +42,28 @@ export function createFailedEmails(runtime: Runtime) {
       deadline: number,
     ): Promise<z.infer<typeof FailedEmailsResponse>> {
       const after = query.cursor === undefined ? null : decodeCursor(query.cursor);
-      const [{ page }] = await runtime.db.query(
-        deadline,
-        (sql) =>
-          sql<
-            { page: { messages: z.infer<typeof FailedEmail>[]; next: PageEnd | null } }[]
-          >`select app.list_failed_emails(${query.limit}::int, ${query.since ?? null}::timestamptz,
-          ${query.merchant_id ?? null}::uuid, ${after?.failed_at ?? null}::timestamptz, ${
-            after?.id ?? null
-          }::uuid
-        ) as page`,
-      );
+      const [since, merchantId] = [query.since ?? null, query.merchant_id ?? null];
+      const [afterAt, afterId] = [after?.failed_at ?? null, after?.id ?? null];
+      // Times go as text: postgres.js sends a timestamptz parameter through a JS Date, which keeps
+      // milliseconds only, and a cursor must name its row to the microsecond.
+      const [{ page }] = await runtime.db.query(deadline, (sql) =>
+        sql<{ page: Page }[]>`
+          select app.list_failed_emails(${query.limit}::int, ${since}::text::timestamptz, ${merchantId}::uuid,
+            ${afterAt}::text::timestamptz, ${afterId}::uuid) as page`);
       return { messages: page.messages, next_cursor: page.next ? encodeCursor(page.next) : null };
     },
     async retry(
       request: z.output<typeof RetryEmailsRequest>,
       deadline: number,
     ): Promise<{ retried: string[] }> {
-      const [{ result }] = await runtime.db.query(
-        deadline,
-        (sql) =>
-          sql<{ result: { retried: string[] } }[]>`select app.retry_failed_emails(${
-            request.id ?? null
-          }::uuid, ${request.failed_since ?? null}::timestamptz,
-          ${request.merchant_id ?? null}::uuid) as result`,
-      );
+      const [id, since, merchantId] = [
+        request.id ?? null,
+        request.failed_since ?? null,
+        request.merchant_id ?? null,
+      ];
+      const [{ result }] = await runtime.db.query(deadline, (sql) =>
+        sql<{ result: { retried: string[] } }[]>`
+          select app.retry_failed_emails(${id}::uuid, ${since}::text::timestamptz, ${merchantId}::uuid) as result`);
       return result;
     },
   };

@@ -21,10 +21,16 @@ Deno.test("successes are sampled, refusals always logged with their reason", opt
     }
     const refused = await callFunction(server.functionsUrl, "interview-complete", { body: {} });
     assert.equal(refused.status, 401);
+    // The local gateway's own refusals read the same.
+    assert.equal(
+      (await callFunction(server.functionsUrl, "no-such-function", { method: "GET" })).status,
+      404,
+    );
   });
   const access = lines.map((line) => JSON.parse(line)).filter((line) => line.msg === "request");
-  assert.deepEqual(access.map((line) => [line.status, line.level]), [[401, "warn"]]);
+  assert.deepEqual(access.map((line) => [line.status, line.level]), [[401, "warn"], [404, "warn"]]);
   assert.ok(access[0].reason.length > 0, JSON.stringify(access[0]));
+  assert.equal(access[1].reason, "Function not found");
 
   // At the default rate of 1 every success is logged.
   await using full = await startTestServer();

@@ -63,7 +63,10 @@ const COMMON_ERRORS: Record<number, string> = {
   405: "Wrong method.",
   413: "Request body over the size limit.",
   500: "Unexpected fault; the body carries a request id that is also in the log.",
-  503: "Database unreachable; retry after the Retry-After header's seconds.",
+  503:
+    "Database unreachable, busy, or not answering within the request's deadline; retry after the Retry-After " +
+    "header's seconds. The message says when the connection was lost after the request was sent, so it may " +
+    "or may not have been applied.",
 };
 
 const OPERATIONS: Record<string, Operation> = {

@@ -5,6 +5,8 @@
 import assert from "node:assert/strict";
 import { freePort, REPO_ROOT } from "../scripts/local_db.ts";
 import { waitFor } from "./_support/email.ts";
+import { asymmetricSigner } from "./_support/credentials.ts";
+import { DEMO_USER_ID } from "../scripts/start.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
@@ -34,7 +36,8 @@ Deno.test(
         if (exited) throw new Error(`deno task start exited:\n${printed}\n${await stderr}`);
         return printed.includes("Ctrl-C stops everything.");
       }, 60_000);
-      // Every curl it prints, as pasted into a shell: the user token's, the service key's, the invitation's.
+      // Every curl it prints, as pasted into a shell: the user token's, the service key's, the invitation's,
+      // the API key's and micro1's invite.
       const lines = printed.split("\n");
       const curls: string[] = [];
       lines.forEach((line, i) => {
@@ -43,12 +46,21 @@ Deno.test(
         while (lines[last].endsWith("\\")) last++;
         curls.push(lines.slice(i, last + 1).join("\n"));
       });
-      assert.equal(curls.length, 3, printed);
+      assert.equal(curls.length, 5, printed);
       const registered = [];
       for (const curl of curls) {
         const run = await new Deno.Command("bash", { args: ["-c", curl], stdout: "piped" }).output();
         assert.equal(run.code, 0);
-        const rows = JSON.parse(new TextDecoder().decode(run.stdout));
+        const reply = JSON.parse(new TextDecoder().decode(run.stdout));
+        if (curl.includes("/interview/invite")) {
+          assert.equal(reply.status, true, JSON.stringify(reply));
+          assert.match(
+            reply.data.invitations[0].invite_url,
+            /\/interview\/take\/[0-9a-f-]{36}\/\?interview_token=/,
+          );
+          continue;
+        }
+        const rows = reply;
         assert.equal(rows.length, 1);
         assert.equal(rows[0].result, "ok", JSON.stringify(rows));
         assert.match(rows[0].interview_url, /\/interview\/take\/[0-9a-f-]{36}\/\?interview_token=/);
@@ -64,6 +76,17 @@ Deno.test(
       });
       const detail = await (await fetch(`${mailUrl}/api/messages/${message.id}`)).json();
       assert.ok(detail.text.includes(invited.interview_url));
+
+      // An ES256 token the local stack cannot verify (its key endpoint, like a project with only an HS256
+      // secret, lists no public key) is a 401, not "Signing keys unavailable".
+      const apiUrl = printed.match(/^JobMojito registration API is up: (\S+)$/m)![1];
+      const stranger = await (await asymmetricSigner("ES256")).sign(DEMO_USER_ID);
+      const refused = await fetch(`${apiUrl}/functions/v1/job-interview-register-users`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${stranger}`, "content-type": "application/json" },
+        body: "{}",
+      });
+      assert.deepEqual([refused.status, await refused.json()], [401, { error: "Invalid token" }]);
     } finally {
       // A terminal's Ctrl-C reaches every process of the job: start.ts gets it from the terminal, and once
       // more from `deno task`, which forwards it.

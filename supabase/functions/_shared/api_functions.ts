@@ -10,6 +10,8 @@ import { INVITE_USERS_REQUIRES, inviteUsersApp } from "./routes/invite_users.ts"
 import { INVITE_ACCEPT_REQUIRES, inviteAcceptApp } from "./routes/invite_accept.ts";
 import { HEALTH_REQUIRES, healthApp } from "./routes/health.ts";
 import { EMAIL_FAILURES_REQUIRES, emailFailuresApp } from "./routes/email_failures.ts";
+import { API_KEYS_REQUIRES, apiKeysApp } from "./routes/api_keys.ts";
+import { MICRO1_REQUIRES, micro1InviteApp } from "./routes/micro1_invite.ts";
 
 export interface FunctionDefinition {
   app: (runtime: Runtime) => Hono<AppEnv>;
@@ -28,6 +30,8 @@ export const API_FUNCTIONS: Record<string, FunctionDefinition> = {
   "interview-complete": { app: interviewCompleteApp, requires: INTERVIEW_COMPLETE_REQUIRES },
   "invite-users": { app: inviteUsersApp, requires: INVITE_USERS_REQUIRES },
   "invite-accept": { app: inviteAcceptApp, requires: INVITE_ACCEPT_REQUIRES },
+  "api-keys": { app: apiKeysApp, requires: API_KEYS_REQUIRES },
+  "interview": { app: micro1InviteApp, requires: MICRO1_REQUIRES },
   "health": { app: healthApp, requires: HEALTH_REQUIRES },
   "email-failures": { app: emailFailuresApp, requires: EMAIL_FAILURES_REQUIRES },
 };

@@ -242,6 +242,8 @@ const SETTINGS = z.object({
 });
 
 export interface Config {
+  /** JOBMOJITO_LOCAL=1: the published local values are accepted (the seeded API key too). */
+  local: boolean;
   supabaseUrl: string;
   /** HS256 secret for legacy user and service_role JWTs; null refuses HS256 tokens. */
   jwtSecret: string | null;
@@ -374,6 +376,7 @@ export function loadConfig(
     dispatchMaxMessages: s.EMAIL_DISPATCH_MAX_MESSAGES,
   };
   const config: Config = {
+    local,
     supabaseUrl: s.SUPABASE_URL ?? "",
     jwtSecret: s.JWT_SECRET ?? null,
     // A name a deployment sets wins over the one the platform injects (JWKS over SUPABASE_JWKS, ...).

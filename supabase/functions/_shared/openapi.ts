@@ -22,6 +22,14 @@ import {
   inviteUsersRequestSchema,
   InviteUsersResponse,
 } from "./invitations/schemas.ts";
+import {
+  ApiKey,
+  ApiKeyList,
+  CreateApiKeyRequest,
+  CreatedApiKey,
+  ListApiKeysQuery,
+} from "./api_keys/schemas.ts";
+import { Micro1Error, micro1InviteRequestSchema, Micro1InviteResponse } from "./micro1/schemas.ts";
 
 /** OpenAPI 3.1 schemas are JSON Schema 2020-12, which zod emits natively. */
 function jsonSchema(schema: z.ZodType): Record<string, unknown> {
@@ -37,9 +45,9 @@ function jsonSchema(schema: z.ZodType): Record<string, unknown> {
 const LICENSE = { name: "Proprietary", identifier: "LicenseRef-Proprietary" };
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-const errorResponse = (description: string) => ({
+const errorResponse = (description: string, schema = "Error") => ({
   description,
-  content: { "application/json": { schema: ref("Error") } },
+  content: { "application/json": { schema: ref(schema) } },
 });
 
 /** What a route does, in the document: everything but its method and path, which come from the routes. */
@@ -48,12 +56,18 @@ interface Operation {
   tag: string;
   summary: string;
   description: string;
-  /** Who may call it (components.securitySchemes); none: no credential (or one of its own, in the body). */
-  security: ("userJwt" | "serviceKey")[];
+  /** Takes a credential (any of components.securitySchemes); false: none, or one of its own in the body. */
+  authenticated: boolean;
   /** Absent for endpoints that take no body. */
   request?: string;
   /** Query parameters, for GETs that take some. */
   query?: z.ZodObject;
+  /** The schemas of the route's path parameters (`:id`), a string by default. */
+  pathParameters?: Record<string, Record<string, unknown>>;
+  /** The success status: 200 unless given. */
+  status?: number;
+  /** The error body's schema: "Error" unless given. */
+  errorSchema?: string;
   response: { schema: string; description: string };
   errors: Record<number, string>;
 }
@@ -76,16 +90,18 @@ const OPERATIONS: Record<string, Operation> = {
     summary: "Register users for an interview",
     description:
       "Registers (or updates) one or more candidate profiles for an interview and returns a one-time " +
-      "interview URL for each. Accepts a Supabase user JWT (merchant owner, merchant staff, admin) or the service " +
-      "key (merchant_id then required). Each user is processed independently.",
-    security: ["userJwt", "serviceKey"],
+      "interview URL for each. Accepts a merchant API key (merchant_id optional: its merchant or a " +
+      "sub-merchant), a Supabase user JWT (merchant owner, merchant staff, admin) or the service key " +
+      "(merchant_id then required). Each user is processed independently.",
+    authenticated: true,
     request: "JobInterviewRegisterUsersRequest",
     response: {
       schema: "JobInterviewRegisterUsersResponse",
       description: "Per-user registration results.",
     },
     errors: {
-      401: "Missing, malformed, expired or badly signed credential, or a token with no resolvable user.",
+      401: "Missing, malformed, expired or badly signed credential, a token with no resolvable user, or a " +
+        "revoked or expired API key.",
       403: "Role not permitted, or merchant_id of a merchant the caller may not act for.",
       422:
         "Validation error: body not a JSON object, a field missing or of the wrong type, merchant_id missing " +
@@ -99,7 +115,7 @@ const OPERATIONS: Record<string, Operation> = {
     description:
       "Called by the interview app when a candidate opens the link. The token is the credential; " +
       "of concurrent redemptions of one token exactly one succeeds.",
-    security: [],
+    authenticated: false,
     request: "InterviewTokenRedeemRequest",
     response: {
       schema: "InterviewTokenRedeemResponse",
@@ -120,15 +136,16 @@ const OPERATIONS: Record<string, Operation> = {
       "Invites candidates (registered for an interview or position exactly as job-interview-register-users " +
       'does with type "invitation"), team members (merchant_owner, merchant, merchant_selection) and ' +
       "coaching-portal users (user, mentor), emailing each. A person who already has an account gets the " +
-      "role at once; anyone else gets a one-time accept link (see invite-accept). Accepts a Supabase user " +
-      "JWT (merchant owner, merchant staff, admin) or the service key (merchant_id then required). Only " +
-      "owners and admins grant merchant_owner; nobody grants a role above their own. Each user is processed " +
+      "role at once; anyone else gets a one-time accept link (see invite-accept). Accepts a merchant API " +
+      "key, a Supabase user JWT (merchant owner, merchant staff, admin) or the service key (merchant_id then " +
+      "required). Only owners and admins grant merchant_owner (an API key grants up to merchant); nobody grants a role above their own. Each user is processed " +
       "independently.",
-    security: ["userJwt", "serviceKey"],
+    authenticated: true,
     request: "InviteUsersRequest",
     response: { schema: "InviteUsersResponse", description: "Per-user invitation results." },
     errors: {
-      401: "Missing, malformed, expired or badly signed credential, or a token with no resolvable user.",
+      401: "Missing, malformed, expired or badly signed credential, a token with no resolvable user, or a " +
+        "revoked or expired API key.",
       403: "Role not permitted, or merchant_id of a merchant the caller may not act for.",
       422: "Validation error: body not a JSON object, users missing, empty or too many, an unknown " +
         "mojito_language_code, message_from_recruiter too long, merchant_id missing with the service key or " +
@@ -143,7 +160,7 @@ const OPERATIONS: Record<string, Operation> = {
       "Called by the web app once the invited person has signed in: with their own Supabase user JWT, whose " +
       "email must be the invited address, it activates the invitation's role at the merchant, creating " +
       "their account on first use. Each link works once; of concurrent acceptances exactly one succeeds.",
-    security: ["userJwt"],
+    authenticated: true,
     request: "InviteAcceptRequest",
     response: { schema: "InviteAcceptResponse", description: "The role now active at the merchant." },
     errors: {
@@ -163,7 +180,7 @@ const OPERATIONS: Record<string, Operation> = {
       "Called by the interview app's backend with the service key when a candidate finishes. Marks the " +
       "registration completed and, when the candidate was invited by email, queues the completion email " +
       "(once: reporting again changes nothing).",
-    security: ["serviceKey"],
+    authenticated: true,
     request: "InterviewCompleteRequest",
     response: { schema: "InterviewCompleteResponse", description: "The registration, now completed." },
     errors: {
@@ -181,11 +198,84 @@ const OPERATIONS: Record<string, Operation> = {
     description:
       "Sends the invitation chain's due messages over SMTP for up to EMAIL_DISPATCH_BUDGET_SECONDS. Called " +
       "by a scheduler (pg_cron + pg_net) with the service key; concurrent calls are safe. No request body.",
-    security: ["serviceKey"],
+    authenticated: true,
     response: { schema: "EmailDispatchResponse", description: "What this invocation did." },
     errors: {
       401: "Missing or invalid credential.",
       403: "Not the service key.",
+    },
+  },
+  "POST /api-keys": {
+    operationId: "create_api_key",
+    tag: "API keys",
+    summary: "Create an API key",
+    description:
+      "Creates a long-lived API key of a merchant. The secret is in this response only: the database keeps " +
+      "its SHA-256 digest. For the merchant's owner (or an owner of a parent merchant), admins and the service " +
+      "key (merchant_id then required); an API key may not manage keys.",
+    authenticated: true,
+    status: 201,
+    request: "CreateApiKeyRequest",
+    response: { schema: "CreatedApiKey", description: "The new key, with its secret." },
+    errors: {
+      401: "Missing or invalid credential.",
+      403: "Not an owner of this merchant, or an API key.",
+      422:
+        "Validation error: name missing or too long, expires_at not a date-time in the future, merchant_id " +
+        "missing with the service key or not found.",
+    },
+  },
+  "GET /api-keys": {
+    operationId: "list_api_keys",
+    tag: "API keys",
+    summary: "List API keys",
+    description:
+      "The merchant's keys, oldest first, revoked and expired ones included; never a secret. For the " +
+      "same callers as creating one.",
+    authenticated: true,
+    query: ListApiKeysQuery,
+    response: { schema: "ApiKeyList", description: "The merchant's keys." },
+    errors: {
+      401: "Missing or invalid credential.",
+      403: "Not an owner of this merchant, or an API key.",
+      422: "merchant_id not a UUID, missing with the service key, or not found.",
+    },
+  },
+  "DELETE /api-keys/:id": {
+    operationId: "revoke_api_key",
+    tag: "API keys",
+    summary: "Revoke an API key",
+    description: "Revokes a key: every request that starts after this one answers is refused, on every " +
+      "function instance. Revoking a revoked key changes nothing.",
+    authenticated: true,
+    pathParameters: { id: { type: "string", format: "uuid" } },
+    response: { schema: "ApiKey", description: "The key, revoked." },
+    errors: {
+      401: "Missing or invalid credential.",
+      403: "Not an owner of the key's merchant, or an API key.",
+      404: "No such key.",
+    },
+  },
+  "POST /interview/invite": {
+    operationId: "micro1_invite_candidates",
+    tag: "micro1",
+    summary: "Invite candidates to an interview (micro1)",
+    description:
+      "micro1's POST /interview/invite, request and response as micro1 defines them, so a micro1 client only " +
+      "swaps its base URL and key (x-api-key). Registers the candidates as job-interview-register-users does " +
+      "(credits, one-time link, email chain unless disable_email_notification), or re-invites one by " +
+      "candidate_id. All or nothing: if any candidate fails, nobody is invited and the answer is a 400 naming " +
+      "each failure.",
+    authenticated: true,
+    request: "Micro1InviteRequest",
+    errorSchema: "Micro1Error",
+    response: { schema: "Micro1InviteResponse", description: "Every candidate was invited." },
+    errors: {
+      400:
+        "Bad request: a field missing or invalid, a candidate with an invalid or repeated email, not enough " +
+        "credits for every candidate, interview or candidate not found or not available. Nothing was written.",
+      401: "Missing or invalid credential, or a revoked or expired API key.",
+      403: "Role not permitted, or merchant_id of a merchant the caller may not act for.",
     },
   },
   "GET /health": {
@@ -197,7 +287,7 @@ const OPERATIONS: Record<string, Operation> = {
         HEALTH_DATABASE_TIMEOUT_MS / 1000
       } s. No credential; the answer holds the two verdicts and nothing ` +
       "else (no versions, hosts or error text). For load balancers and uptime monitors.",
-    security: [],
+    authenticated: false,
     response: { schema: "HealthResponse", description: "Both answer." },
     errors: { 503: "The database did not answer in time, or is unreachable; the body says so, and no more." },
   },
@@ -209,7 +299,7 @@ const OPERATIONS: Record<string, Operation> = {
       "The outbox's failed messages (attempts exhausted, recipient refused, or not renderable), most recently " +
       "failed first, each with the reason its last attempt failed. Paginated: pass the answer's next_cursor as " +
       "cursor for the next page. Service key only.",
-    security: ["serviceKey"],
+    authenticated: true,
     query: FailedEmailsQuery,
     response: { schema: "FailedEmailsResponse", description: "One page of failed messages." },
     errors: {
@@ -226,7 +316,7 @@ const OPERATIONS: Record<string, Operation> = {
       "Queues failed messages again, their attempts counted from zero: the one `id` names, or every message " +
       "that failed at or after `failed_since` (of one merchant with `merchant_id`). They go out with the next " +
       "dispatch. Service key only.",
-    security: ["serviceKey"],
+    authenticated: true,
     request: "RetryEmailsRequest",
     response: { schema: "RetryEmailsResponse", description: "The messages queued again." },
     errors: {
@@ -252,6 +342,8 @@ const TAGS = [
   },
   { name: "Invitations", description: "Inviting candidates, team members and coaching users to a merchant." },
   { name: "Email", description: "The invitation email chain's outbox: sending, and failed messages." },
+  { name: "API keys", description: "A merchant's long-lived API keys: create, list, revoke." },
+  { name: "micro1", description: "micro1's interview invitation API, served as micro1 defines it." },
   { name: "Operations", description: "Health checks." },
 ];
 
@@ -300,6 +392,13 @@ export function buildOpenApiDocument(config: Config, routes: Route[]): Record<st
     InviteUsersResponse: jsonSchema(InviteUsersResponse),
     InviteAcceptRequest: jsonSchema(InviteAcceptRequest),
     InviteAcceptResponse: jsonSchema(InviteAcceptResponse),
+    CreateApiKeyRequest: jsonSchema(CreateApiKeyRequest),
+    CreatedApiKey: jsonSchema(CreatedApiKey),
+    ApiKey: jsonSchema(ApiKey),
+    ApiKeyList: jsonSchema(ApiKeyList),
+    Micro1InviteRequest: jsonSchema(micro1InviteRequestSchema(config.maxUsersPerRequest)),
+    Micro1InviteResponse: jsonSchema(Micro1InviteResponse),
+    Micro1Error: jsonSchema(Micro1Error),
     HealthResponse: jsonSchema(HealthResponse),
     FailedEmailsResponse: jsonSchema(FailedEmailsResponse),
     RetryEmailsRequest: jsonSchema(RetryEmailsRequest),
@@ -307,17 +406,30 @@ export function buildOpenApiDocument(config: Config, routes: Route[]): Record<st
     Error: jsonSchema(ErrorBody),
   };
 
+  // Any one of them: the first that carries a credential is read (docs/api-keys.md).
+  const credentials = [{ bearerAuth: [] }, { apiKey: [] }, { supabaseApiKey: [] }];
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of routes) {
     const operation = OPERATIONS[`${route.method} ${route.path}`];
     const errors = { ...COMMON_ERRORS, ...operation.errors };
-    (paths[route.path] ??= {})[route.method.toLowerCase()] = {
+    // Hono's `/api-keys/:id` is OpenAPI's `/api-keys/{id}`.
+    const names = [...route.path.matchAll(/:(\w+)/g)].map((match) => match[1]);
+    const parameters = [
+      ...names.map((name) => ({
+        name,
+        in: "path",
+        required: true,
+        schema: operation.pathParameters?.[name] ?? { type: "string" },
+      })),
+      ...(operation.query ? queryParameters(operation.query) : []),
+    ];
+    (paths[route.path.replace(/:(\w+)/g, "{$1}")] ??= {})[route.method.toLowerCase()] = {
       operationId: operation.operationId,
       tags: [operation.tag],
       summary: operation.summary,
       description: operation.description,
-      security: operation.security.map((scheme) => ({ [scheme]: [] })),
-      ...(operation.query ? { parameters: queryParameters(operation.query) } : {}),
+      security: operation.authenticated ? credentials : [],
+      ...(parameters.length > 0 ? { parameters } : {}),
       ...(operation.request
         ? {
           requestBody: {
@@ -327,12 +439,14 @@ export function buildOpenApiDocument(config: Config, routes: Route[]): Record<st
         }
         : {}),
       responses: {
-        200: {
+        [operation.status ?? 200]: {
           description: operation.response.description,
           content: { "application/json": { schema: ref(operation.response.schema) } },
         },
         ...Object.fromEntries(
-          Object.entries(errors).map(([status, text]) => [status, errorResponse(text)]),
+          Object.entries(errors).map((
+            [status, text],
+          ) => [status, errorResponse(text, operation.errorSchema)]),
         ),
       },
     };
@@ -344,8 +458,8 @@ export function buildOpenApiDocument(config: Config, routes: Route[]): Record<st
       title: "JobMojito-compatible registration API",
       version: "1.0.0",
       description:
-        "Candidate registration served by Supabase Edge Functions. Authenticate with a Supabase JWT " +
-        "access token or the service key via the Authorization header.",
+        "Candidate registration served by Supabase Edge Functions. Authenticate with a merchant API key, a " +
+        "Supabase JWT access token or the service key, in Authorization: Bearer, x-api-key or apikey.",
       license: LICENSE,
     },
     servers: [{ url: `${config.supabaseUrl}/functions/v1` }],
@@ -354,16 +468,26 @@ export function buildOpenApiDocument(config: Config, routes: Route[]): Record<st
     components: {
       schemas,
       securitySchemes: {
-        userJwt: {
+        bearerAuth: {
           type: "http",
           scheme: "bearer",
-          bearerFormat: "JWT",
-          description: "A Supabase Auth user's access token (a merchant owner or staff member, or an admin).",
+          description:
+            "A merchant API key (jmk_...), a Supabase user access token (JWT), the service_role JWT, or an " +
+            "sb_secret_ key.",
         },
-        serviceKey: {
-          type: "http",
-          scheme: "bearer",
-          description: "The project's service key: an sb_secret_ key, or the legacy service_role JWT.",
+        apiKey: {
+          type: "apiKey",
+          in: "header",
+          name: "x-api-key",
+          description: "A merchant API key (micro1's header), or any credential Authorization takes.",
+        },
+        supabaseApiKey: {
+          type: "apiKey",
+          in: "header",
+          name: "apikey",
+          description:
+            "Where supabase-js sends its key: an sb_secret_ key or a merchant API key. A publishable " +
+            "key here names the project only: the caller is then the user JWT in Authorization.",
         },
       },
     },

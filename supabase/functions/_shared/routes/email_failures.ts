@@ -21,18 +21,18 @@ export function emailFailuresApp(runtime: Runtime): Hono<AppEnv> {
   const app = createFunctionApp(EMAIL_FAILURES_FUNCTION, runtime.config);
   const authenticate = createAuthenticator(runtime.config);
   const failures = createFailedEmails(runtime);
-  const operatorOnly = async (authorization: string | undefined) => {
-    const caller = await authenticate(authorization);
+  const operatorOnly = async (headers: Headers) => {
+    const caller = await authenticate(headers);
     if (caller.kind !== "service") throw new ApiError(403, "Role not permitted");
   };
 
   app.get("/", async (c) => {
-    await operatorOnly(c.req.header("Authorization"));
+    await operatorOnly(c.req.raw.headers);
     const query = validate(FailedEmailsQuery, c.req.query());
     return c.json(await failures.list(query, c.get("deadline")));
   });
   app.post("/retry", async (c) => {
-    await operatorOnly(c.req.header("Authorization"));
+    await operatorOnly(c.req.raw.headers);
     const request = validate(RetryEmailsRequest, await readJsonObject(c));
     return c.json(await failures.retry(request, c.get("deadline")));
   });

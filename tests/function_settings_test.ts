@@ -91,6 +91,14 @@ Deno.test("every function, alone with only its own settings, serves its main pat
     assert.equal(document.body.servers[0].url, `${PRODUCTION.SUPABASE_URL}/functions/v1`);
     assert.equal((await openapi.call("openapi/reference", { method: "GET", token: "" })).status, 200);
 
+    await using apiKeys = deployed("api-keys");
+    const keys = await apiKeys.call(`api-keys?merchant_id=${fixture.merchantId}`, { method: "GET" });
+    assert.equal(keys.status, 200, JSON.stringify(keys.body));
+
+    // micro1's invite registers as register-users does (tests/micro1_test.ts); alone, it starts and checks.
+    await using micro1 = deployed("interview");
+    assert.equal((await micro1.call("interview/invite", { token: "", body: {} })).status, 401);
+
     // invite-accept takes its own user JWT (tests/invite_accept_test.ts); alone, it starts and refuses a key.
     await using accept = deployed("invite-accept");
     assert.equal((await accept.call("invite-accept", { body: { invitation_token: "x" } })).status, 403);

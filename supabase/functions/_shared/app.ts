@@ -19,9 +19,13 @@ export type AppEnv = {
   };
 };
 
-/** An access-log line's level: failures always written, successes sampled at LOG_REQUEST_SAMPLE_RATE. */
-function accessLogLevel(status: number, sampleRate: number): LogLevel | null {
+/**
+ * An access-log line's level: faults at error, refusals at warn, both always written; a client that hung
+ * up is nobody's fault (info, always written); successes at info, sampled at LOG_REQUEST_SAMPLE_RATE.
+ */
+function accessLogLevel(status: number, clientAborted: boolean, sampleRate: number): LogLevel | null {
   if (status >= 500) return "error";
+  if (clientAborted) return "info";
   if (status >= 400) return "warn";
   return Math.random() < sampleRate ? "info" : null;
 }
@@ -57,7 +61,8 @@ export function createFunctionApp(
     c.set("deadline", Date.now() + config.requestTimeoutMs);
     const started = performance.now();
     await next();
-    const level = accessLogLevel(c.res.status, config.logRequestSampleRate);
+    const clientAborted = c.error instanceof ApiError && c.error.logFields.clientAborted;
+    const level = accessLogLevel(c.res.status, !!clientAborted, config.logRequestSampleRate);
     if (!level) return;
     const refusal = c.get("refusal");
     log(level, "request", {
@@ -66,7 +71,7 @@ export function createFunctionApp(
       method: c.req.method,
       path: c.req.path,
       status: c.res.status,
-      ...(c.error instanceof ApiError && c.error.logFields.clientAborted ? { client_aborted: true } : {}),
+      ...(clientAborted ? { client_aborted: true } : {}),
       duration_ms: Math.round((performance.now() - started) * 10) / 10,
       ...(refusal ? { reason: refusal } : {}),
     });

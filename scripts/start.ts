@@ -5,7 +5,7 @@
  *      (port 54322), or the external one named by SUPABASE_DB_URL / DATABASE_URL;
  *   2. migrations (Supabase CLI `migration up`) and `supabase/seed.sql`;
  *   3. every function at http://127.0.0.1:54321/functions/v1/<name>, plus the
- *      BACKGROUND_WORKERS (scripts/background_workers.ts).
+ *      BACKGROUND_WORKERS below (what one is: scripts/background_workers.ts).
  *
  * Ctrl-C (SIGINT), SIGTERM or SIGHUP stops the workers, the server, the pool and
  * then the database, and exits 0. A second Ctrl-C exits at once (the database
@@ -27,7 +27,8 @@ import {
 } from "../supabase/functions/_shared/config.ts";
 import { LOCAL_ACME_API_KEY } from "../supabase/functions/_shared/api_keys/key.ts";
 import { createRuntime, type Runtime } from "../supabase/functions/_shared/runtime.ts";
-import { BACKGROUND_WORKERS, type BackgroundWorker } from "./background_workers.ts";
+import type { BackgroundWorker, BackgroundWorkerStarter } from "./background_workers.ts";
+import { startLocalEmail } from "./email_worker.ts";
 import { type Gateway, serveGateway } from "./gateway.ts";
 import { signUserToken } from "./user_token.ts";
 import {
@@ -37,6 +38,12 @@ import {
   type PreparedDatabase,
   shutdownSignal,
 } from "./local_db.ts";
+
+/** Started beside the gateway, in order (and stopped in reverse). */
+export const BACKGROUND_WORKERS: BackgroundWorkerStarter[] = [
+  // The email dispatcher, and the local mail catcher when no SMTP_URL is set.
+  startLocalEmail,
+];
 
 /** The seeded merchant owner (Olivia Owner, Acme Recruiting) and Acme's active interview. */
 export const DEMO_USER_ID = "b0000000-0000-4000-8000-000000000002";

@@ -11,6 +11,10 @@
  * Extra arguments go to `deno test`, e.g. `deno task test --filter gateway` or
  * `deno task test tests/gateway_test.ts` (a path replaces the default `tests/`).
  * Exits with deno test's exit code.
+ *
+ * What a test logs (the functions' JSON access log, the dispatcher's summaries)
+ * is shown only for a test that fails, so a passing run prints its results and
+ * little else; TEST_LOGS=1 shows all of it.
  */
 import { join } from "node:path";
 import { LOCAL_ENV } from "../supabase/functions/_shared/config.ts";
@@ -28,6 +32,51 @@ function testArgs(extra: string[]): string[] {
     }
   };
   return ["test", "-A", ...extra, ...(extra.some(isPath) ? [] : ["tests/"])];
+}
+
+const OUTPUT_START = /^-+ (pre-test |post-test )?output -+$/;
+const OUTPUT_END = /^-+ (pre-test |post-test )?output end -+$/;
+const PASSED = /\.\.\. (ok|ignored) \(/;
+/** A test (or step) started and its result comes later, after what it prints. */
+const STARTED = /\S \.\.\.$/;
+
+/**
+ * Copies deno test's report to stdout, holding back the blocks of output it prints between a test's start
+ * and its result: they are dropped when the result is "ok" and printed otherwise.
+ */
+async function forwardResults(stream: ReadableStream<Uint8Array>, everything: boolean): Promise<void> {
+  const encoder = new TextEncoder();
+  const write = (lines: string[]) => {
+    if (lines.length) Deno.stdout.writeSync(encoder.encode(lines.join("\n") + "\n"));
+  };
+  let held: string[] = [];
+  let inBlock = false;
+  const onLine = (line: string) => {
+    // Without its colours (ANSI SGR sequences), when a terminal gets them.
+    // deno-lint-ignore no-control-regex
+    const plain = line.replace(/\x1b\[[0-9;]*m/g, "");
+    if (everything) return write([line]);
+    if (inBlock || OUTPUT_START.test(plain)) {
+      held.push(line);
+      inBlock = !OUTPUT_END.test(plain);
+      return;
+    }
+    if (held.length && PASSED.test(plain)) held = [];
+    else if (!STARTED.test(plain)) {
+      write(held);
+      held = [];
+    }
+    write([line]);
+  };
+  let buffered = "";
+  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+    buffered += chunk;
+    const lines = buffered.split("\n");
+    buffered = lines.pop()!;
+    for (const line of lines) onLine(line);
+  }
+  if (buffered) onLine(buffered);
+  write(held);
 }
 
 async function main(): Promise<number> {
@@ -62,10 +111,12 @@ async function main(): Promise<number> {
       // Local: the tests sign with the published local secrets and expect the local defaults.
       env: { ...LOCAL_ENV, DATABASE_URL: db.url, SUPABASE_DB_URL: db.url },
       stdin: "inherit",
-      stdout: "inherit",
+      stdout: "piped",
       stderr: "inherit",
     }).spawn();
+    const forwarded = forwardResults(child.stdout, Deno.env.get("TEST_LOGS") === "1");
     const status = await child.status;
+    await forwarded;
     return interrupted ? 130 : status.code;
   } catch (err) {
     console.error(err instanceof Error ? err.message : err);

@@ -9,8 +9,9 @@ import { join } from "node:path";
 import { loadConfig, LOCAL_ENV } from "../supabase/functions/_shared/config.ts";
 import { REPO_ROOT } from "../scripts/local_db.ts";
 import { startTestServer } from "./_support/server.ts";
+import { sharedAcrossTests } from "./_support/suite.ts";
 
-const opts = { sanitizeOps: false, sanitizeResources: false };
+sharedAcrossTests();
 const CHROMIUM = "/usr/bin/chromium";
 
 /** Scalar's standalone bundle at the version the default URL pins, unpacked from npm once into .local/. */
@@ -37,7 +38,7 @@ async function scalarBundle(): Promise<string> {
   return file;
 }
 
-Deno.test("the API reference page renders the document in headless Chromium", opts, async () => {
+Deno.test("the API reference page renders the document in headless Chromium", async () => {
   assert.ok(
     await Deno.stat(CHROMIUM).then(() => true, () => false),
     `${CHROMIUM} is missing: apt-get install -y chromium`,

@@ -11,12 +11,12 @@ import { LOCAL_SECRET_KEY } from "../supabase/functions/_shared/config.ts";
 import { userToken } from "./_support/credentials.ts";
 import { callFunction } from "./_support/http.ts";
 import { startTestServer } from "./_support/server.ts";
+import { sharedAcrossTests } from "./_support/suite.ts";
 
-const opts = { sanitizeOps: false, sanitizeResources: false };
+sharedAcrossTests();
 
 Deno.test(
   "app.bootstrap_merchant: the first merchant, owner and interview, ready for the API",
-  opts,
   async () => {
     await using server = await startTestServer();
     const sql = server.runtime.sql;
@@ -87,7 +87,7 @@ const STAND_INS = `
   create table vault.decrypted_secrets (name text primary key, decrypted_secret text);
 `;
 
-Deno.test("the schedule file: a job every 10 s whose request email-dispatch accepts", opts, async () => {
+Deno.test("the schedule file: a job every 10 s whose request email-dispatch accepts", async () => {
   await using server = await startTestServer();
   const name = `schedule_${crypto.randomUUID().replaceAll("-", "")}`;
   await server.runtime.sql.unsafe(`create database ${name}`);

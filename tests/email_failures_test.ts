@@ -10,8 +10,9 @@ import { invite, messagesTo, startEmailTestEnv, uniqueEmail } from "./_support/e
 import { createMerchant } from "./_support/fixtures.ts";
 import { callFunction } from "./_support/http.ts";
 import { captureLogs } from "./_support/logs.ts";
+import { sharedAcrossTests } from "./_support/suite.ts";
 
-const opts = { sanitizeOps: false, sanitizeResources: false };
+sharedAcrossTests();
 
 /** An SMTP URL nothing listens on: every send fails at once with a connection refused. */
 function refusingSmtpUrl(): string {
@@ -26,7 +27,6 @@ type Page = { messages: any[]; next_cursor: string | null };
 
 Deno.test(
   "failed messages are listed with their reasons, page by page, and retried once each",
-  opts,
   async () => {
     const env = await startEmailTestEnv();
     try {
@@ -125,7 +125,6 @@ Deno.test(
 
 Deno.test(
   "email-failures: the service key only, bad input refused with its reason in the access log",
-  opts,
   async () => {
     const env = await startEmailTestEnv();
     try {

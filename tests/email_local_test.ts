@@ -11,11 +11,8 @@ import { createMerchant } from "./_support/fixtures.ts";
 import { callFunction } from "./_support/http.ts";
 import { uniqueEmail, waitFor } from "./_support/email.ts";
 
-const opts = { sanitizeOps: false, sanitizeResources: false };
-
 Deno.test(
   "with no SMTP server configured, an invitation lands in the local mail catcher at once and can be read there",
-  opts,
   async () => {
     // A poll interval far longer than the test may wait: only the outbox's NOTIFY can deliver in time.
     const defaults = loadConfig({ ...LOCAL_ENV, DATABASE_URL: Deno.env.get("DATABASE_URL") }).email;

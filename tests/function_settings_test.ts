@@ -11,8 +11,9 @@ import { createRuntime } from "../supabase/functions/_shared/runtime.ts";
 import { serveGateway } from "../scripts/gateway.ts";
 import { createMerchant } from "./_support/fixtures.ts";
 import { callFunction, tokenOf } from "./_support/http.ts";
+import { sharedAcrossTests } from "./_support/suite.ts";
 
-const opts = { sanitizeOps: false, sanitizeResources: false };
+sharedAcrossTests();
 const KEY = "sb_secret_deployed_function_key_0123456789";
 /** A hosted project's variables, as in tests/config_test.ts: the platform's and the deployment's. */
 const PRODUCTION: Record<string, string> = {
@@ -43,7 +44,7 @@ function deployed(name: string) {
   };
 }
 
-Deno.test("every function, alone with only its own settings, serves its main path", opts, async () => {
+Deno.test("every function, alone with only its own settings, serves its main path", async () => {
   const admin = createRuntime(loadConfig({ ...PRODUCTION }));
   try {
     const fixture = await createMerchant(admin.sql);

@@ -8,8 +8,9 @@ import { HEALTH_REQUIRES, healthApp } from "../supabase/functions/_shared/routes
 import { createRuntime } from "../supabase/functions/_shared/runtime.ts";
 import { serveGateway } from "../scripts/gateway.ts";
 import { callFunction } from "./_support/http.ts";
+import { sharedAcrossTests } from "./_support/suite.ts";
 
-const opts = { sanitizeOps: false, sanitizeResources: false };
+sharedAcrossTests();
 const databaseUrl = loadConfig({ ...Deno.env.toObject(), ...LOCAL_ENV }).databaseUrl;
 
 /** The health function alone, as deployed: outside local mode, with only the database URL it requires. */
@@ -53,7 +54,6 @@ function closedPort(): number {
 
 Deno.test(
   "health: 200 without a credential when the database answers, with nothing but the verdicts",
-  opts,
   async () => {
     await using server = serveHealth(databaseUrl);
     const reply = await callFunction(server.functionsUrl, "health", { method: "GET" });
@@ -70,7 +70,7 @@ for (
     ["hung", silentServer],
   ] as const
 ) {
-  Deno.test(`health: 503 with Retry-After when the database is ${what}, leaking nothing`, opts, async () => {
+  Deno.test(`health: 503 with Retry-After when the database is ${what}, leaking nothing`, async () => {
     const db = database();
     const url = `postgresql://postgres:secret-password@127.0.0.1:${db.port}/postgres`;
     const server = serveHealth(url);

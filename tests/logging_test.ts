@@ -9,10 +9,11 @@ import { log, setLogLevel } from "../supabase/functions/_shared/log.ts";
 import { callFunction } from "./_support/http.ts";
 import { captureLogs } from "./_support/logs.ts";
 import { startTestServer } from "./_support/server.ts";
+import { sharedAcrossTests } from "./_support/suite.ts";
 
-const opts = { sanitizeOps: false, sanitizeResources: false };
+sharedAcrossTests();
 
-Deno.test("successes are sampled, refusals always logged with their reason", opts, async () => {
+Deno.test("successes are sampled, refusals always logged with their reason", async () => {
   const config = loadConfig({ ...Deno.env.toObject(), ...LOCAL_ENV, LOG_REQUEST_SAMPLE_RATE: "0" });
   await using server = await startTestServer(config);
   const { lines } = await captureLogs(async () => {

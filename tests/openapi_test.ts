@@ -1,15 +1,14 @@
 import assert from "node:assert/strict";
 import { parse } from "yaml";
 import { createClient } from "@supabase/supabase-js";
-import { startTestServer } from "./_support/server.ts";
 import { SEED, userToken } from "./_support/credentials.ts";
 import { createMerchant, merchantFootprint } from "./_support/fixtures.ts";
 import { LOCAL_ANON_JWT } from "../supabase/functions/_shared/config.ts";
 import { API_FUNCTIONS } from "../supabase/functions/_shared/api_functions.ts";
 import { buildOpenApiDocument } from "../supabase/functions/_shared/openapi.ts";
+import { fileServer } from "./_support/suite.ts";
 
-const server = await startTestServer();
-const opts = { sanitizeOps: false, sanitizeResources: false };
+const server = await fileServer();
 
 // Walking two arbitrary JSON documents side by side: any is the honest type.
 // deno-lint-ignore no-explicit-any
@@ -62,7 +61,7 @@ function assertCompatible(seed: Schema, ours: Schema, seedRaw: Schema, oursRaw: 
   }
 }
 
-Deno.test("GET /openapi serves an OpenAPI 3.1 document compatible with the seed's", opts, async () => {
+Deno.test("GET /openapi serves an OpenAPI 3.1 document compatible with the seed's", async () => {
   const res = await fetch(`${server.functionsUrl}/openapi`);
   assert.deepEqual(res.status, 200);
   const ours = await res.json();
@@ -96,7 +95,6 @@ Deno.test("GET /openapi serves an OpenAPI 3.1 document compatible with the seed'
 
 Deno.test(
   "POST /interview/invite is documented compatibly with micro1's OpenAPI (seed 004)",
-  opts,
   async () => {
     const ours = await (await fetch(`${server.functionsUrl}/openapi`)).json();
     const seed = await seedDocument("004_f5d1f7eca8c5e3d0.txt");
@@ -116,7 +114,7 @@ Deno.test(
   },
 );
 
-Deno.test("the compatibility check can fail: a field dropped from our document is caught", opts, async () => {
+Deno.test("the compatibility check can fail: a field dropped from our document is caught", async () => {
   const ours = await (await fetch(`${server.functionsUrl}/openapi`)).json();
   const seed = await seedDocument();
   delete ours.components.schemas.JobInterviewRegisterUsersRequest.properties.hide_iframe;
@@ -135,7 +133,7 @@ Deno.test("the compatibility check can fail: a field dropped from our document i
   assert(failed);
 });
 
-Deno.test("a merchant app calls the API through supabase-js functions.invoke", opts, async () => {
+Deno.test("a merchant app calls the API through supabase-js functions.invoke", async () => {
   const fixture = await createMerchant(server.runtime.sql);
   const supabase = createClient(server.baseUrl, LOCAL_ANON_JWT, {
     auth: { persistSession: false, autoRefreshToken: false },
@@ -165,7 +163,6 @@ Deno.test("a merchant app calls the API through supabase-js functions.invoke", o
 
 Deno.test(
   "every operation has an operationId (JobMojito's tool names), every security scheme is declared, and the paths are the routes",
-  opts,
   async () => {
     const ours = await (await fetch(`${server.functionsUrl}/openapi`)).json();
     const operations = Object.entries<Schema>(ours.paths).flatMap(([path, item]) =>
@@ -214,7 +211,7 @@ Deno.test("the document cannot drift from the routes: an undocumented route or a
   );
 });
 
-Deno.test("Redocly's recommended rules pass on the served document, warnings included", opts, async () => {
+Deno.test("Redocly's recommended rules pass on the served document, warnings included", async () => {
   const document = await (await fetch(`${server.functionsUrl}/openapi`)).text();
   const dir = await Deno.makeTempDir();
   try {
@@ -238,7 +235,7 @@ Deno.test("Redocly's recommended rules pass on the served document, warnings inc
   }
 });
 
-Deno.test("GET /openapi/reference: an interactive reference page holding the document", opts, async () => {
+Deno.test("GET /openapi/reference: an interactive reference page holding the document", async () => {
   const res = await fetch(`${server.functionsUrl}/openapi/reference`);
   assert.equal(res.status, 200);
   assert.match(res.headers.get("content-type") ?? "", /text\/html/);

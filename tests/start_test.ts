@@ -8,11 +8,8 @@ import { waitFor } from "./_support/email.ts";
 import { asymmetricSigner } from "./_support/credentials.ts";
 import { DEMO_USER_ID } from "../scripts/start.ts";
 
-const opts = { sanitizeOps: false, sanitizeResources: false };
-
 Deno.test(
   "deno task start: the printed curl registers a candidate, and a terminal's Ctrl-C stops it cleanly",
-  opts,
   async () => {
     const child = new Deno.Command(Deno.execPath(), {
       args: ["task", "start", "--port", String(freePort())],

@@ -1,4 +1,5 @@
--- Operators' tools: failed email and a fresh project's first merchant.
+-- Operators' tools: failed email and a fresh project's first merchant (each
+-- function's contract is its COMMENT ON, below).
 --
 -- Failed email: when each message failed, a page of them
 -- at a time, and retrying one or all failed since a time (the email-failures
@@ -36,10 +37,6 @@ create trigger email_outbox_stamp_failure
   when ((old.status = 'failed') is distinct from (new.status = 'failed'))
   execute function app.stamp_email_failure();
 
--- One page of failed messages, most recently failed first, optionally only
--- those failed at or after p_since and of one merchant. Keyset pagination:
--- the page after the one that ended with (p_before_failed_at, p_before_id).
--- Returns {messages: [...], next: {failed_at, id} | null}.
 create function app.list_failed_emails(
   p_limit integer,
   p_since timestamptz,
@@ -80,11 +77,6 @@ as $$
   );
 $$;
 
--- Queues failed messages again through app.retry_email: the one p_id names
--- (JM404 when there is none, JM409 when it has not failed), or every message
--- failed at or after p_since (of one merchant when p_merchant_id is given).
--- Returns {retried: [ids]}. A message retried concurrently is retried once:
--- app.retry_email changes only a row still 'failed'.
 create function app.retry_failed_emails(p_id uuid, p_since timestamptz, p_merchant_id uuid)
 returns jsonb
 language plpgsql volatile
@@ -118,16 +110,6 @@ begin
 end;
 $$;
 
--- The first merchant of a fresh project, its owner and an interview, in one
--- transaction (README "Deploying to Supabase", step 4):
---
---   select app.bootstrap_merchant('Acme Recruiting', 'owner@acme.com', 1000, 'Backend screening');
---
--- The owner signs in through Supabase Auth, so their account's id is their
--- auth user's id: given as p_owner_id, or else looked up by email in
--- auth.users (create the user first, e.g. Authentication > Add user). A
--- second run for the same owner email is refused: the account exists.
--- Returns {merchant_id, owner_id, interview_id}.
 create function app.bootstrap_merchant(
   p_merchant_name text,
   p_owner_email text,
@@ -165,6 +147,47 @@ begin
   returning id into v_interview_id;
   return jsonb_build_object('merchant_id', v_merchant_id, 'owner_id', v_owner_id, 'interview_id', v_interview_id);
 end;
+$$;
+
+comment on function app.stamp_email_failure is $$
+Keeps public.email_outbox.failed_at: when a row becomes 'failed', now();
+when it leaves 'failed' (app.retry_email), null. A BEFORE UPDATE OF status
+trigger whose WHEN clause skips every other update.
+$$;
+
+comment on function app.list_failed_emails is $$
+One page of failed messages, most recently failed first, optionally only
+those failed at or after p_since and of one merchant. Keyset pagination on
+(failed_at, id): the page after the one that ended with (p_before_failed_at,
+p_before_id). Returns {messages: [{id, merchant_id, kind, to_email, language,
+attempts, reason, profile_interview_id, invitation_id, created_at,
+failed_at}], next: {failed_at, id} | null}; reason is last_error.
+$$;
+
+comment on function app.retry_failed_emails is $$
+Queues failed messages again through app.retry_email: the one p_id names
+(JM404 when there is none, JM409 when it has not failed), or every message
+failed at or after p_since (of one merchant when p_merchant_id is given).
+Returns {retried: [ids]}. A message retried concurrently is retried once:
+app.retry_email changes only a row still 'failed'.
+$$;
+
+comment on function app.bootstrap_merchant is $$
+The first merchant of a fresh project, its owner and an interview, in one
+transaction (README "Deploying to Supabase"):
+
+  select app.bootstrap_merchant('Acme Recruiting', 'owner@acme.com', 1000, 'Backend screening');
+
+The owner signs in through Supabase Auth, so their account's id is their
+auth user's id: given as p_owner_id, or else looked up by email in
+auth.users (create the user first, e.g. Authentication > Add user). A second
+run for the same owner email is refused: the account exists. Returns
+{merchant_id, owner_id, interview_id}.
+$$;
+
+comment on column public.email_outbox.failed_at is $$
+When the message became 'failed' (null in any other status); for messages
+failed before this column existed, when they were queued.
 $$;
 
 revoke all on all functions in schema app from public;

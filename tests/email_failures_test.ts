@@ -34,7 +34,13 @@ Deno.test(
       const addresses = Array.from({ length: 5 }, (_, i) => uniqueEmail(`failed-${i}`));
       await invite(env.server, fixture, addresses);
       const failing = await env.dispatchOnce({ smtpUrl: refusingSmtpUrl(), maxAttempts: 1 });
-      assert.equal(failing.failed, 5, JSON.stringify(failing));
+      // The dispatcher takes whatever is due in the shared database; these five are this test's.
+      assert.ok(failing.failed >= 5, JSON.stringify(failing));
+      const [{ failed }] = await env.sql<
+        { failed: number }[]
+      >`select count(*)::int as failed from email_outbox
+        where merchant_id = ${fixture.merchantId} and status = 'failed'`;
+      assert.equal(failed, 5);
 
       // All five within one millisecond, a microsecond apart: a page must end and resume to the microsecond.
       await env
@@ -107,7 +113,7 @@ Deno.test(
 
       // Retried messages go out with the next dispatch, each logged with its outbox id.
       const { result: sent, lines } = await captureLogs(() => env.dispatchOnce());
-      assert.equal(sent.sent, 5, JSON.stringify(sent));
+      assert.ok(sent.sent >= 5, JSON.stringify(sent));
       for (const address of addresses) {
         assert.equal(
           messagesTo(env.catcher.messages(), address).length,
@@ -116,7 +122,8 @@ Deno.test(
         );
       }
       const logged = lines.map((line) => JSON.parse(line)).filter((line) => line.msg === "email sent");
-      assert.deepEqual(logged.map((line) => line.outbox_id).toSorted(), seen.toSorted());
+      const loggedIds = new Set(logged.map((line) => line.outbox_id));
+      assert.ok(seen.every((id) => loggedIds.has(id)), JSON.stringify(logged));
     } finally {
       await env.close();
     }

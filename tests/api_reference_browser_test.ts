@@ -1,5 +1,5 @@
 /**
- * GET /openapi/reference in a real browser (Debian's chromium, headless): the page runs Scalar's script
+ * GET /openapi/reference in a real browser (Debian's chromium, tests/_support/browser.ts): the page runs Scalar's script
  * and renders the API document it embeds. The script is the version the deployment pins, taken from its
  * npm package and served on loopback through API_REFERENCE_SCRIPT_URL, as a deployment that hosts its own
  * copy would (tests reach nothing but loopback).
@@ -8,11 +8,11 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { loadConfig, LOCAL_ENV } from "../supabase/functions/_shared/config.ts";
 import { REPO_ROOT } from "../scripts/local_db.ts";
+import { launchChromium } from "./_support/browser.ts";
 import { startTestServer } from "./_support/server.ts";
 import { sharedAcrossTests } from "./_support/suite.ts";
 
 sharedAcrossTests();
-const CHROMIUM = "/usr/bin/chromium";
 
 /** Scalar's standalone bundle at the version the default URL pins, unpacked from npm once into .local/. */
 async function scalarBundle(): Promise<string> {
@@ -39,10 +39,6 @@ async function scalarBundle(): Promise<string> {
 }
 
 Deno.test("the API reference page renders the document in headless Chromium", async () => {
-  assert.ok(
-    await Deno.stat(CHROMIUM).then(() => true, () => false),
-    `${CHROMIUM} is missing: apt-get install -y chromium`,
-  );
   const bundle = await Deno.readFile(await scalarBundle());
   await using scripts = Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen: () => {} },
@@ -52,27 +48,16 @@ Deno.test("the API reference page renders the document in headless Chromium", as
   const config = loadConfig({ ...Deno.env.toObject(), ...LOCAL_ENV, API_REFERENCE_SCRIPT_URL: scriptUrl });
   await using server = await startTestServer(config);
 
-  const profile = await Deno.makeTempDir();
+  const browser = await launchChromium();
   try {
-    const { stdout, success } = await new Deno.Command(CHROMIUM, {
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        `--user-data-dir=${profile}`,
-        "--virtual-time-budget=15000",
-        "--dump-dom",
-        `${server.functionsUrl}/openapi/reference`,
-      ],
-      stdout: "piped",
-      stderr: "null",
-    }).output();
-    assert.ok(success, "chromium failed");
-    const dom = new TextDecoder().decode(stdout);
+    const page = await browser.newPage();
+    await page.goto(`${server.functionsUrl}/openapi/reference`);
     // Rendered by the script, not merely present in the JSON the page embeds.
-    assert.match(dom, /<h1[^>]*class="section-header-label"[^>]*>JobMojito-compatible registration API/);
-    assert.match(dom, />Register users for an interview</);
+    const title = page.locator("h1.section-header-label");
+    await title.waitFor({ timeout: 20_000 });
+    assert.equal((await title.innerText()).trim(), "JobMojito-compatible registration API");
+    await page.getByText("Register users for an interview").first().waitFor({ timeout: 20_000 });
   } finally {
-    await Deno.remove(profile, { recursive: true });
+    await browser.close();
   }
 });

@@ -12,6 +12,7 @@ import { HEALTH_REQUIRES, healthApp } from "./routes/health.ts";
 import { EMAIL_FAILURES_REQUIRES, emailFailuresApp } from "./routes/email_failures.ts";
 import { API_KEYS_REQUIRES, apiKeysApp } from "./routes/api_keys.ts";
 import { MICRO1_REQUIRES, micro1InviteApp } from "./routes/micro1_invite.ts";
+import { MERCHANT_BRANDING_REQUIRES, merchantBrandingApp } from "./routes/merchant_branding.ts";
 
 export interface FunctionDefinition {
   app: (runtime: Runtime) => Hono<AppEnv>;
@@ -32,6 +33,7 @@ export const API_FUNCTIONS: Record<string, FunctionDefinition> = {
   "invite-accept": { app: inviteAcceptApp, requires: INVITE_ACCEPT_REQUIRES },
   "api-keys": { app: apiKeysApp, requires: API_KEYS_REQUIRES },
   "interview": { app: micro1InviteApp, requires: MICRO1_REQUIRES },
+  "merchant-branding": { app: merchantBrandingApp, requires: MERCHANT_BRANDING_REQUIRES },
   "health": { app: healthApp, requires: HEALTH_REQUIRES },
   "email-failures": { app: emailFailuresApp, requires: EMAIL_FAILURES_REQUIRES },
 };

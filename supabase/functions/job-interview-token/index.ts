@@ -1,4 +1,4 @@
-import { jobInterviewTokenApp } from "../_shared/routes/job_interview_token.ts";
-import { createRuntime } from "../_shared/runtime.ts";
+import { JOB_INTERVIEW_TOKEN_REQUIRES, jobInterviewTokenApp } from "../_shared/routes/job_interview_token.ts";
+import { serveFunction } from "../_shared/runtime.ts";
 
-Deno.serve(jobInterviewTokenApp(createRuntime()).fetch);
+serveFunction(jobInterviewTokenApp, JOB_INTERVIEW_TOKEN_REQUIRES);

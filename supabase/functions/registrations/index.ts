@@ -1,4 +1,4 @@
-import { registrationsApp } from "../_shared/routes/registrations.ts";
-import { createRuntime } from "../_shared/runtime.ts";
+import { REGISTRATIONS_REQUIRES, registrationsApp } from "../_shared/routes/registrations.ts";
+import { serveFunction } from "../_shared/runtime.ts";
 
-Deno.serve(registrationsApp(createRuntime()).fetch);
+serveFunction(registrationsApp, REGISTRATIONS_REQUIRES);

@@ -1,15 +1,19 @@
 import type { Hono } from "hono";
 import { type AppEnv, createFunctionApp } from "../app.ts";
 import { createAuthenticator } from "../auth.ts";
+import type { Requirement } from "../config.ts";
 import { apiErrorFromDatabase } from "../db_errors.ts";
 import { ApiError } from "../errors.ts";
 import { idempotencyKeyOf, IDEMPOTENT_REPLAYED_HEADER } from "../idempotency.ts";
 import { createRegistrar } from "../interviews/registration.ts";
 import { readJsonObject, validate } from "../request_body.ts";
 import type { Runtime } from "../runtime.ts";
+import { REGISTER_USERS_REQUIRES } from "./register_users.ts";
 import { JobInterviewTokenRequest } from "../schemas.ts";
 
 export const JOB_INTERVIEW_TOKEN_FUNCTION = "job-interview-token";
+/** The settings it cannot start without (config.ts REQUIREMENTS): register-users'. */
+export const JOB_INTERVIEW_TOKEN_REQUIRES: readonly Requirement[] = REGISTER_USERS_REQUIRES;
 
 /**
  * POST /job-interview-token: JobMojito's generate_interview_url. For "interview-for-profile", a new

@@ -1,5 +1,6 @@
 import type { Hono } from "hono";
 import { type AppEnv, createFunctionApp } from "../app.ts";
+import type { Requirement } from "../config.ts";
 import { createAuthenticator } from "../auth.ts";
 import { ApiError } from "../errors.ts";
 import { idempotencyKeyOf, IDEMPOTENT_REPLAYED_HEADER } from "../idempotency.ts";
@@ -9,6 +10,13 @@ import type { Runtime } from "../runtime.ts";
 import { registerUsersEnvelopeSchema } from "../schemas.ts";
 
 export const REGISTER_USERS_FUNCTION = "job-interview-register-users";
+/** The settings it cannot start without (config.ts REQUIREMENTS). */
+export const REGISTER_USERS_REQUIRES: readonly Requirement[] = [
+  "databaseUrl",
+  "supabaseUrl",
+  "interviewTokenSecret",
+  "interviewBaseUrl",
+];
 
 /** A row's result; a dry run's has no link or registration id: it created neither. */
 function resultFields(outcome: RowOutcome, dryRun: boolean) {

@@ -1,6 +1,7 @@
 import type { Hono } from "hono";
 import { type AppEnv, createFunctionApp } from "../app.ts";
 import { createAuthenticator } from "../auth.ts";
+import type { Requirement } from "../config.ts";
 import { ApiError } from "../errors.ts";
 import { idempotencyKeyOf, IDEMPOTENT_REPLAYED_HEADER } from "../idempotency.ts";
 import { createRegistrations } from "../registrations/registrations.ts";
@@ -10,6 +11,8 @@ import type { Runtime } from "../runtime.ts";
 import { uuid } from "../schemas.ts";
 
 export const REGISTRATIONS_FUNCTION = "registrations";
+/** The settings it cannot start without (config.ts REQUIREMENTS). */
+export const REGISTRATIONS_REQUIRES: readonly Requirement[] = ["databaseUrl", "supabaseUrl"];
 
 const RegistrationId = uuid("The registration's id (profile_interview_id).");
 

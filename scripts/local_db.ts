@@ -444,8 +444,9 @@ export async function applyMigrations(dbUrl: string): Promise<string> {
     stdout: "piped",
     stderr: "piped",
   }).output();
-  // The CLI reports progress on stderr and its verdict on stdout.
-  const text = (new TextDecoder().decode(out.stderr) + new TextDecoder().decode(out.stdout)).trim();
+  // The CLI reports progress on stderr and its verdict on stdout. It calls any --db-url "remote".
+  let text = (new TextDecoder().decode(out.stderr) + new TextDecoder().decode(out.stdout)).trim();
+  if (isLoopback(dbUrl)) text = text.replace("Connecting to remote database", "Connecting to local database");
   if (!out.success) {
     throw new Error(`supabase migration up failed (exit ${out.code}):\n${redact(text, dbUrl)}`);
   }

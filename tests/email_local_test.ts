@@ -29,8 +29,11 @@ Deno.test(
       connection: { application_name: "email-local-test-worker" },
     });
     const worker = await startLocalEmail(
-      { runtime: { config: server.runtime.config, sql: workerSql }, signal: new AbortController().signal },
-      { smtp: 0, http: 0 },
+      {
+        runtime: { config: server.runtime.config, sql: workerSql },
+        signal: new AbortController().signal,
+        mailPorts: { smtp: 0, http: 0 },
+      },
     );
     try {
       const webUrl = worker.mailUrl!;

@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { freePort, REPO_ROOT } from "../scripts/local_db.ts";
+import { FREE_LOCAL_PORTS } from "../scripts/start.ts";
 import { waitFor } from "./_support/email.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
@@ -13,7 +14,8 @@ Deno.test(
   opts,
   async () => {
     const child = new Deno.Command(Deno.execPath(), {
-      args: ["task", "start", "--port", String(freePort())],
+      // Free ports only: a local stack (`deno task start` on its default ports) may be running beside the tests.
+      args: ["task", "start", "--port", String(freePort()), ...FREE_LOCAL_PORTS],
       cwd: REPO_ROOT,
       // Its own process group, like a job in a terminal: the Ctrl-C below goes to the whole group.
       detached: true,
@@ -73,5 +75,42 @@ Deno.test(
     await reading;
     assert.equal(status.code, 0, `${printed}\n${await stderr}`);
     assert.match(printed, /SIGINT received, shutting down\.\.\.[\s\S]*Stopped \(\d+ ms\)\./);
+    assert.match(printed, /Connecting to local database/);
+    assert.doesNotMatch(printed + await stderr, /remote database|approve-scripts/);
   },
 );
+
+for (const option of ["--port", "--db-port", "--mail-port", "--smtp-port", "--interview-port"]) {
+  Deno.test(`deno task start: a taken ${option} stops it at once, naming the option`, opts, async () => {
+    using taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const takenPort = String((taken.addr as Deno.NetAddr).port);
+    const dataDir = await Deno.makeTempDir({ prefix: "start-test-" });
+    // The embedded database's port is only checked when there is no external one.
+    const env = Deno.env.toObject();
+    delete env.DATABASE_URL;
+    delete env.SUPABASE_DB_URL;
+    try {
+      const ports: Record<string, string> = {
+        "--port": String(freePort()),
+        "--db-port": String(freePort()),
+        "--mail-port": "0",
+        "--smtp-port": "0",
+        "--interview-port": "0",
+        [option]: takenPort,
+      };
+      const run = await new Deno.Command(Deno.execPath(), {
+        args: ["task", "start", "--data-dir", dataDir, ...Object.entries(ports).flat()],
+        cwd: REPO_ROOT,
+        env,
+        clearEnv: true,
+        stdin: "null",
+      }).output();
+      const output = new TextDecoder().decode(run.stdout) + new TextDecoder().decode(run.stderr);
+      assert.equal(run.code, 1, output);
+      assert.match(output, new RegExp(`127\\.0\\.0\\.1:${takenPort} is already in use.*${option}\\b`));
+      assert.equal([...Deno.readDirSync(dataDir)].length, 0, "no database was started");
+    } finally {
+      await Deno.remove(dataDir, { recursive: true });
+    }
+  });
+}

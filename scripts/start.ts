@@ -87,6 +87,12 @@ async function banner(
       db.server ? `${db.url} (embedded, data in ${db.server.dataDir})` : "external (from the environment)"
     }`,
     `          start ${db.timings.startMs} ms, migrations ${db.timings.migrateMs} ms, seed ${db.timings.seedMs} ms`,
+    ...(interviewApp
+      ? [
+        "",
+        `Interview app (local stand-in; the interview and invitation links open it): ${config.interviewBaseUrl}`,
+      ]
+      : []),
     "",
     "Keys (LOCAL-ONLY published defaults: never use them anywhere real):",
     `  secret key (sb_secret_)  ${secretKey ?? "(set from the environment; not shown)"}`,

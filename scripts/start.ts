@@ -40,7 +40,6 @@ import { signUserToken } from "./user_token.ts";
 import {
   DEFAULT_DATA_DIR,
   DEFAULT_DB_PORT,
-  externalDatabaseUrl,
   freePort,
   prepareDatabase,
   type PreparedDatabase,
@@ -227,12 +226,6 @@ async function main(): Promise<number> {
     // Every port first, so that a taken one stops the start before anything runs.
     if (port !== 0 && portTaken(values.host, port)) {
       throw new Error(`${values.host}:${port} is already in use (another \`deno task start\`?); try --port`);
-    }
-    if (!externalDatabaseUrl() && portTaken("127.0.0.1", dbPort)) {
-      throw new Error(
-        `127.0.0.1:${dbPort} is already in use (another \`deno task start\` or PostgreSQL?); ` +
-          `choose another with --db-port`,
-      );
     }
     // The interview app stand-in serves INTERVIEW_BASE_URL unless the environment points it elsewhere.
     const interviewPort = Deno.env.get("INTERVIEW_BASE_URL")

@@ -27,7 +27,15 @@ function testArgs(extra: string[]): string[] {
       return false;
     }
   };
-  return ["test", "-A", ...extra, ...(extra.some(isPath) ? [] : ["tests/"])];
+  // What a passing test prints is shown only if it fails (tests/_support/quiet_logs.ts).
+  return [
+    "test",
+    "-A",
+    "--preload",
+    "tests/_support/quiet_logs.ts",
+    ...extra,
+    ...(extra.some(isPath) ? [] : ["tests/"]),
+  ];
 }
 
 async function main(): Promise<number> {

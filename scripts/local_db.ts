@@ -26,6 +26,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import postgres from "postgres";
+import { poolerHint } from "../supabase/functions/_shared/config.ts";
 
 /** The repository root (this file lives in `<root>/scripts/`). */
 export const REPO_ROOT: string = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -176,7 +177,7 @@ async function run(cmd: string, args: string[], options: Deno.CommandOptions = {
 type Account = { uid?: number; gid?: number };
 
 /** uid/gid to run the server as: ourselves, or (as root) the `postgres` account, created if missing. */
-async function serverAccount(): Promise<Account> {
+export async function serverAccount(): Promise<Account> {
   if (Deno.uid() !== 0) return {};
   const lookup = async () => ({
     uid: Number((await run("id", ["-u", OS_USER])).trim()),
@@ -522,7 +523,8 @@ function isLoopback(url: string): boolean {
  * a no-op. Returns the CLI's output.
  */
 export async function applyMigrations(dbUrl: string): Promise<string> {
-  const url = isLoopback(dbUrl) ? withSslDisabled(dbUrl) : dbUrl;
+  const direct = poolerHint(dbUrl).url;
+  const url = isLoopback(direct) ? withSslDisabled(direct) : direct;
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", SUPABASE_CLI, "migration", "up", "--yes", "--db-url", url],
     cwd: REPO_ROOT,
@@ -551,7 +553,9 @@ export async function applySeed(
   seedFile = join(REPO_ROOT, "supabase", "seed.sql"),
 ): Promise<boolean> {
   if (!await exists(seedFile)) return false;
-  const sql = postgres(dbUrl, { max: 1, onnotice: () => {}, connect_timeout: 10 });
+  // The same connection settings as the functions' (a `pgbouncer=true` hint is theirs, not the server's).
+  const { url, pooled } = poolerHint(dbUrl);
+  const sql = postgres(url, { max: 1, prepare: !pooled, onnotice: () => {}, connect_timeout: 10 });
   try {
     await sql.begin((tx) => tx.file(seedFile));
   } finally {

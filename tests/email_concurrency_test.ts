@@ -35,7 +35,12 @@ Deno.test(
     // Each dispatcher has its own database pool and SMTP connections, as separate processes would.
     const pools = Array.from(
       { length: 5 },
-      () => postgres(server.runtime.config.databaseUrl, { max: 3, onnotice: () => {} }),
+      () =>
+        postgres(server.runtime.config.databaseUrl, {
+          max: 3,
+          prepare: server.runtime.config.dbPrepare,
+          onnotice: () => {},
+        }),
     );
     const dispatchers = pools.map((pool) =>
       dispatcherFor(server.runtime, pool, { batchSize: 10, concurrency: 4 })

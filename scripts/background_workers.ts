@@ -23,8 +23,8 @@ export interface BackgroundWorker {
 }
 
 export interface BackgroundWorkerContext {
-  /** The same runtime (config + database pool) the gateway's functions use. */
-  runtime: Runtime;
+  /** The gateway's config and database pool (no request deadlines: workers use the pool itself). */
+  runtime: Pick<Runtime, "config" | "sql">;
   /** Aborted when shutdown begins. */
   signal: AbortSignal;
   /** Where the local mail catcher listens, when it runs (0: a free port). */

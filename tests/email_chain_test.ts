@@ -16,7 +16,7 @@ import {
   uniqueEmail,
   waitFor,
 } from "./_support/email.ts";
-import { createRegistrar, type RowOutcome } from "../supabase/functions/_shared/registration.ts";
+import { interviewTokenKey, verifyInterviewToken } from "../supabase/functions/_shared/interview_token.ts";
 import { createMerchant } from "./_support/fixtures.ts";
 import { callFunction, tokenOf } from "./_support/http.ts";
 
@@ -331,31 +331,28 @@ Deno.test(
   async () => {
     const fixture = await createMerchant(sql);
     const address = uniqueEmail("overlap");
-    const registerUsers = createRegistrar(server.runtime);
-    let second!: RowOutcome;
     // Two requests for one candidate overlapping: the later one's transaction began first, so its
     // invitation's created_at (its now()) is the earlier, though its link replaced the other's.
-    await sql.begin(async (tx) => {
+    const second = await sql.begin(async (tx) => {
       await invite(server, fixture, [address]);
       await env.dispatchOnce();
-      [second] = await registerUsers({ kind: "service" }, {
-        interviewId: fixture.interviewId,
-        merchantId: fixture.merchantId,
-        isTest: false,
-        sendInvitation: true,
-        hideMenu: false,
-        hideIframe: false,
-        users: [{ email: address }],
-      }, tx);
+      const [{ result }] = await tx`select app.register_users(
+        null, ${fixture.merchantId}::uuid, ${fixture.interviewId}::uuid, false, true, false, false,
+        now(), now() + interval '1 day', ${tx.json([{ i: 0, email: address }])}::jsonb
+      ) as result`;
+      return result.rows[0] as { profile_interview_id: string; jti: string };
     });
-    assert(second.ok && second.interviewUrl);
     const invitations = await sql`select status::text from email_outbox
-      where profile_interview_id = ${second.profileInterviewId} and kind = 'invitation' order by created_at`;
+      where profile_interview_id = ${second.profile_interview_id} and kind = 'invitation' order by created_at`;
     assert.deepEqual(invitations.map((o) => o.status), ["pending", "sent"], "the newer one queued earlier");
     await env.dispatchOnce();
     const received = messagesTo(catcher.messages(), address);
     assert.equal(received.length, 2);
-    assert.equal(linkInText(received[1]), second.interviewUrl, "the live link");
+    const claims = await verifyInterviewToken(
+      await interviewTokenKey(server.runtime.config.interviewTokenSecret),
+      tokenOf(linkInText(received[1])),
+    );
+    assert.equal(claims.jti, second.jti, "the live link");
   },
 );
 

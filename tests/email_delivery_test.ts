@@ -208,7 +208,7 @@ Deno.test(
         users: [{ email: address, name: "Zoé" }],
         language,
         emailPayload: { message_from_recruiter: "See you <soon>!\nBring a pen & paper." },
-      });
+      }, Date.now() + 10_000);
       assert(outcome.ok);
     }
     await dispatchOverHttp();

@@ -880,7 +880,7 @@ Deno.test(
       );
       await waitFor("all 10 requests waiting at the database at once", async () => {
         const [{ waiting }] = await sql`select count(*)::int as waiting from pg_stat_activity
-          where wait_event_type = 'Lock' and query like '%app.invite_members%'`;
+          where wait_event_type = 'Lock' and query like '%app.invite_users%'`;
         return waiting === 10;
       });
     } finally {

@@ -9,7 +9,12 @@ import { apiErrorFromDatabase } from "./db_errors.ts";
 import { ApiError } from "./errors.ts";
 import { describeError, log } from "./log.ts";
 
-export type AppEnv = { Variables: RequestIdVariables };
+export type AppEnv = {
+  Variables: RequestIdVariables & {
+    /** When the request must be answered by (epoch ms): REQUEST_TIMEOUT_MS after it arrived (db.ts). */
+    deadline: number;
+  };
+};
 
 /**
  * The Hono app every edge function starts from: request ids, CORS, access
@@ -24,6 +29,7 @@ export function createFunctionApp(
 
   app.use(requestId());
   app.use(async (c, next) => {
+    c.set("deadline", Date.now() + config.requestTimeoutMs);
     const started = performance.now();
     await next();
     log(c.res.status >= 500 ? "error" : "info", "request", {

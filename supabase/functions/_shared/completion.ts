@@ -10,9 +10,14 @@ import type { CompleteInterviewResponse } from "./schemas.ts";
 export function createCompleter(runtime: Runtime) {
   return async function complete(
     profileInterviewId: string,
+    deadline: number,
   ): Promise<z.infer<typeof CompleteInterviewResponse>> {
-    const [{ result }] = await runtime.sql<{ result: z.infer<typeof CompleteInterviewResponse> }[]>`
-      select app.complete_registration(${profileInterviewId}::uuid) as result`;
+    const [{ result }] = await runtime.db.query(
+      deadline,
+      (sql) =>
+        sql<{ result: z.infer<typeof CompleteInterviewResponse> }[]>`
+        select app.complete_registration(${profileInterviewId}::uuid) as result`,
+    );
     return result;
   };
 }

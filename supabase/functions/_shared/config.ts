@@ -127,6 +127,8 @@ export interface Config {
   /** Behind a transaction pooler (see poolerHint): no session state, so no LISTEN either. */
   dbPooled: boolean;
   dbPoolSize: number;
+  /** How long a request may wait for the database; past it the answer is 503 and nothing is committed. */
+  requestTimeoutMs: number;
   maxUsersPerRequest: number;
   maxBodyBytes: number;
   allowedOrigins: string[];
@@ -234,6 +236,7 @@ export function loadConfig(env: Env = Deno.env.toObject()): Config {
     dbPrepare: envBoolean(settings, "DB_PREPARE", !database.pooled),
     dbPooled: database.pooled,
     dbPoolSize: envNumber(settings, "DB_POOL_SIZE", 10, { min: 1, integer: true }),
+    requestTimeoutMs: envNumber(settings, "REQUEST_TIMEOUT_MS", 10_000, { min: 100, integer: true }),
     maxUsersPerRequest: envNumber(settings, "MAX_USERS_PER_REQUEST", 1000, { min: 1, integer: true }),
     maxBodyBytes: envNumber(settings, "MAX_BODY_BYTES", 2 * 1024 * 1024, { min: 1, integer: true }),
     allowedOrigins: list(settings.CORS_ALLOWED_ORIGINS),

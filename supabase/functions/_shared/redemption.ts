@@ -11,12 +11,15 @@ export function createRedeemer(runtime: Runtime) {
   const tokenKey = interviewTokenKey(runtime.config.interviewTokenSecret);
   return async function redeem(
     token: string,
+    deadline: number,
   ): Promise<z.infer<typeof RedeemResponse>> {
     const claims = await verifyInterviewToken(await tokenKey, token);
-    const [{ result }] = await runtime.sql<
-      { result: z.infer<typeof RedeemResponse> }[]
-    >`
-      select app.redeem_interview_token(${claims.jti}::uuid, ${claims.profile_interview_id}::uuid) as result`;
+    const [{ result }] = await runtime.db.query(
+      deadline,
+      (sql) =>
+        sql<{ result: z.infer<typeof RedeemResponse> }[]>`
+        select app.redeem_interview_token(${claims.jti}::uuid, ${claims.profile_interview_id}::uuid) as result`,
+    );
     return result;
   };
 }

@@ -1,4 +1,3 @@
-import type postgres from "postgres";
 import type { Caller } from "./auth.ts";
 import { buildInterviewUrl, interviewTokenKey, mintInterviewToken } from "./interview_token.ts";
 import type { Runtime } from "./runtime.ts";
@@ -17,12 +16,6 @@ export interface RegistrationRequest {
   /** Email language and extra template data for invitations. */
   language?: string;
   emailPayload?: Record<string, string | null>;
-  /**
-   * invite-users without force_invite: a candidate already invited to this
-   * interview keeps the link and email they have and comes back skipped.
-   * register-users always sends again.
-   */
-  skipInvited?: boolean;
 }
 
 export type RowOutcome =
@@ -32,13 +25,11 @@ export type RowOutcome =
     profileInterviewId: string;
     interviewUrl: string;
   }
-  | { ok: true; skipped: true; profileId: string; profileInterviewId: string; interviewUrl?: undefined }
   | { ok: false; error: string };
 
 interface DatabaseRow {
   i: number;
   error?: string;
-  skipped?: true;
   profile_id?: string;
   profile_interview_id?: string;
   jti?: string;
@@ -54,18 +45,18 @@ interface DatabaseResult {
 /**
  * Registers candidates for an interview: validates each row, sends every
  * valid one to `app.register_users` in a single call (one transaction, one
- * round trip), then mints each registered row's one-time token and URL.
- * Returns one outcome per input row, in input order. `db` is the pool, or a
- * transaction the registration should be part of.
+ * round trip, under the request's deadline), then mints each registered
+ * row's one-time token and URL. Returns one outcome per input row, in input
+ * order.
  */
 export function createRegistrar(runtime: Runtime) {
-  const { sql, config } = runtime;
+  const { db, config } = runtime;
   const tokenKey = interviewTokenKey(config.interviewTokenSecret);
 
   return async function registerUsers(
     caller: Caller,
     request: RegistrationRequest,
-    db: postgres.Sql | postgres.TransactionSql = sql,
+    deadline: number,
   ): Promise<RowOutcome[]> {
     const outcomes: (RowOutcome | undefined)[] = new Array(
       request.users.length,
@@ -91,8 +82,10 @@ export function createRegistrar(runtime: Runtime) {
     const expiresAt = issuedAt + config.interviewTokenTtlSeconds;
     // Even with no valid row the call is made: it is what authorizes the
     // caller for the merchant and checks the interview, per request.
-    const [{ result }] = await db<{ result: DatabaseResult }[]>`
-      select app.register_users(
+    const [{ result }] = await db.query(
+      deadline,
+      (sql) =>
+        sql<{ result: DatabaseResult }[]>`select app.register_users(
         ${caller.kind === "user" ? caller.userId : null}::uuid,
         ${request.merchantId}::uuid,
         ${request.interviewId}::uuid,
@@ -104,24 +97,15 @@ export function createRegistrar(runtime: Runtime) {
         to_timestamp(${expiresAt}::bigint),
         ${sql.json(valid)}::jsonb,
         ${request.language ?? "en"},
-        ${sql.json(request.emailPayload ?? {})}::jsonb,
-        ${request.skipInvited ?? false}
-      ) as result`;
+        ${sql.json(request.emailPayload ?? {})}::jsonb
+      ) as result`,
+    );
 
     const key = await tokenKey;
     const baseUrl = result.interview_base_url ?? config.interviewBaseUrl;
     for (const row of result.rows) {
       if (row.error !== undefined) {
         outcomes[row.i] = { ok: false, error: row.error };
-        continue;
-      }
-      if (row.skipped) {
-        outcomes[row.i] = {
-          ok: true,
-          skipped: true,
-          profileId: row.profile_id!,
-          profileInterviewId: row.profile_interview_id!,
-        };
         continue;
       }
       const token = mintInterviewToken(key, {

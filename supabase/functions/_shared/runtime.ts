@@ -1,27 +1,17 @@
-import postgres from "postgres";
+import type postgres from "postgres";
 import { type Config, loadConfig } from "./config.ts";
+import { createDatabase, type Database } from "./db.ts";
 
 /** What every function needs at run time: its configuration and one database pool. */
 export interface Runtime {
   config: Config;
+  /** Requests' way to the database: admission, deadlines, transactions (db.ts). */
+  db: Database;
+  /** The same pool, for work no request waits on (workers, scripts, tests). */
   sql: postgres.Sql;
 }
 
 export function createRuntime(config: Config = loadConfig()): Runtime {
-  // max_pipeline is a postgres.js option its type declarations leave out.
-  const options: postgres.Options<Record<string, never>> & { max_pipeline: number } = {
-    max: config.dbPoolSize,
-    prepare: config.dbPrepare,
-    idle_timeout: 30,
-    // At most one query waiting behind the one a connection runs; the rest wait in the pool's FIFO queue
-    // for the next connection to free up. By default postgres.js deals up to 100 queries round-robin onto
-    // busy connections, so requests queue behind a slow connection's backlog: that was the single-user
-    // benchmark's p99 (895 ms; 151 ms with 1). Not 0: postgres.js 3.4.9 cannot begin a transaction at 0.
-    max_pipeline: 1,
-    connect_timeout: 5,
-    onnotice: () => {},
-    connection: { application_name: "jobmojito-functions" },
-  };
-  const sql = postgres(config.databaseUrl, options);
-  return { config, sql };
+  const db = createDatabase(config);
+  return { config, db, sql: db.sql };
 }

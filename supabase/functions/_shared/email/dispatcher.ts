@@ -94,37 +94,53 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   const leaseUsableMs = email.leaseSeconds * 1000 - 2 * email.sendTimeoutMs;
 
   /**
-   * Records a message the server has accepted, retrying until `leaseEnd` (a `performance.now()` time):
-   * the server has it, so giving up means sending it again once the lease expires, and until then no
-   * other dispatcher can take the row over. A database hiccup shorter than that costs no duplicate.
-   * A dispatcher told to stop gives up at once rather than hold its shutdown for the rest of the lease:
-   * the outcome is that of a dispatcher that died there.
+   * Runs a write that ends a claim's hold on messages (a sent message's record, a hand-back), retrying
+   * until `leaseEnd` (a `performance.now()` time): until then no other dispatcher can take the rows over,
+   * so a database hiccup shorter than that costs neither a duplicate send nor a message left waiting out
+   * its lease. A dispatcher told to stop gives up at once rather than hold its shutdown for the rest of
+   * the lease: the outcome is that of a dispatcher that died there. Resolves with the write's result, or
+   * null when it gave up (after logging `failure`).
    */
+  async function persistently<T>(
+    write: () => Promise<T>,
+    leaseEnd: number,
+    signal: AbortSignal | undefined,
+    failure: { message: string; fields: Record<string, unknown> },
+  ): Promise<T | null> {
+    for (let attempt = 1;; attempt++) {
+      try {
+        return await write();
+      } catch (err) {
+        const pause = Math.min(200 * attempt, 1000, leaseEnd - performance.now());
+        if (pause <= 0 || signal?.aborted) {
+          note("error", failure.message, { ...failure.fields, ...describeError(err) });
+          return null;
+        }
+        await new Promise((resolve) => setTimeout(resolve, pause));
+      }
+    }
+  }
+
+  /** Records a message the server has accepted: giving up means sending it again once the lease expires. */
   async function recordSentPersistently(
     message: ClaimedEmail,
     claimId: string,
     leaseEnd: number,
     signal: AbortSignal | undefined,
   ) {
-    for (let attempt = 1;; attempt++) {
-      try {
-        if (!await recordSent(sql, message.id, claimId, email.reminderScheduleSeconds)) {
-          note("warn", "email sent after its claim was lost: it may be delivered twice", {
-            outbox_id: message.id,
-          });
-        }
-        return;
-      } catch (err) {
-        const pause = Math.min(200 * attempt, 1000, leaseEnd - performance.now());
-        if (pause <= 0 || signal?.aborted) {
-          note("error", "could not record a sent email: it will be sent again when its lease expires", {
-            outbox_id: message.id,
-            ...describeError(err),
-          });
-          return;
-        }
-        await new Promise((resolve) => setTimeout(resolve, pause));
-      }
+    const recorded = await persistently(
+      () => recordSent(sql, message.id, claimId, email.reminderScheduleSeconds),
+      leaseEnd,
+      signal,
+      {
+        message: "could not record a sent email: it will be sent again when its lease expires",
+        fields: { outbox_id: message.id },
+      },
+    );
+    if (recorded === false) {
+      note("warn", "email sent after its claim was lost: it may be delivered twice", {
+        outbox_id: message.id,
+      });
     }
   }
 
@@ -229,15 +245,17 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
         // one or another dispatcher instead of waiting out the lease.
         const handBack = claim.messages.slice(unsent).map((m) => m.id);
         if (handBack.length > 0) {
-          // In a database outage this fails too; the error that ended the dispatch is the one to raise,
-          // and the rows wait out their lease instead.
-          summary.released += await releaseEmails(sql, handBack, claim.claimId).catch((err) => {
-            note("error", "could not hand claimed emails back: they are due again when their lease expires", {
-              outbox_ids: handBack,
-              ...describeError(err),
-            });
-            return 0;
-          });
+          // In a database outage this fails too: it is retried while the lease (and the dispatch's own
+          // deadline) lasts, and the error that ended the dispatch is the one to raise.
+          summary.released += await persistently(
+            () => releaseEmails(sql, handBack, claim.claimId),
+            Math.min(leaseEnd, deadline),
+            options.signal,
+            {
+              message: "could not hand claimed emails back: they are due again when their lease expires",
+              fields: { outbox_ids: handBack },
+            },
+          ) ?? 0;
         }
       }
       if (unsent < claim.messages.length) break;

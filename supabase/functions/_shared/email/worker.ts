@@ -21,7 +21,7 @@ export interface EmailWorkerOptions {
  * comes first. The poll is what picks up reminders and retries that fall due.
  */
 export async function startEmailWorker(
-  runtime: Runtime,
+  runtime: Pick<Runtime, "config" | "sql">,
   options: EmailWorkerOptions = {},
 ): Promise<EmailWorker> {
   const { sql, config } = runtime;

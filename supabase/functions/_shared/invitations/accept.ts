@@ -12,19 +12,28 @@ import { invitationTokenKey, verifyInvitationToken } from "./token.ts";
  */
 export function createInvitationAccepter(runtime: Runtime) {
   const tokenKey = invitationTokenKey(runtime.config.invitationTokenSecret);
-  return async function accept(caller: Caller, token: string): Promise<z.infer<typeof InviteAcceptResponse>> {
+  return async function accept(
+    caller: Caller,
+    token: string,
+    deadline: number,
+  ): Promise<z.infer<typeof InviteAcceptResponse>> {
     if (caller.kind !== "user") {
       throw new ApiError(
         403,
         "Only the invited person can accept an invitation: call with their own access token",
       );
     }
-    if (!caller.email) throw new ApiError(403, "The access token carries no email address");
+    const email = caller.email;
+    if (!email) throw new ApiError(403, "The access token carries no email address");
     const claims = await verifyInvitationToken(tokenKey, token);
-    const [{ result }] = await runtime.sql<{ result: z.infer<typeof InviteAcceptResponse> }[]>`
-      select app.accept_invitation(
-        ${claims.jti}::uuid, ${claims.sub}::uuid, ${caller.userId}::uuid, ${caller.email}
-      ) as result`;
+    const [{ result }] = await runtime.db.query(
+      deadline,
+      (sql) =>
+        sql<{ result: z.infer<typeof InviteAcceptResponse> }[]>`
+        select app.accept_invitation(
+          ${claims.jti}::uuid, ${claims.sub}::uuid, ${caller.userId}::uuid, ${email}
+        ) as result`,
+    );
     return result;
   };
 }

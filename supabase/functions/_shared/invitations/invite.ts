@@ -1,8 +1,6 @@
 import type { Caller } from "../auth.ts";
-import { apiErrorFromDatabase } from "../db_errors.ts";
-import { ApiError } from "../errors.ts";
-import { createRegistrar } from "../registration.ts";
 import type { Runtime } from "../runtime.ts";
+import type { ValidUser } from "../schemas.ts";
 import { type InviteResult, type MemberRole, type MojitoLanguage, validateInviteUser } from "./schemas.ts";
 
 export interface InviteRequest {
@@ -19,13 +17,6 @@ export type InviteOutcome =
   | { candidate: false; result: InviteResult; profileId: string | null; invitationId: string | null }
   | { candidate: boolean; error: string };
 
-type CandidateRow = {
-  i: number;
-  emailKey: string;
-  /** The interview or position id the row names. */
-  interviewId: string;
-};
-
 type MemberRow = {
   i: number;
   email: string;
@@ -33,139 +24,83 @@ type MemberRow = {
   role: MemberRole;
 };
 
-interface MembersResult {
-  merchant_id: string;
-  rows: (
-    | { i: number; result: InviteResult; profile_id: string | null; invitation_id: string | null }
-    | { i: number; error: string }
-  )[];
-}
+/** A candidate row for `app.invite_users`: register-users' row and the interview or position id it names. */
+type CandidateRow = ValidUser & { i: number; interview_id: string };
+
+type DatabaseRow =
+  | { i: number; error: string }
+  | { i: number; result: InviteResult; profile_id: string | null; invitation_id: string | null }
+  | { i: number; profile_id: string; profile_interview_id: string; skipped?: true };
 
 /**
- * Invites a batch of people to a merchant, in one transaction. Team and
- * coaching rows go to `app.invite_members` in one call, which also
- * authorizes the caller for the whole request; candidate rows are registered
- * through the register-users registrar with the invitation email, one call
- * (under a savepoint) per interview they name. A group whose interview cannot
- * take registrations fails only its rows; any other fault rolls the whole
- * request back. Returns one outcome per input row, in input order.
+ * Invites a batch of people to a merchant in one statement, `app.invite_users` (one transaction): team
+ * and coaching rows become invitations, candidate rows registrations with the invitation email. Rows are
+ * validated here, each on its own; the database authorizes the caller, groups candidates by interview and
+ * finds duplicates among them. Returns one outcome per input row, in input order.
  */
 export function createInviter(runtime: Runtime) {
-  const { sql, config } = runtime;
-  const registerUsers = createRegistrar(runtime);
+  const { db, config } = runtime;
 
-  return async function inviteUsers(caller: Caller, request: InviteRequest): Promise<InviteOutcome[]> {
+  return async function inviteUsers(
+    caller: Caller,
+    request: InviteRequest,
+    deadline: number,
+  ): Promise<InviteOutcome[]> {
     const outcomes: (InviteOutcome | undefined)[] = new Array(request.users.length);
     const members: MemberRow[] = [];
-    const candidateRows: CandidateRow[] = [];
+    const candidates: CandidateRow[] = [];
     const seenEmails = new Set<string>();
     request.users.forEach((row, i) => {
       const verdict = validateInviteUser(row);
       if ("error" in verdict) {
         outcomes[i] = { candidate: row.type === "candidate", error: verdict.error };
       } else if (verdict.type === "candidate") {
-        candidateRows.push({ i, emailKey: verdict.email.toLowerCase(), interviewId: verdict.interviewId });
-      } else if (seenEmails.has(verdict.email.toLowerCase())) {
+        candidates.push({ i, interview_id: verdict.interviewId, ...verdict.user });
+      } else if (seenEmails.has(verdict.user.email.toLowerCase())) {
         outcomes[i] = { candidate: false, error: "Duplicate email in request" };
       } else {
-        seenEmails.add(verdict.email.toLowerCase());
-        members.push({ i, email: verdict.email, name: verdict.name, role: verdict.type });
+        seenEmails.add(verdict.user.email.toLowerCase());
+        members.push({ i, email: verdict.user.email, name: verdict.user.name, role: verdict.type });
       }
     });
 
-    const emailPayload = { message_from_recruiter: request.messageFromRecruiter };
     const issuedAt = Math.floor(Date.now() / 1000);
-    await sql.begin(async (tx) => {
-      // Made even with no team or coaching row: it authorizes the caller for
-      // the merchant, so a request rejected as a whole is rejected first.
-      const [{ result }] = await tx<{ result: MembersResult }[]>`
-        select app.invite_members(
+    const [{ result }] = await db.query(
+      deadline,
+      (sql) =>
+        sql<{ result: { merchant_id: string; rows: DatabaseRow[] } }[]>`
+        select app.invite_users(
           ${caller.kind === "user" ? caller.userId : null}::uuid,
           ${request.merchantId}::uuid,
           ${request.forceInvite},
           to_timestamp(${issuedAt}::bigint),
           to_timestamp(${issuedAt + config.invitationTtlSeconds}::bigint),
+          to_timestamp(${issuedAt + config.interviewTokenTtlSeconds}::bigint),
           ${sql.json(members)}::jsonb,
+          ${sql.json(candidates)}::jsonb,
           ${request.language},
-          ${sql.json(emailPayload)}::jsonb
-        ) as result`;
-      for (const row of result.rows) {
-        outcomes[row.i] = "error" in row ? { candidate: false, error: row.error } : {
+          ${sql.json({ message_from_recruiter: request.messageFromRecruiter })}::jsonb
+        ) as result`,
+    );
+    for (const row of result.rows) {
+      const candidate = request.users[row.i].type === "candidate";
+      if ("error" in row) outcomes[row.i] = { candidate, error: row.error };
+      else if ("profile_interview_id" in row) {
+        outcomes[row.i] = {
+          candidate: true,
+          result: row.skipped ? "Skipped" : "Invited",
+          profileId: row.profile_id,
+          profileInterviewId: row.profile_interview_id,
+        };
+      } else {
+        outcomes[row.i] = {
           candidate: false,
           result: row.result,
           profileId: row.profile_id,
           invitationId: row.invitation_id,
         };
       }
-
-      // Candidate rows by the id they name, in order of first appearance
-      // (credits go to earlier rows first). A candidate named twice for one
-      // interview is a duplicate even when one row names a position of it,
-      // so with more than one id named, ids are resolved to interviews first.
-      const named = [...new Set(candidateRows.map((row) => row.interviewId))];
-      const interviewOf = new Map<string, string | null>(
-        named.length > 1
-          ? (await tx<{ id: string; interview_id: string | null }[]>`
-            select id, interview_id from app.resolve_interview_ids(${result.merchant_id}::uuid, ${named}::uuid[])`)
-            .map((row) => [row.id, row.interview_id])
-          : [],
-      );
-      const candidates = new Map<string, number[]>();
-      const seenCandidates = new Set<string>();
-      for (const { i, emailKey, interviewId } of candidateRows) {
-        const key = `${interviewOf.get(interviewId) ?? interviewId} ${emailKey}`;
-        if (seenCandidates.has(key)) {
-          outcomes[i] = { candidate: true, error: "Duplicate email in request" };
-          continue;
-        }
-        seenCandidates.add(key);
-        const group = candidates.get(interviewId);
-        if (group) group.push(i);
-        else candidates.set(interviewId, [i]);
-      }
-
-      // Several groups are several batches in one transaction, and the first
-      // keeps the merchant's credit row until commit, breaking the order
-      // batches lock in (merchant last). Taking the merchant's batch lock
-      // exclusively first runs them alone, as one batch would.
-      if (candidates.size > 1) {
-        await tx`select pg_advisory_xact_lock(app.merchant_lock_key('credits', ${result.merchant_id}::uuid))`;
-      }
-      for (const [interviewId, rows] of candidates) {
-        try {
-          const registered = await tx.savepoint((savepoint) =>
-            registerUsers(caller, {
-              interviewId,
-              merchantId: result.merchant_id,
-              isTest: false,
-              sendInvitation: true,
-              hideMenu: false,
-              hideIframe: false,
-              users: rows.map((i) => request.users[i]),
-              language: request.language,
-              emailPayload,
-              skipInvited: !request.forceInvite,
-            }, savepoint)
-          );
-          registered.forEach((outcome, k) => {
-            outcomes[rows[k]] = outcome.ok
-              ? {
-                candidate: true,
-                result: "skipped" in outcome ? "Skipped" : "Invited",
-                profileId: outcome.profileId,
-                profileInterviewId: outcome.profileInterviewId,
-              }
-              : { candidate: true, error: outcome.error };
-          });
-        } catch (err) {
-          // An interview that does not exist or cannot take registrations fails
-          // only the rows that name it; anything else fails the request.
-          const apiError = err instanceof ApiError ? err : apiErrorFromDatabase(err);
-          if (apiError?.status !== 422 || apiError.field !== "interview_id") throw err;
-          for (const i of rows) outcomes[i] = { candidate: true, error: apiError.message };
-        }
-      }
-    });
+    }
     return outcomes.map((outcome, i) => {
       if (!outcome) throw new Error(`invite-users decided no outcome for row ${i}`);
       return outcome;

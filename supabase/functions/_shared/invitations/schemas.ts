@@ -11,6 +11,7 @@ import {
   userList,
   uuid,
   validateRegisterUser,
+  type ValidUser,
 } from "../schemas.ts";
 
 /** JobMojito's interface languages, as the spec lists them (`br` is Brazilian Portuguese). */
@@ -83,8 +84,8 @@ export const InviteUser = RegisterUser.extend({
 });
 
 export type InviteRow =
-  | { type: "candidate"; interviewId: string; email: string }
-  | { type: MemberRole; email: string; name: string | null };
+  | { type: "candidate"; interviewId: string; user: ValidUser }
+  | { type: MemberRole; user: ValidUser };
 
 const InterviewId = z.guid();
 
@@ -95,9 +96,7 @@ export function validateInviteUser(row: unknown): InviteRow | { error: string } 
   const fields = row as Record<string, unknown>;
   const type = fields.type ?? "user";
   if (!(INVITE_TYPES as readonly unknown[]).includes(type)) return { error: "Invalid type" };
-  if (type !== "candidate") {
-    return { type: type as MemberRole, email: common.user.email, name: common.user.name };
-  }
+  if (type !== "candidate") return { type: type as MemberRole, user: common.user };
   if (fields.interview_id === undefined || fields.interview_id === null || fields.interview_id === "") {
     return { error: "interview_id is required for candidates" };
   }
@@ -105,7 +104,7 @@ export function validateInviteUser(row: unknown): InviteRow | { error: string } 
   return {
     type: "candidate",
     interviewId: (fields.interview_id as string).toLowerCase(),
-    email: common.user.email,
+    user: common.user,
   };
 }
 

@@ -23,7 +23,7 @@ export function interviewCompleteApp(runtime: Runtime): Hono<AppEnv> {
     const caller = await authenticate(c.req.header("Authorization"));
     if (caller.kind !== "service") throw new ApiError(403, "Role not permitted");
     const { profile_interview_id } = validate(CompleteInterviewRequest, await readJsonObject(c));
-    return c.json(await complete(profile_interview_id));
+    return c.json(await complete(profile_interview_id, c.get("deadline")));
   });
   return app;
 }

@@ -20,7 +20,7 @@ export function interviewTokenRedeemApp(runtime: Runtime): Hono<AppEnv> {
       RedeemRequest,
       await readJsonObject(c),
     );
-    return c.json(await redeem(interview_token));
+    return c.json(await redeem(interview_token, c.get("deadline")));
   });
   return app;
 }

@@ -17,7 +17,7 @@ export function inviteAcceptApp(runtime: Runtime): Hono<AppEnv> {
   app.post("/", async (c) => {
     const caller = await authenticate(c.req.header("Authorization"));
     const { invitation_token } = validate(InviteAcceptRequest, await readJsonObject(c));
-    return c.json(await accept(caller, invitation_token));
+    return c.json(await accept(caller, invitation_token, c.get("deadline")));
   });
   return app;
 }

@@ -44,7 +44,7 @@ export function inviteUsersApp(runtime: Runtime): Hono<AppEnv> {
       language: body.mojito_language_code ?? "en",
       messageFromRecruiter: body.message_from_recruiter || null,
       users,
-    });
+    }, c.get("deadline"));
     return c.json(users.map((user, i) => ({ ...user, ...resultFields(outcomes[i]) })));
   });
   return app;

@@ -48,7 +48,7 @@ export function registerUsersApp(runtime: Runtime): Hono<AppEnv> {
       hideMenu: body.hide_menu,
       hideIframe: body.hide_iframe,
       users,
-    });
+    }, c.get("deadline"));
     return c.json(
       users.map((user, i) => ({ ...user, ...resultFields(outcomes[i]) })),
     );

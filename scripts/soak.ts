@@ -1,0 +1,471 @@
+/**
+ * `deno task soak [--seconds=30] [--clients=10] [--faults] [--json]`: the mixed-load soak.
+ *
+ * Over real HTTP, against an embedded PostgreSQL of its own (so that it can freeze and restart it), with two
+ * email dispatchers delivering into a loopback SMTP catcher, `clients` concurrent clients for `seconds`:
+ * registrations (links and invitations, at two merchants, with the service key and an owner's JWT),
+ * invite-users (a team member and a candidate; every other request names a merchant that does not exist,
+ * so its transaction fails), redemptions of links handed out and completions of redeemed interviews.
+ * With `--faults`, the database is frozen (SIGSTOP) for a while and then restarted mid-load.
+ *
+ * Then the invariants, against the database and the catcher (docs/decisions.md, "Reliability"):
+ * every row answered ok exists, its link redeems exactly once and it spent one credit; every row answered
+ * with an error wrote nothing; credits balance; no message is delivered twice and every sent one was
+ * delivered; no session sits idle in a transaction; no 500, and 503s (with Retry-After) only while the
+ * database was away; every request answered within its deadline; service back soon after the database.
+ *
+ * Exits 1 when an invariant is broken. tests/soak_test.ts runs a short version in `deno task test`.
+ */
+import { parseArgs } from "node:util";
+import { join } from "node:path";
+import postgres from "postgres";
+import {
+  loadConfig,
+  LOCAL_ENV,
+  LOCAL_JWT_SECRET,
+  LOCAL_SECRET_KEY,
+} from "../supabase/functions/_shared/config.ts";
+import { DEADLINE_GRACE_MS } from "../supabase/functions/_shared/db.ts";
+import { createSmtpTransport } from "../supabase/functions/_shared/email/transport.ts";
+import { startEmailWorker } from "../supabase/functions/_shared/email/worker.ts";
+import { createRuntime } from "../supabase/functions/_shared/runtime.ts";
+import { serveGateway } from "./gateway.ts";
+import { applyMigrations, applySeed, type LocalPostgres, startLocalPostgres } from "./local_db.ts";
+import { startMailCatcher } from "./mail_catcher.ts";
+import { signUserToken } from "./user_token.ts";
+
+const ACME = {
+  merchant: "a0000000-0000-4000-8000-000000000001",
+  interview: "c0000000-0000-4000-8000-000000000001",
+};
+const ACME_OWNER = "b0000000-0000-4000-8000-000000000002";
+const GLOBEX = {
+  merchant: "a0000000-0000-4000-8000-000000000003",
+  interview: "c0000000-0000-4000-8000-000000000007",
+};
+const GLOBEX_OWNER = "b0000000-0000-4000-8000-000000000007";
+
+export interface SoakOptions {
+  seconds: number;
+  clients: number;
+  /** Freeze the database (SIGSTOP) for `freezeSeconds`, later restart it, both mid-load. */
+  faults: boolean;
+  freezeSeconds?: number;
+  /** REQUEST_TIMEOUT_MS for the API under test (short, so that a frozen database costs little time). */
+  requestTimeoutMs?: number;
+  log?: (line: string) => void;
+}
+
+export interface SoakReport {
+  /** Answers by operation and status, e.g. {register: {"200": 812, "503": 4}}. */
+  answers: Record<string, Record<string, number>>;
+  okRegistrations: number;
+  redeemed: number;
+  completed: number;
+  emailsDelivered: number;
+  faults: { kind: "freeze" | "restart"; startedMs: number; endedMs: number; firstOkAfterMs: number | null }[];
+  maxLatencyMs: number;
+  violations: string[];
+}
+
+interface Registration {
+  email: string;
+  merchant: string;
+  profileInterviewId: string;
+  url: string | null;
+  redeemed: boolean;
+  completed: boolean;
+}
+
+interface Answer {
+  op: string;
+  status: number;
+  startedMs: number;
+  endedMs: number;
+  retryAfter: string | null;
+}
+
+/** The postmaster and every process it forked: freezing only the postmaster would leave sessions running. */
+function clusterPids(postmasterPid: number): number[] {
+  const pids = [postmasterPid];
+  for (const entry of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    try {
+      const stat = Deno.readTextFileSync(`/proc/${entry.name}/stat`);
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (ppid === postmasterPid) pids.push(Number(entry.name));
+    } catch { /* gone meanwhile */ }
+  }
+  return pids;
+}
+
+function signalAll(pids: number[], signal: Deno.Signal): void {
+  for (const pid of pids) {
+    try {
+      Deno.kill(pid, signal);
+    } catch { /* gone meanwhile */ }
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export async function runSoak(options: SoakOptions): Promise<SoakReport> {
+  const say = options.log ?? (() => {});
+  const requestTimeoutMs = options.requestTimeoutMs ?? 2_000;
+  const freezeMs = (options.freezeSeconds ?? 3) * 1000;
+  // Longest an answer may take: the deadline, its grace, and time to send and parse the reply.
+  const answerBoundMs = requestTimeoutMs + DEADLINE_GRACE_MS + 2_000;
+  const violations: string[] = [];
+  const violate = (message: string) => {
+    if (violations.length < 50) violations.push(message);
+  };
+
+  const dataDir = join(await Deno.makeTempDir({ prefix: "jobmojito-soak-" }), "data");
+  let pg: LocalPostgres = await startLocalPostgres({ dataDir, port: 0, persistent: true, fast: true });
+  const port = pg.port;
+  const check = postgres(pg.url, {
+    max: 2,
+    onnotice: () => {},
+    connection: { application_name: "soak-check" },
+  });
+  const catcher = await startMailCatcher();
+  const config = {
+    ...loadConfig({ ...Deno.env.toObject(), ...LOCAL_ENV, DATABASE_URL: pg.url, SUPABASE_DB_URL: pg.url }),
+    requestTimeoutMs,
+  };
+  // Short leases and retries, so that what a fault leaves claimed or failed is sent again within the drain.
+  config.email = {
+    ...config.email,
+    smtpUrl: catcher.smtpUrl,
+    retryBaseSeconds: 1,
+    retryMaxSeconds: 2,
+    sendTimeoutMs: 2_000,
+    leaseSeconds: 6,
+  };
+  const runtime = createRuntime(config);
+  // A second dispatcher with a pool of its own, as a second process would have.
+  const workerRuntime = createRuntime(config);
+  const transports = [createSmtpTransport(config.email), createSmtpTransport(config.email)];
+  const stopping: (() => Promise<void>)[] = [];
+  try {
+    await applyMigrations(pg.url);
+    await applySeed(pg.url);
+    const gateway = serveGateway({ runtime, port: 0, hostname: "127.0.0.1" });
+    stopping.push(() => gateway.shutdown());
+    for (const [i, r] of [runtime, workerRuntime].entries()) {
+      const worker = await startEmailWorker(r, { transport: transports[i] });
+      stopping.push(() => worker.stop());
+    }
+
+    const credentials = {
+      service: LOCAL_SECRET_KEY,
+      [ACME.merchant]: await signUserToken(LOCAL_JWT_SECRET, ACME_OWNER, { expiresIn: 3600 }),
+      [GLOBEX.merchant]: await signUserToken(LOCAL_JWT_SECRET, GLOBEX_OWNER, { expiresIn: 3600 }),
+    };
+    const creditsBefore = new Map(
+      (await check`select id, interview_credits from merchants where id in ${
+        check([ACME.merchant, GLOBEX.merchant])
+      }`)
+        .map((row) => [row.id as string, row.interview_credits as number]),
+    );
+
+    const runId = crypto.randomUUID().slice(0, 8);
+    let serial = 0;
+    const email = (label: string) => `soak-${runId}-${label}-${++serial}@example.com`;
+    const started = performance.now();
+    const now = () => performance.now() - started;
+    const answers: Answer[] = [];
+    const registrations: Registration[] = [];
+    const refused = new Set<string>();
+    const teamInvited: string[] = [];
+    let clientTimeouts = 0;
+
+    const call = async (op: string, fn: string, body: unknown, token?: string) => {
+      const startedMs = now();
+      let status = 0;
+      let reply: unknown = null;
+      let retryAfter: string | null = null;
+      try {
+        const res = await fetch(`${gateway.functionsUrl}/${fn}`, {
+          method: "POST",
+          headers: {
+            "content-type": "application/json",
+            ...(token ? { authorization: `Bearer ${token}` } : {}),
+          },
+          body: JSON.stringify(body),
+          signal: AbortSignal.timeout(answerBoundMs),
+        });
+        status = res.status;
+        retryAfter = res.headers.get("retry-after");
+        reply = await res.json();
+      } catch (err) {
+        if ((err as Error).name === "TimeoutError") clientTimeouts++;
+        else violate(`${op}: ${(err as Error).message}`);
+      }
+      answers.push({ op, status, startedMs, endedMs: now(), retryAfter });
+      return { status, reply };
+    };
+
+    const register = async (): Promise<void> => {
+      const [at, type] = [Math.random() < 0.8 ? ACME : GLOBEX, Math.random() < 0.7 ? "url" : "invitation"];
+      const address = email(type);
+      const token = Math.random() < 0.5 ? credentials.service : credentials[at.merchant];
+      const { status, reply } = await call("register", "job-interview-register-users", {
+        interview_id: at.interview,
+        merchant_id: at.merchant,
+        type,
+        users: [{ email: address, name: "Soak Candidate" }],
+      }, token);
+      const row = status === 200 ? (reply as Record<string, unknown>[])[0] : null;
+      if (row?.result !== "ok") {
+        refused.add(address);
+        return;
+      }
+      registrations.push({
+        email: address,
+        merchant: at.merchant,
+        profileInterviewId: row.profile_interview_id as string,
+        url: row.interview_url as string,
+        redeemed: false,
+        completed: false,
+      });
+    };
+
+    let invites = 0;
+    const invite = async (): Promise<void> => {
+      // Every other request names a merchant that does not exist: the whole transaction fails.
+      const merchant = invites++ % 2 === 0 ? ACME.merchant : crypto.randomUUID();
+      const [member, candidate] = [email("team"), email("invited")];
+      const { status, reply } = await call("invite", "invite-users", {
+        merchant_id: merchant,
+        users: [
+          { email: member, type: "user" },
+          { email: candidate, type: "candidate", interview_id: ACME.interview },
+        ],
+      }, credentials.service);
+      const rows = status === 200 ? reply as Record<string, unknown>[] : [];
+      const [memberRow, candidateRow] = rows;
+      if (memberRow && !String(memberRow.result).startsWith("Error")) teamInvited.push(member);
+      else refused.add(member);
+      if (candidateRow?.result === "Invited") {
+        registrations.push({
+          email: candidate,
+          merchant: ACME.merchant,
+          profileInterviewId: candidateRow.profile_interview_id as string,
+          url: null,
+          redeemed: false,
+          completed: false,
+        });
+      } else refused.add(candidate);
+    };
+
+    const pick = (match: (r: Registration) => boolean): Registration | undefined => {
+      const candidates = registrations.filter(match);
+      return candidates[Math.floor(Math.random() * candidates.length)];
+    };
+
+    const busy = new Set<Registration>();
+    const redeem = async (): Promise<void> => {
+      const registration = pick((r) => r.url !== null && !r.redeemed && !busy.has(r));
+      if (!registration) return register();
+      busy.add(registration);
+      const token = new URL(registration.url!).searchParams.get("interview_token");
+      const { status } = await call("redeem", "interview-token-redeem", { interview_token: token });
+      if (status === 200) registration.redeemed = true;
+      else if (status !== 503) violate(`redeeming a fresh link of ${registration.email} answered ${status}`);
+      busy.delete(registration);
+    };
+
+    const complete = async (): Promise<void> => {
+      const registration = pick((r) => r.redeemed && !r.completed && !busy.has(r));
+      if (!registration) return register();
+      busy.add(registration);
+      const { status } = await call("complete", "interview-complete", {
+        profile_interview_id: registration.profileInterviewId,
+      }, credentials.service);
+      if (status === 200) registration.completed = true;
+      else if (status !== 503) violate(`completing ${registration.email} answered ${status}`);
+      busy.delete(registration);
+    };
+
+    // Sessions idle inside a transaction for over a second: a transaction left open on a pooled connection.
+    const idleSampler = (async () => {
+      while (now() < options.seconds * 1000) {
+        await sleep(250);
+        const stuck = await check`select pid, now() - state_change as idle from pg_stat_activity
+          where state like 'idle in transaction%' and application_name = 'jobmojito-functions'
+            and now() - state_change > interval '1 second'`.catch(() => []);
+        for (const row of stuck) violate(`session ${row.pid} idle in a transaction for ${row.idle}`);
+      }
+    })();
+
+    const faults: SoakReport["faults"] = [];
+    const faulting = (async () => {
+      if (!options.faults) return;
+      const span = options.seconds * 1000;
+      await sleep(span * 0.25);
+      const frozen = clusterPids(pg.pid);
+      say(`freezing the database (${frozen.length} processes) for ${freezeMs} ms`);
+      const freezeStart = now();
+      signalAll(frozen, "SIGSTOP");
+      await sleep(freezeMs);
+      signalAll(frozen, "SIGCONT");
+      faults.push({ kind: "freeze", startedMs: freezeStart, endedMs: now(), firstOkAfterMs: null });
+      await sleep(Math.max(0, span * 0.6 - now()));
+      say("restarting the database");
+      const restartStart = now();
+      await pg.stop();
+      pg = await startLocalPostgres({ dataDir, port, persistent: true, fast: true });
+      faults.push({ kind: "restart", startedMs: restartStart, endedMs: now(), firstOkAfterMs: null });
+    })();
+
+    const ops = [register, register, register, invite, invite, redeem, redeem, complete];
+    await Promise.all(Array.from({ length: options.clients }, async () => {
+      while (now() < options.seconds * 1000) await ops[Math.floor(Math.random() * ops.length)]();
+    }));
+    await Promise.all([faulting, idleSampler]);
+    say(`load done after ${Math.round(now())} ms: ${answers.length} requests`);
+
+    // Invariants over what the clients were told.
+    const inFault = (a: Answer) =>
+      faults.some((f) => a.endedMs >= f.startedMs && a.startedMs <= f.endedMs + 2_000);
+    for (const a of answers) {
+      if (a.status >= 500 && a.status !== 503) violate(`${a.op} answered ${a.status}`);
+      if (a.status === 503 && !a.retryAfter) violate(`${a.op} answered 503 without Retry-After`);
+      if (a.status === 503 && !inFault(a)) {
+        violate(`${a.op} answered 503 at ${Math.round(a.startedMs)} ms, with the database up`);
+      }
+    }
+    if (clientTimeouts > 0) violate(`${clientTimeouts} requests got no answer within ${answerBoundMs} ms`);
+    for (const fault of faults) {
+      const firstOk = answers.filter((a) => a.status === 200 && a.startedMs >= fault.endedMs)
+        .reduce((min, a) => Math.min(min, a.endedMs), Infinity);
+      fault.firstOkAfterMs = Number.isFinite(firstOk) ? Math.round(firstOk - fault.endedMs) : null;
+    }
+
+    // Invariants against the database.
+    const okEmails = registrations.map((r) => r.email.toLowerCase());
+    const found = new Map(
+      (await check`select pi.id, cp.email_key, pi.merchant_id, pi.credit_spent from profile_interviews pi
+        join candidate_profiles cp on cp.id = pi.profile_id
+        where cp.email_key = any(${okEmails})`).map((row) => [row.id as string, row]),
+    );
+    for (const r of registrations) {
+      const row = found.get(r.profileInterviewId);
+      if (!row) violate(`registration of ${r.email} answered ok is not in the database`);
+      else if (row.merchant_id !== r.merchant || !row.credit_spent) {
+        violate(`registration of ${r.email} is at ${row.merchant_id}, credit spent: ${row.credit_spent}`);
+      }
+    }
+    const [{ count: ghosts }] = await check`select count(*)::int from candidate_profiles
+      where email_key = any(${[...refused].map((e) => e.toLowerCase())})`;
+    if (ghosts > 0) violate(`${ghosts} candidates answered with an error were written anyway`);
+    const [{ count: ghostMembers }] = await check`select count(*)::int from merchant_invitations
+      where lower(email) = any(${[...refused].map((e) => e.toLowerCase())})`;
+    if (ghostMembers > 0) {
+      violate(`${ghostMembers} team invitations answered with an error were written anyway`);
+    }
+    const [{ count: members }] = await check`select count(*)::int from merchant_invitations
+      where lower(email) = any(${teamInvited.map((e) => e.toLowerCase())})`;
+    if (members !== teamInvited.length) {
+      violate(`${teamInvited.length - members} team invitations answered ok are not in the database`);
+    }
+    for (const [merchant, before] of creditsBefore) {
+      const [{ credits }] =
+        await check`select interview_credits as credits from merchants where id = ${merchant}`;
+      const spent = registrations.filter((r) => r.merchant === merchant).length;
+      if (before - credits !== spent) {
+        violate(`merchant ${merchant}: ${before - credits} credits spent for ${spent} registrations`);
+      }
+    }
+
+    // Every link handed out redeems exactly once, counting the redemptions under load.
+    for (const r of registrations.filter((r) => r.url)) {
+      const token = new URL(r.url!).searchParams.get("interview_token");
+      const first = await call("final-redeem", "interview-token-redeem", { interview_token: token });
+      if (r.redeemed && first.status === 200) violate(`the link of ${r.email} redeemed twice`);
+      if (!r.redeemed) {
+        if (first.status !== 200) violate(`the link of ${r.email} answered ${first.status} on its first use`);
+        const again = await call("final-redeem", "interview-token-redeem", { interview_token: token });
+        if (again.status === 200) violate(`the link of ${r.email} redeemed twice`);
+      }
+    }
+
+    // Emails: wait for what is due to go out, then compare the outbox with what the catcher received.
+    const soakRecipients = `soak-${runId}-%`;
+    const drainBy = Date.now() + 30_000;
+    while (Date.now() < drainBy) {
+      const [{ due }] = await check`select count(*)::int as due from email_outbox
+        where to_email like ${soakRecipients} and status in ('pending', 'sending') and send_after <= now()`;
+      if (due === 0) break;
+      await sleep(200);
+    }
+    const delivered = new Map<string, number>();
+    for (const message of catcher.messages()) {
+      const id = message.parsed.messageId?.match(/^<([0-9a-f-]{36})@/)?.[1];
+      if (id) delivered.set(id, (delivered.get(id) ?? 0) + 1);
+    }
+    const outbox = await check`select id, status::text, kind::text, to_email from email_outbox
+      where to_email like ${soakRecipients} and (status <> 'pending' or send_after <= now())`;
+    for (const row of outbox) {
+      const copies = delivered.get(row.id) ?? 0;
+      if (copies > 1) violate(`${row.kind} to ${row.to_email} delivered ${copies} times`);
+      if (row.status === "sent" && copies === 0) {
+        violate(`${row.kind} to ${row.to_email} is sent but never arrived`);
+      }
+      if (row.status !== "sent" && row.status !== "cancelled") {
+        violate(`${row.kind} to ${row.to_email} is ${row.status} after the drain`);
+      }
+    }
+    const outboxIds = new Set(outbox.map((row) => row.id as string));
+    for (const id of delivered.keys()) {
+      if (!outboxIds.has(id)) violate(`message ${id} arrived without an outbox row that says so`);
+    }
+    const [{ count: stuck }] = await check`select count(*)::int from pg_stat_activity
+      where state like 'idle in transaction%' and application_name = 'jobmojito-functions'`;
+    if (stuck > 0) violate(`${stuck} sessions idle in a transaction after the load`);
+
+    const byOp: SoakReport["answers"] = {};
+    for (const a of answers) {
+      byOp[a.op] ??= {};
+      byOp[a.op][a.status] = (byOp[a.op][a.status] ?? 0) + 1;
+    }
+    return {
+      answers: byOp,
+      okRegistrations: registrations.length,
+      redeemed: registrations.filter((r) => r.redeemed).length,
+      completed: registrations.filter((r) => r.completed).length,
+      emailsDelivered: [...delivered.values()].reduce((sum, n) => sum + n, 0),
+      faults,
+      maxLatencyMs: Math.round(Math.max(...answers.map((a) => a.endedMs - a.startedMs))),
+      violations,
+    };
+  } finally {
+    for (const stop of stopping.reverse()) await stop().catch(() => {});
+    for (const transport of transports) transport.close();
+    await Promise.all([runtime.db.close(1), workerRuntime.db.close(1), check.end({ timeout: 1 })]);
+    await catcher.close();
+    await pg.stop();
+    await Deno.remove(join(dataDir, ".."), { recursive: true }).catch(() => {});
+  }
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      seconds: { type: "string", default: "30" },
+      clients: { type: "string", default: "10" },
+      faults: { type: "boolean", default: false },
+      json: { type: "boolean", default: false },
+    },
+  });
+  const report = await runSoak({
+    seconds: Number(values.seconds),
+    clients: Number(values.clients),
+    faults: values.faults,
+    log: (line) => console.error(line),
+  });
+  console.log(values.json ? JSON.stringify(report) : JSON.stringify(report, null, 2));
+  Deno.exit(report.violations.length === 0 ? 0 : 1);
+}

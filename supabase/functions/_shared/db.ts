@@ -1,0 +1,175 @@
+import postgres from "postgres";
+import type { Config } from "./config.ts";
+import { ApiError } from "./errors.ts";
+import { describeError, log } from "./log.ts";
+
+/**
+ * Requests reach PostgreSQL only through this module, and only as single statements. The rules that keep
+ * an answered request true under load and faults (docs/decisions.md, "Reliability"):
+ *
+ * 1. **One statement per request, no client-side transactions.** What a request does atomically is one
+ *    SQL function call. postgres.js 3.4.9 mishandles a `sql.begin` transaction whose connection is
+ *    shared or dies (with `max_pipeline: 1` a `begin` could run unreserved and leave its transaction
+ *    open on a pooled connection; a connection lost mid-transaction crashes the process from its own
+ *    ROLLBACK), so requests do not use them.
+ * 2. **Admission in arrival order.** At most `DB_POOL_SIZE` statements of this process are in the pool at
+ *    once; the rest wait here, first come first served, rather than being pipelined behind other
+ *    requests' statements on busy connections. The wait ends at the request's deadline.
+ * 3. **Nothing commits after its deadline.** Each statement ends with `app.before_deadline`, so a
+ *    statement the server finishes late (frozen, restarted, blocked on a lock) rolls back instead of
+ *    committing for a client that was told 503. The request stops waiting at the deadline plus
+ *    `DEADLINE_GRACE_MS`, cancels the statement and answers 503 with Retry-After.
+ * 4. **No stale errors.** postgres.js hands the error that ended a connection's server session to the
+ *    first statement of its next session, which never ran: such a statement is sent again.
+ */
+
+/** How long past its deadline a request waits for the database's own verdict (clock skew, latency). */
+export const DEADLINE_GRACE_MS = 1000;
+/** What a request past its deadline is told to wait before retrying. */
+const RETRY_AFTER_SECONDS = "5";
+
+/**
+ * Errors that end a server session. postgres.js reports the one that ended a statement's own session as
+ * CONNECTION_CLOSED (the server hung up before saying ready), and keeps it for the connection's next
+ * statement, which gets it before being sent: a statement failing with one of these never ran.
+ */
+const ENDED_SESSION_CODES = new Set([
+  "57P01", // admin_shutdown
+  "57P02", // crash_shutdown
+  "25P03", // idle_in_transaction_session_timeout
+  "25P04", // transaction_timeout
+]);
+
+export function deadlineExceeded(): ApiError {
+  return new ApiError(503, "The database did not answer in time, retry later", undefined, {
+    "Retry-After": RETRY_AFTER_SECONDS,
+  });
+}
+
+type Row = Record<string, unknown>;
+
+export interface Database {
+  /** The pool itself, for work that no request waits on (workers, scripts, tests). */
+  sql: postgres.Sql;
+  /**
+   * Runs one statement (the fragment `statement` builds) as its own transaction, committed only if the
+   * database finishes it before `deadline` (epoch ms). The statement must return rows for the check to
+   * run on: every request statement returns one.
+   */
+  query<T extends Row>(
+    deadline: number,
+    statement: (sql: postgres.ISql) => postgres.PendingQuery<T[]>,
+  ): Promise<T[]>;
+  close(timeoutSeconds?: number): Promise<void>;
+}
+
+/** First come, first served permits; a waiter that gives up leaves the queue. */
+function admission(permits: number) {
+  let free = permits;
+  const waiting: (() => void)[] = [];
+  return {
+    acquire(timeoutMs: number): Promise<boolean> {
+      if (free > 0 && waiting.length === 0) {
+        free--;
+        return Promise.resolve(true);
+      }
+      if (timeoutMs <= 0) return Promise.resolve(false);
+      return new Promise((resolve) => {
+        const grant = () => {
+          clearTimeout(timer);
+          resolve(true);
+        };
+        const timer = setTimeout(() => {
+          waiting.splice(waiting.indexOf(grant), 1);
+          resolve(false);
+        }, timeoutMs);
+        waiting.push(grant);
+      });
+    },
+    release(): void {
+      const next = waiting.shift();
+      if (next) next();
+      else free++;
+    },
+  };
+}
+
+function endedSession(err: unknown): boolean {
+  return err instanceof postgres.PostgresError && ENDED_SESSION_CODES.has(err.code);
+}
+
+export function createDatabase(config: Config): Database {
+  const sql = postgres(config.databaseUrl, {
+    max: config.dbPoolSize,
+    prepare: config.dbPrepare,
+    idle_timeout: 30,
+    connect_timeout: 5,
+    // postgres.js backs off 3^n/100 s between reconnects, shared by the pool and up to 20 s: a database
+    // back after a restart waited that long for its first request. Capped at one second.
+    backoff: (retries: number) => Math.min(0.05 * 2 ** retries, 1),
+    onnotice: () => {},
+    connection: { application_name: "jobmojito-functions" },
+  });
+  const permits = admission(config.dbPoolSize);
+
+  /** One attempt: a permit, the statement with its deadline check, and a wait bounded by the deadline. */
+  async function attempt<T extends Row>(
+    deadline: number,
+    statement: (sql: postgres.ISql) => postgres.PendingQuery<T[]>,
+  ): Promise<T[]> {
+    if (!await permits.acquire(deadline - Date.now())) throw deadlineExceeded();
+    let pending: postgres.PendingQuery<T[]>;
+    let running: Promise<T[]>;
+    try {
+      // A materialized CTE is computed before the outer filter runs: the check is the statement's last
+      // step before its commit.
+      pending = sql<T[]>`
+        with result as materialized (${statement(sql)})
+        select * from result where app.before_deadline(${new Date(deadline)})`;
+      running = pending.execute();
+    } catch (err) {
+      permits.release();
+      throw err;
+    }
+    // The permit follows the statement, not the request: one the request gave up on keeps its connection
+    // until the database ends it, and the pool must not be dealt more statements than it has connections.
+    running.then(() => permits.release(), () => permits.release());
+
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        pending.cancel();
+        reject(deadlineExceeded());
+        // The database's own check rolls it back; a commit now would be one for a client told 503.
+        running.then(
+          () => log("error", "a statement committed after its request was answered 503", { deadline }),
+          () => {},
+        );
+      }, Math.max(0, deadline + DEADLINE_GRACE_MS - Date.now()));
+    });
+    try {
+      return await Promise.race([running, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  return {
+    sql,
+    async query(deadline, statement) {
+      // Each connection holds at most one stale error: more attempts than connections cannot be needed.
+      for (let tries = 1;; tries++) {
+        try {
+          return await attempt(deadline, statement);
+        } catch (err) {
+          if (!endedSession(err) || tries > config.dbPoolSize || Date.now() >= deadline) throw err;
+        }
+      }
+    },
+    async close(timeoutSeconds = 5) {
+      await sql.end({ timeout: timeoutSeconds }).catch((err) =>
+        log("warn", "closing the database pool", describeError(err))
+      );
+    },
+  };
+}

@@ -477,7 +477,7 @@ async function waitUntilReady(
  * A detached shell that sends the server SIGINT once this process is gone. It
  * runs in its own session, so a terminal's Ctrl-C does not reach it.
  */
-function startWatchdog(serverPid: number): { stop(): void } {
+export function startWatchdog(serverPid: number): { stop(): void } {
   const script = 'while kill -0 "$1" 2>/dev/null; do sleep 1; done; kill -INT "$2" 2>/dev/null';
   let child: Deno.ChildProcess | undefined;
   try {

@@ -6,7 +6,7 @@
  * (`postgres` when we are root: PgBouncer refuses to run as root), and stops with the process that started it.
  */
 import { join } from "node:path";
-import { freePort, serverAccount } from "./local_db.ts";
+import { freePort, serverAccount, startWatchdog } from "./local_db.ts";
 
 export interface PgBouncer {
   /** The pooler's URL, marked `pgbouncer=true` so that loadConfig turns prepared statements off. */
@@ -95,6 +95,8 @@ export async function startPgBouncer(
     } catch { /* already gone */ }
   };
   globalThis.addEventListener("unload", onUnload);
+  // As for the database: gone within a second if this process dies without stopping it.
+  const watchdog = startWatchdog(child.pid);
   let exited = false;
   const status = child.status.finally(() => exited = true);
 
@@ -102,9 +104,10 @@ export async function startPgBouncer(
   const stop = () =>
     stopping ??= (async () => {
       globalThis.removeEventListener("unload", onUnload);
-      // SIGINT: a "safe shutdown" that waits for clients; SIGTERM drops them at once.
+      // SIGTERM drops the clients at once (SIGINT would wait for them).
       onUnload();
       await status;
+      watchdog.stop();
       await reading;
       await Deno.remove(dir, { recursive: true }).catch(() => {});
     })();

@@ -87,6 +87,12 @@ export function gatewayHandler(
   const apps = new Map(Object.entries(functions).map(([name, create]) => [name, create(runtime)]));
   return async (request, info) => {
     const url = new URL(request.url);
+    // Supabase Auth's key endpoint, as a project that signs with its HS256 secret only serves it: no public
+    // key. The default JWKS_URL points here, so that an ES256/RS256 token is refused (401) rather than
+    // finding no endpoint (503).
+    if (url.pathname === "/auth/v1/.well-known/jwks.json") {
+      return new Response(JSON.stringify({ keys: [] }), { headers: JSON_HEADERS });
+    }
     const match = url.pathname.match(/^\/functions\/v1\/([^/]+)(\/.*)?$/);
     if (!match) return gatewayAnswer(request, 404, "Not found");
     const app = apps.get(match[1]);

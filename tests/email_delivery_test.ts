@@ -351,3 +351,37 @@ Deno.test("email-dispatch's log lines carry the id of the request they belong to
   assert.ok(summary, lines.join("\n"));
   assert.equal(summary.request_id, requestId);
 });
+
+Deno.test(
+  "internationalised addresses (a non-ASCII local part, an IDN domain) register and are delivered; malformed ones are refused",
+  opts,
+  async () => {
+    const fixture = await createMerchant(sql);
+    const tag = crypto.randomUUID().slice(0, 8);
+    const unicodeLocal = `josé.${tag}@example.com`;
+    const idnDomain = `user.${tag}@bücher.example`;
+    const rows = await register(fixture.merchantId, fixture.interviewId, {
+      type: "invitation",
+      users: [
+        { email: unicodeLocal },
+        { email: idnDomain },
+        { email: `${tag}@bücher.example:25` },
+        { email: `${tag}..x@example.com` },
+        { email: `${tag}@localhost` },
+      ],
+    });
+    assert.deepEqual(rows.map((r) => r.result), [
+      "ok",
+      "ok",
+      "Error: Invalid email",
+      "Error: Invalid email",
+      "Error: Invalid email",
+    ]);
+    await dispatchOverHttp();
+    // Over SMTPUTF8 (the catcher offers it, as major providers do) both go out as typed; the IDN's To
+    // header carries its DNS (punycode) form.
+    assert.equal(messagesTo(catcher.messages(), unicodeLocal).length, 1);
+    const [idn] = messagesTo(catcher.messages(), idnDomain);
+    assert.deepEqual(idn.parsed.to?.map((to) => to.address), [`user.${tag}@xn--bcher-kva.example`]);
+  },
+);

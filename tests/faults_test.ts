@@ -180,3 +180,29 @@ async function signedInterviewToken(): Promise<string> {
     is_test: false,
   });
 }
+
+Deno.test("a client that hangs up mid-body is logged as its abort, not as a server error", opts, async () => {
+  const { lines } = await captureLogs(async () => {
+    const { hostname, port } = new URL(server.baseUrl);
+    const conn = await Deno.connect({ hostname, port: Number(port) });
+    const head = [
+      `POST /functions/v1/${FN} HTTP/1.1`,
+      `Host: ${hostname}`,
+      `Authorization: Bearer ${LOCAL_SECRET_KEY}`,
+      "Content-Type: application/json",
+      "Content-Length: 1000",
+      "",
+      "",
+    ].join("\r\n");
+    await conn.write(new TextEncoder().encode(`${head}{"interview_id": "`));
+    // Give the server time to start reading the body, then hang up.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    conn.close();
+    // The server answers the cut-off request (to nobody) at once; its log line follows.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  });
+  const [access] = lines.map((line) => JSON.parse(line))
+    .filter((entry) => entry.msg === "request" && entry.function === FN);
+  assert.deepEqual([access.level, access.status, access.client_aborted], ["info", 400, true]);
+  assert(!lines.some((line) => line.includes("unexpected error")), lines.join("\n"));
+});

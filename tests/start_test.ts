@@ -6,6 +6,8 @@ import assert from "node:assert/strict";
 import { freePort, REPO_ROOT } from "../scripts/local_db.ts";
 import { FREE_LOCAL_PORTS } from "../scripts/start.ts";
 import { waitFor } from "./_support/email.ts";
+import { asymmetricSigner } from "./_support/credentials.ts";
+import { DEMO_USER_ID } from "../scripts/start.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
@@ -73,6 +75,17 @@ Deno.test(
       const page = await fetch(invited.interview_url);
       assert.equal(page.status, 200);
       assert.match(await page.text(), /Mary Jane[\s\S]*registered[\s\S]*Start the interview/);
+
+      // An ES256 token the local stack cannot verify (its key endpoint, like a project with only an HS256
+      // secret, lists no public key) is a 401, not "Signing keys unavailable".
+      const apiUrl = printed.match(/^JobMojito registration API is up: (\S+)$/m)![1];
+      const stranger = await (await asymmetricSigner("ES256")).sign(DEMO_USER_ID);
+      const refused = await fetch(`${apiUrl}/functions/v1/job-interview-register-users`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${stranger}`, "content-type": "application/json" },
+        body: "{}",
+      });
+      assert.deepEqual([refused.status, await refused.json()], [401, { error: "Invalid token" }]);
     } finally {
       // A terminal's Ctrl-C reaches every process of the job: start.ts gets it from the terminal, and once
       // more from `deno task`, which forwards it.

@@ -38,6 +38,7 @@ export function createFunctionApp(
       method: c.req.method,
       path: c.req.path,
       status: c.res.status,
+      ...(c.error instanceof ApiError && c.error.logFields.clientAborted ? { client_aborted: true } : {}),
       duration_ms: Math.round((performance.now() - started) * 10) / 10,
     });
   });

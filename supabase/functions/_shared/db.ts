@@ -138,8 +138,9 @@ export function createDatabase(config: Config): Database {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const late = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        pending.cancel();
+        // Settled first: cancelling a statement not yet sent rejects it at once, with a 57014.
         reject(deadlineExceeded());
+        pending.cancel();
         // The database's own check rolls it back; a commit now would be one for a client told 503.
         running.then(
           () => log("error", "a statement committed after its request was answered 503", { deadline }),
@@ -148,7 +149,13 @@ export function createDatabase(config: Config): Database {
       }, Math.max(0, deadline + DEADLINE_GRACE_MS - Date.now()));
     });
     try {
-      return await Promise.race([running, late]);
+      const rows = await Promise.race([running, late]);
+      // Every request statement returns a row. None means postgres.js lost the connection after sending
+      // the statement and took a later session's first reply for its answer: the outcome is unknown.
+      if (rows.length === 0) {
+        throw Object.assign(new Error("No reply to a statement"), { code: "CONNECTION_LOST" });
+      }
+      return rows;
     } finally {
       clearTimeout(timer);
     }

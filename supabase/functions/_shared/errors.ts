@@ -8,6 +8,8 @@ export class ApiError extends Error {
     /** The request field at fault, when one is. */
     readonly field?: string,
     headers: Record<string, string> = {},
+    /** What the access log should know: a body cut off by the client is its doing, not ours. */
+    readonly logFields: { clientAborted?: true } = {},
   ) {
     super(message);
     this.name = "ApiError";

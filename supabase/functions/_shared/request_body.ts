@@ -6,7 +6,17 @@ import { ApiError } from "./errors.ts";
 export async function readJsonObject(
   c: Context,
 ): Promise<Record<string, unknown>> {
-  const text = await c.req.text();
+  let text: string;
+  try {
+    text = await c.req.text();
+  } catch (err) {
+    if (err instanceof ApiError) throw err; // the body size limit
+    // Reading a body fails only when its sender stops sending: a client that hung up mid-body (BadResource
+    // and the like). Its request is answered (nobody may be listening) and logged as the client's doing.
+    throw new ApiError(400, "The request body was cut off before it ended", undefined, {}, {
+      clientAborted: true,
+    });
+  }
   let body: unknown;
   try {
     body = JSON.parse(text);

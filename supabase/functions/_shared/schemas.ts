@@ -69,10 +69,31 @@ export const RegisterUser = z.looseObject({
     }),
 });
 
-const EmailAddress = z.email({ error: "Invalid email" }).max(
-  254,
-  "Invalid email",
-);
+const AsciiEmail = z.email();
+/** A DNS name in ASCII (punycode) form: labels of letters, digits and inner hyphens; a TLD of letters or IDN. */
+const HOSTNAME = /^(?:(?!-)[a-z0-9-]{1,63}(?<!-)\.)+(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})$/;
+
+/**
+ * Whether an address is one the email chain can deliver (docs/decisions.md, "Email addresses"): zod's
+ * email check, widened as RFC 6531 widens RFC 5321 for SMTPUTF8. The local part may hold any non-ASCII
+ * character where ASCII allows a letter (nodemailer sends it with SMTPUTF8); the domain may be an
+ * internationalised name, checked in its punycode form (what DNS holds and what nodemailer sends).
+ */
+export function isDeliverableEmail(address: string): boolean {
+  if (address.length > 254) return false;
+  const at = address.lastIndexOf("@");
+  const domain = address.slice(at + 1);
+  // Only a name: the URL parser below would also take a port, a path or userinfo.
+  if (at < 1 || !/^[^\s:/?#[\]@\\%]+$/u.test(domain)) return false;
+  let asciiDomain: string;
+  try {
+    asciiDomain = new URL(`http://${domain}`).hostname;
+  } catch {
+    return false;
+  }
+  const local = address.slice(0, at).replace(/[^\x00-\x7f]/gu, "a");
+  return HOSTNAME.test(asciiDomain) && AsciiEmail.safeParse(`${local}@example.com`).success;
+}
 
 export type ValidUser = {
   email: string;
@@ -88,7 +109,7 @@ export function validateRegisterUser(
   if (!parsed.success) return { error: parsed.error.issues[0].message };
   const email = parsed.data.email?.trim();
   if (!email) return { error: "Email is required" };
-  if (!EmailAddress.safeParse(email).success) return { error: "Invalid email" };
+  if (!isDeliverableEmail(email)) return { error: "Invalid email" };
   return {
     user: {
       email,

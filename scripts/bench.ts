@@ -6,6 +6,8 @@
  * in production), runs `scripts/start.ts` against it as a separate process,
  * and measures from this process:
  *   - register batches of 1, 100 and 1,000 users: p50 / p95 latency;
+ *   - single-user registrations by credential (user JWT, merchant API key, service key), interleaved:
+ *     p50 latency and the API key's ratio to the JWT (the key is checked in the registration's own call);
  *   - single-user registrations at 32 and 64 concurrent connections:
  *     requests per second, p99 latency, and the CPU each request cost the
  *     load generator, the API server and PostgreSQL (from /proc);
@@ -24,7 +26,7 @@ import { freePort, prepareDatabase, REPO_ROOT } from "./local_db.ts";
 import { signUserToken } from "./user_token.ts";
 import { FREE_LOCAL_PORTS } from "./start.ts";
 import { benchDispatcher } from "./bench_email.ts";
-import { LOCAL_ENV, LOCAL_JWT_SECRET } from "../supabase/functions/_shared/config.ts";
+import { LOCAL_ENV, LOCAL_JWT_SECRET, LOCAL_SECRET_KEY } from "../supabase/functions/_shared/config.ts";
 
 const args = parseArgs({
   args: Deno.args,
@@ -127,8 +129,9 @@ async function register(
   headers: Record<string, string>,
   interviewId: string,
   n: number,
+  extra: Record<string, unknown> = {},
 ): Promise<number> {
-  const body = JSON.stringify({ interview_id: interviewId, type: "url", users: users(n) });
+  const body = JSON.stringify({ interview_id: interviewId, type: "url", users: users(n), ...extra });
   const started = performance.now();
   const res = await fetch(endpoint, { method: "POST", headers, body });
   const rows = await res.json();
@@ -187,6 +190,34 @@ async function main() {
         p95_ms: round(percentile(times, 95)),
       };
     }
+
+    // One request per credential in turn, so drift in the machine's load hits them alike.
+    const created = await fetch(`${functionsUrl}/api-keys`, {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ name: "bench" }),
+    });
+    const { key } = await created.json();
+    if (created.status !== 201) throw new Error(`creating the bench's API key failed: ${created.status}`);
+    const credentialHeaders: Record<string, Record<string, string>> = {
+      jwt: headers,
+      api_key: { "x-api-key": key, "content-type": "application/json" },
+      service_key: { apikey: LOCAL_SECRET_KEY, "content-type": "application/json" },
+    };
+    const credentialTimes: Record<string, number[]> = { jwt: [], api_key: [], service_key: [] };
+    for (let i = 0; i < (quick ? 50 : 300); i++) {
+      for (const [name, credentialHeader] of Object.entries(credentialHeaders)) {
+        const body = name === "service_key" ? { merchant_id: merchant.merchantId } : {};
+        credentialTimes[name].push(
+          await register(endpoint, credentialHeader, merchant.interviewId, 1, body),
+        );
+      }
+    }
+    const credentials = Object.fromEntries(
+      Object.entries(credentialTimes).map((
+        [name, times],
+      ) => [name, round(percentile(times.sort((a, b) => a - b), 50))]),
+    );
 
     // The batches grew the tables twentyfold in seconds; autovacuum would analyze them within a minute.
     // Without it, plans cached on the connections the batches used stay those of the smaller tables.
@@ -260,6 +291,8 @@ async function main() {
         `${Deno.build.os}/${Deno.build.arch}, ${navigator.hardwareConcurrency} cores, Deno ${Deno.version.deno}`,
       db_pool_size: Number(args.values["db-pool"]),
       batches,
+      credentials_single_user_p50_ms: credentials,
+      api_key_vs_jwt: Math.round(credentials.api_key / credentials.jwt * 100) / 100,
       concurrency,
       baseline_per_row_1000_ms: baselineMs,
       batch_1000_vs_per_row: round(baselineMs / batches["1000"].p50_ms),
@@ -276,6 +309,10 @@ async function main() {
         } users: p50 ${f.p50_ms} ms, p95 ${f.p95_ms} ms (${f.requests} requests)`,
       );
     }
+    console.log(
+      `  single user by credential, p50: user JWT ${credentials.jwt} ms, API key ${credentials.api_key} ms ` +
+        `(${figures.api_key_vs_jwt}x the JWT's), service key ${credentials.service_key} ms`,
+    );
     for (const [connections, f] of Object.entries(concurrency)) {
       console.log(
         `  single-user, ${connections} connections: ${f.rps} req/s, p50 ${f.p50_ms} ms, p99 ${f.p99_ms} ms`,

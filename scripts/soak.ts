@@ -3,9 +3,10 @@
  *
  * Over real HTTP, against an embedded PostgreSQL of its own (so that it can freeze and restart it), with two
  * email dispatchers delivering into a loopback SMTP catcher, `clients` concurrent clients for `seconds`:
- * registrations (links and invitations, at two merchants, with the service key and an owner's JWT),
- * invite-users (a team member and a candidate; every other request names a merchant that does not exist,
- * so its transaction fails), redemptions of links handed out and completions of redeemed interviews.
+ * registrations (links and invitations, at two merchants, with the service key, an owner's JWT or the
+ * merchant's API key), micro1's invite (API key in `x-api-key`), invite-users (a team member and a
+ * candidate; every other request names a merchant that does not exist, so its transaction fails),
+ * redemptions of links handed out and completions of redeemed interviews.
  * With `--faults`, the database is frozen (SIGSTOP) for a while and then restarted mid-load.
  *
  * Then the invariants, against the database and the catcher (docs/decisions.md, "Reliability"):
@@ -27,6 +28,7 @@ import {
 } from "../supabase/functions/_shared/config.ts";
 import { DEADLINE_GRACE_MS, deadlineExceeded } from "../supabase/functions/_shared/db.ts";
 import { CONNECTION_LOST_MESSAGE } from "../supabase/functions/_shared/db_errors.ts";
+import { LOCAL_ACME_API_KEY } from "../supabase/functions/_shared/api_keys/key.ts";
 import { createSmtpTransport } from "../supabase/functions/_shared/email/transport.ts";
 import { startEmailWorker } from "../supabase/functions/_shared/email/worker.ts";
 import { createRuntime } from "../supabase/functions/_shared/runtime.ts";
@@ -79,7 +81,8 @@ export interface SoakReport {
 interface Registration {
   email: string;
   merchant: string;
-  profileInterviewId: string;
+  /** Null where the API does not say it (micro1's invite). */
+  profileInterviewId: string | null;
   url: string | null;
   redeemed: boolean;
   /** A redemption answered 503: whether it was applied is for the final check to find out. */
@@ -173,6 +176,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
 
     const credentials = {
       service: LOCAL_SECRET_KEY,
+      acmeApiKey: LOCAL_ACME_API_KEY,
       [ACME.merchant]: await signUserToken(LOCAL_JWT_SECRET, ACME_OWNER, { expiresIn: 3600 }),
       [GLOBEX.merchant]: await signUserToken(LOCAL_JWT_SECRET, GLOBEX_OWNER, { expiresIn: 3600 }),
     };
@@ -195,7 +199,13 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     const teamInvited: string[] = [];
     let clientTimeouts = 0;
 
-    const call = async (op: string, fn: string, body: unknown, token?: string) => {
+    const call = async (
+      op: string,
+      fn: string,
+      body: unknown,
+      token?: string,
+      headers: Record<string, string> = {},
+    ) => {
       const startedMs = now();
       let status = 0;
       let reply: unknown = null;
@@ -207,6 +217,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
           headers: {
             "content-type": "application/json",
             ...(token ? { authorization: `Bearer ${token}` } : {}),
+            ...headers,
           },
           body: JSON.stringify(body),
           signal: AbortSignal.timeout(answerBoundMs),
@@ -227,7 +238,13 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     const register = async (): Promise<void> => {
       const [at, type] = [Math.random() < 0.8 ? ACME : GLOBEX, Math.random() < 0.7 ? "url" : "invitation"];
       const address = email(type);
-      const token = Math.random() < 0.5 ? credentials.service : credentials[at.merchant];
+      // The service key, the merchant owner's JWT, or (at Acme) the merchant's API key.
+      const choice = Math.random();
+      const token = choice < 0.4
+        ? credentials.service
+        : choice < 0.7 || at !== ACME
+        ? credentials[at.merchant]
+        : credentials.acmeApiKey;
       const { status, reply, answer } = await call("register", "job-interview-register-users", {
         interview_id: at.interview,
         merchant_id: at.merchant,
@@ -279,6 +296,37 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       } else refused.set(candidate, answer);
     };
 
+    // micro1's drop-in, with Acme's API key in micro1's header: the same registration underneath.
+    const micro1 = async (): Promise<void> => {
+      const address = email("micro1");
+      const { status, reply, answer } = await call(
+        "micro1",
+        "interview/invite",
+        {
+          interview_id: ACME.interview,
+          candidates: [{ name: "Soak Micro", email: address }],
+        },
+        undefined,
+        { "x-api-key": credentials.acmeApiKey },
+      );
+      const invitation = status === 200
+        ? (reply as { data: { invitations: { invite_url: string }[] } }).data.invitations[0]
+        : null;
+      if (!invitation) {
+        refused.set(address, answer);
+        return;
+      }
+      registrations.push({
+        email: address,
+        merchant: ACME.merchant,
+        profileInterviewId: null,
+        url: invitation.invite_url,
+        redeemed: false,
+        redeemAnswered503: null,
+        completed: false,
+      });
+    };
+
     const pick = (match: (r: Registration) => boolean): Registration | undefined => {
       const candidates = registrations.filter(match);
       return candidates[Math.floor(Math.random() * candidates.length)];
@@ -298,7 +346,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     };
 
     const complete = async (): Promise<void> => {
-      const registration = pick((r) => r.redeemed && !r.completed && !busy.has(r));
+      const registration = pick((r) =>
+        r.redeemed && r.profileInterviewId !== null && !r.completed && !busy.has(r)
+      );
       if (!registration) return register();
       busy.add(registration);
       const { status } = await call("complete", "interview-complete", {
@@ -340,7 +390,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       faults.push({ kind: "restart", startedMs: restartStart, endedMs: now(), firstOkAfterMs: null });
     })();
 
-    const ops = [register, register, register, invite, invite, redeem, redeem, complete];
+    const ops = [register, register, register, micro1, invite, invite, redeem, redeem, complete];
     await Promise.all(Array.from({ length: options.clients }, async () => {
       while (now() < options.seconds * 1000) await ops[Math.floor(Math.random() * ops.length)]();
     }));
@@ -366,15 +416,17 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
 
     // Invariants against the database.
     const okEmails = registrations.map((r) => r.email.toLowerCase());
+    // Every soak email is new, so each names one registration.
     const found = new Map(
       (await check`select pi.id, cp.email_key, pi.merchant_id, pi.credit_spent from profile_interviews pi
         join candidate_profiles cp on cp.id = pi.profile_id
-        where cp.email_key = any(${okEmails})`).map((row) => [row.id as string, row]),
+        where cp.email_key = any(${okEmails})`).map((row) => [row.email_key as string, row]),
     );
     for (const r of registrations) {
-      const row = found.get(r.profileInterviewId);
-      if (!row) violate(`registration of ${r.email} answered ok is not in the database`);
-      else if (row.merchant_id !== r.merchant || !row.credit_spent) {
+      const row = found.get(r.email);
+      if (!row || (r.profileInterviewId !== null && row.id !== r.profileInterviewId)) {
+        violate(`registration of ${r.email} answered ok is not in the database`);
+      } else if (row.merchant_id !== r.merchant || !row.credit_spent) {
         violate(`registration of ${r.email} is at ${row.merchant_id}, credit spent: ${row.credit_spent}`);
       }
     }

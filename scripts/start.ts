@@ -32,6 +32,7 @@ import {
   LOCAL_SECRET_KEY,
   LOCAL_SERVICE_ROLE_JWT,
 } from "../supabase/functions/_shared/config.ts";
+import { LOCAL_ACME_API_KEY } from "../supabase/functions/_shared/api_keys/key.ts";
 import { createRuntime, type Runtime } from "../supabase/functions/_shared/runtime.ts";
 import { BACKGROUND_WORKERS, type BackgroundWorker } from "./background_workers.ts";
 import { type Gateway, serveGateway } from "./gateway.ts";
@@ -101,6 +102,7 @@ async function banner(
     `  anon JWT                 ${jwtIsLocal ? LOCAL_ANON_JWT : "(JWT secret set from the environment)"}`,
     `  JWT secret (HS256)       ${local(config.jwtSecret, LOCAL_JWT_SECRET)}`,
     `  interview token secret   ${local(config.interviewTokenSecret, LOCAL_INTERVIEW_TOKEN_SECRET)}`,
+    `  Acme's API key (jmk_)    ${config.local ? LOCAL_ACME_API_KEY : "(refused outside local mode)"}`,
   ];
   const body = JSON.stringify({
     interview_id: DEMO_INTERVIEW_ID,
@@ -145,6 +147,27 @@ async function banner(
       }):`,
       `  curl -sS -X POST ${url} -H 'Authorization: Bearer ${credential}' \\`,
       `    -H 'Content-Type: application/json' -d ${shellQuote(invitation)}`,
+    );
+  }
+  if (config.local) {
+    const byKey = JSON.stringify({
+      interview_id: DEMO_INTERVIEW_ID,
+      users: [{ name: "Miles Morales", email: `miles.morales+${Date.now()}@example.com` }],
+    });
+    const micro1 = JSON.stringify({
+      interview_id: DEMO_INTERVIEW_ID,
+      candidates: [{ name: "Gwen Stacy", email: `gwen.stacy+${Date.now()}@example.com` }],
+      job_application_id: "demo-application-1",
+    });
+    lines.push(
+      "",
+      "Register a candidate with Acme's API key (no merchant_id: the key's own merchant):",
+      `  curl -sS -X POST ${url} -H 'x-api-key: ${LOCAL_ACME_API_KEY}' \\`,
+      `    -H 'Content-Type: application/json' -d ${shellQuote(byKey)}`,
+      "",
+      "Invite a candidate the way micro1's API does (POST /interview/invite; the email goes out too):",
+      `  curl -sS -X POST ${gateway.functionsUrl}/interview/invite -H 'x-api-key: ${LOCAL_ACME_API_KEY}' \\`,
+      `    -H 'Content-Type: application/json' -d ${shellQuote(micro1)}`,
     );
   }
   lines.push("", "Ctrl-C stops everything.", "");

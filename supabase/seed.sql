@@ -66,3 +66,11 @@ insert into public.invitation_tokens (jti, invitation_id, issued_at, expires_at)
 select 'e1000000-0000-4000-8000-000000000001', id, '2026-11-21T00:00:00Z', '2036-11-21T00:00:00Z'
 from public.merchant_invitations where id = 'e0000000-0000-4000-8000-000000000001'
 on conflict do nothing;
+
+-- Acme's API key, jmk_LocalOnlyAcmeKeyPublishedInTheReadme0000000: published, so the functions accept
+-- it only in local mode (JOBMOJITO_LOCAL=1). Only its SHA-256 digest is stored, as for every key.
+insert into public.merchant_api_keys (id, merchant_id, name, prefix, key_hash, created_by) values
+  ('f0000000-0000-4000-8000-000000000001', 'a0000000-0000-4000-8000-000000000001', 'Local demo key (published)',
+   'jmk_LocalOnl', sha256(convert_to('jmk_LocalOnlyAcmeKeyPublishedInTheReadme0000000', 'UTF8')),
+   'b0000000-0000-4000-8000-000000000002')
+on conflict (id) do nothing;

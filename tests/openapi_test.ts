@@ -13,11 +13,9 @@ const opts = { sanitizeOps: false, sanitizeResources: false };
 // deno-lint-ignore no-explicit-any
 type Schema = Record<string, any>;
 
-/** The seed's OpenAPI (a YAML block inside the stored reference page). */
-async function seedDocument(): Promise<Schema> {
-  const text = await Deno.readTextFile(
-    new URL("../../shared/seeds/000_e5c672d3c1230bea.txt", import.meta.url),
-  );
+/** A seed's OpenAPI (a YAML block inside the stored reference page): JobMojito's unless named. */
+async function seedDocument(file = "000_e5c672d3c1230bea.txt"): Promise<Schema> {
+  const text = await Deno.readTextFile(new URL(`../../shared/seeds/${file}`, import.meta.url));
   return parse(text.split("````yaml")[1].split("\n").slice(1).join("\n").split("````")[0]);
 }
 
@@ -93,6 +91,28 @@ Deno.test("GET /openapi serves an OpenAPI 3.1 document compatible with the seed'
   assert.deepEqual(ours.components.securitySchemes.bearerAuth.scheme, "bearer");
   assert(ours.paths["/interview-token-redeem"].post, "redemption is documented too");
 });
+
+Deno.test(
+  "POST /interview/invite is documented compatibly with micro1's OpenAPI (seed 004)",
+  opts,
+  async () => {
+    const ours = await (await fetch(`${server.functionsUrl}/openapi`)).json();
+    const seed = await seedDocument("004_f5d1f7eca8c5e3d0.txt");
+    const seedOp = seed.paths["/interview/invite"].post;
+    const ourOp = ours.paths["/interview/invite"].post;
+    const json = (op: Schema, status?: string) =>
+      (status ? op.responses[status] : op.requestBody).content["application/json"].schema;
+    assertCompatible(seed, ours, json(seedOp), json(ourOp), "request");
+    for (const status of Object.keys(seedOp.responses)) {
+      assert(ourOp.responses[status], `response ${status} documented`);
+      assertCompatible(seed, ours, json(seedOp, status), json(ourOp, status), `response ${status}`);
+    }
+    // micro1's only scheme, x-api-key, is one of ours.
+    const [seedScheme] = Object.values<Schema>(seed.components.securitySchemes);
+    const ourSchemes = ourOp.security.map((s: Schema) => ours.components.securitySchemes[Object.keys(s)[0]]);
+    assert(ourSchemes.some((s: Schema) => s.in === seedScheme.in && s.name === seedScheme.name));
+  },
+);
 
 Deno.test("the compatibility check can fail: a field dropped from our document is caught", opts, async () => {
   const ours = await (await fetch(`${server.functionsUrl}/openapi`)).json();

@@ -11,7 +11,7 @@ import { runSoak, type SoakReport } from "../scripts/soak.ts";
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
 function assertExercised(report: SoakReport) {
-  for (const op of ["register", "invite", "redeem", "complete"]) {
+  for (const op of ["register", "micro1", "invite", "redeem", "complete"]) {
     assert((report.answers[op]?.["200"] ?? 0) > 0, `no ${op} succeeded: ${JSON.stringify(report.answers)}`);
   }
   assert((report.answers.invite?.["422"] ?? 0) > 0, "no invite-users request failed in its transaction");

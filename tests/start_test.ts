@@ -38,7 +38,8 @@ Deno.test(
         if (exited) throw new Error(`deno task start exited:\n${printed}\n${await stderr}`);
         return printed.includes("Ctrl-C stops everything.");
       }, 60_000);
-      // Every curl it prints, as pasted into a shell: the user token's, the service key's, the invitation's.
+      // Every curl it prints, as pasted into a shell: the user token's, the service key's, the invitation's,
+      // the API key's and micro1's invite.
       const lines = printed.split("\n");
       const curls: string[] = [];
       lines.forEach((line, i) => {
@@ -47,12 +48,21 @@ Deno.test(
         while (lines[last].endsWith("\\")) last++;
         curls.push(lines.slice(i, last + 1).join("\n"));
       });
-      assert.equal(curls.length, 3, printed);
+      assert.equal(curls.length, 5, printed);
       const registered = [];
       for (const curl of curls) {
         const run = await new Deno.Command("bash", { args: ["-c", curl], stdout: "piped" }).output();
         assert.equal(run.code, 0);
-        const rows = JSON.parse(new TextDecoder().decode(run.stdout));
+        const reply = JSON.parse(new TextDecoder().decode(run.stdout));
+        if (curl.includes("/interview/invite")) {
+          assert.equal(reply.status, true, JSON.stringify(reply));
+          assert.match(
+            reply.data.invitations[0].invite_url,
+            /\/interview\/take\/[0-9a-f-]{36}\/\?interview_token=/,
+          );
+          continue;
+        }
+        const rows = reply;
         assert.equal(rows.length, 1);
         assert.equal(rows[0].result, "ok", JSON.stringify(rows));
         assert.match(rows[0].interview_url, /\/interview\/take\/[0-9a-f-]{36}\/\?interview_token=/);

@@ -4,6 +4,7 @@ import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import { requestId, type RequestIdVariables } from "hono/request-id";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { Config } from "./config.ts";
 import { apiErrorFromDatabase } from "./db_errors.ts";
 import { ApiError } from "./errors.ts";
@@ -17,6 +18,20 @@ export type AppEnv = {
 };
 
 /**
+ * How a function renders an error: by default `{"error", "name"?}` (plus `request_id` on an unexpected
+ * 500, which is only given `requestId`); micro1's invite renders its own envelope.
+ */
+export type ErrorRenderer = (
+  error: ApiError,
+  requestId?: string,
+) => { status: ContentfulStatusCode; body: Record<string, unknown> };
+
+const defaultErrorRenderer: ErrorRenderer = (error, requestId) => ({
+  status: error.status,
+  body: requestId ? { ...error.body(), request_id: requestId } : error.body(),
+});
+
+/**
  * The Hono app every edge function starts from: request ids, CORS, access
  * logs, a body size limit, 404/405, and one error handler that renders every
  * failure as `{"error", "name"?}` without leaking internals.
@@ -24,6 +39,7 @@ export type AppEnv = {
 export function createFunctionApp(
   functionName: string,
   config: Config,
+  renderError: ErrorRenderer = defaultErrorRenderer,
 ): Hono<AppEnv> {
   const app = new Hono<AppEnv>().basePath(`/${functionName}`);
 
@@ -48,19 +64,20 @@ export function createFunctionApp(
       "authorization",
       "x-client-info",
       "apikey",
+      "x-api-key",
       "content-type",
       "x-request-id",
     ],
-    allowMethods: ["POST", "GET", "OPTIONS"],
+    allowMethods: ["POST", "GET", "DELETE", "OPTIONS"],
     exposeHeaders: ["x-request-id", "retry-after"],
     maxAge: 86400,
   }));
   app.use(methodNotAllowed({
     app,
-    onMethodNotAllowed: (c, methods) =>
-      c.json({ error: "Method not allowed" }, 405, {
-        Allow: methods.join(", "),
-      }),
+    onMethodNotAllowed: (c, methods) => {
+      const { status, body } = renderError(new ApiError(405, "Method not allowed"));
+      return c.json(body, status, { Allow: methods.join(", ") });
+    },
   }));
   app.use(bodyLimit({
     maxSize: config.maxBodyBytes,
@@ -72,8 +89,15 @@ export function createFunctionApp(
     },
   }));
 
-  app.notFound((c) => c.json({ error: "Not found" }, 404));
+  app.notFound((c) => {
+    const { status, body } = renderError(new ApiError(404, "Not found"));
+    return c.json(body, status);
+  });
   app.onError((err, c) => {
+    const render = (error: ApiError, requestId?: string) => {
+      const { status, body } = renderError(error, requestId);
+      return c.json(body, status, error.headers);
+    };
     const apiError = err instanceof ApiError ? err : apiErrorFromDatabase(err);
     if (apiError) {
       if (apiError.status >= 500) {
@@ -82,14 +106,14 @@ export function createFunctionApp(
           ...describeError(err),
         });
       }
-      return c.json(apiError.body(), apiError.status, apiError.headers);
+      return render(apiError);
     }
     if (err instanceof HTTPException && err.status < 500) {
-      return c.json({ error: err.message || "Bad request" }, err.status);
+      return render(new ApiError(err.status as ContentfulStatusCode, err.message || "Bad request"));
     }
     const id = c.get("requestId");
     log("error", "unexpected error", { request_id: id, ...describeError(err) });
-    return c.json({ error: "Internal server error", request_id: id }, 500);
+    return render(new ApiError(500, "Internal server error"), id);
   });
   return app;
 }

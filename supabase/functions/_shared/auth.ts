@@ -11,18 +11,62 @@ import {
   jwtVerify,
   type JWTVerifyGetKey,
 } from "jose";
+import type postgres from "postgres";
+import { API_KEY_PATTERN, API_KEY_PREFIX, apiKeyDigest, LOCAL_ACME_API_KEY } from "./api_keys/key.ts";
 import type { Config } from "./config.ts";
 import { ApiError } from "./errors.ts";
 
 /**
- * Who is calling: the service key (acts for any merchant it names) or a user,
- * with the email their token was issued for (accepting an invitation needs it).
+ * Who is calling: the service key (acts for any merchant it names), a user, with the email their token
+ * was issued for (accepting an invitation needs it), or a merchant API key. A key is known here only by
+ * its digest: the database checks it (exists, unrevoked, unexpired) in the SQL call that does the
+ * request's work (callerSql, app.acting_merchant), so it costs no round trip of its own and a revocation holds on
+ * the very next request of every instance (docs/api-keys.md).
  */
-export type Caller = { kind: "service" } | { kind: "user"; userId: string; email?: string };
+export type Caller =
+  | { kind: "service" }
+  | { kind: "user"; userId: string; email?: string }
+  | { kind: "apiKey"; keyDigest: string };
+
+/**
+ * The caller as every request's SQL function takes it, as its first argument: `app.as_caller(account id,
+ * API key digest)`, which gives the function the account id it takes (null for the service key and for a
+ * key) and records the key's digest for the transaction, where `app.acting_merchant` checks it.
+ */
+export function callerSql(sql: postgres.ISql, caller: Caller): postgres.Fragment {
+  return sql`app.as_caller(
+    ${caller.kind === "user" ? caller.userId : null}::uuid,
+    decode(${caller.kind === "apiKey" ? caller.keyDigest : null}, 'hex')
+  )`;
+}
 
 export const SECRET_KEY_PREFIX = "sb_secret_";
+/** Supabase's publishable keys name the project, not a caller: supabase-js sends one in `apikey`. */
+const PUBLISHABLE_KEY_PREFIX = "sb_publishable_";
+/** Where a credential may be, in the order they are read: the first that carries one is the caller. */
+const CREDENTIAL_HEADERS = ["authorization", "x-api-key", "apikey"] as const;
 const ASYMMETRIC_ALGS = new Set(["ES256", "RS256"]);
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The credential a request presents: `Authorization: Bearer`, else `x-api-key` (micro1's header), else
+ * `apikey` (where supabase-js puts `sb_` keys). A publishable key is passed over, so `apikey:
+ * <publishable key>` with `Authorization: Bearer <user JWT>` is the user, as on Supabase's own gateway.
+ */
+function presentedCredential(headers: Headers): string {
+  for (const name of CREDENTIAL_HEADERS) {
+    const value = headers.get(name)?.trim();
+    if (!value) continue;
+    let credential = value;
+    if (name === "authorization") {
+      const match = value.match(/^Bearer\s+(\S+)$/i);
+      if (!match) throw unauthenticated("Authorization must be Bearer <credential>");
+      credential = match[1];
+    }
+    if (!credential.startsWith(PUBLISHABLE_KEY_PREFIX)) return credential;
+  }
+  throw unauthenticated("Missing credential: Authorization: Bearer, x-api-key or apikey");
+}
 
 function unauthenticated(message: string): ApiError {
   return new ApiError(401, message, undefined, {
@@ -36,15 +80,16 @@ function digest(value: string): Buffer {
 }
 
 /**
- * Builds the function that turns an `Authorization` header into a Caller.
- * Accepts, per the spec: HS256 user or service_role JWTs (legacy projects),
- * ES256/RS256 user JWTs checked against the project's JWKS (inline, or
- * fetched once and cached by jose), and new-style `sb_secret_` keys.
+ * Builds the function that turns a request's headers into a Caller. Accepts,
+ * per the spec: HS256 user or service_role JWTs (legacy projects), ES256/RS256
+ * user JWTs checked against the project's JWKS (inline, or fetched once and
+ * cached by jose), new-style `sb_secret_` keys, and merchant API keys (`jmk_`).
  */
 export function createAuthenticator(
   config: Config,
-): (authorization: string | undefined) => Promise<Caller> {
+): (headers: Headers) => Promise<Caller> {
   const secretKeyDigests = config.secretKeys.map(digest);
+  const localApiKeyDigest = digest(LOCAL_ACME_API_KEY);
   // Imported once: handed raw bytes, jose imports a CryptoKey on every call (61 µs a
   // verification against 16 µs with the key imported).
   const hmacKey = config.jwtSecret
@@ -101,10 +146,8 @@ export function createAuthenticator(
     throw unauthenticated("Unsupported token algorithm");
   }
 
-  return async (authorization) => {
-    const match = authorization?.match(/^Bearer\s+(\S+)\s*$/i);
-    if (!match) throw unauthenticated("Missing bearer token");
-    const credential = match[1];
+  return async (headers) => {
+    const credential = presentedCredential(headers);
 
     if (credential.startsWith(SECRET_KEY_PREFIX)) {
       const presented = digest(credential);
@@ -115,6 +158,14 @@ export function createAuthenticator(
       );
       if (!matched) throw unauthenticated("Invalid API key");
       return { kind: "service" };
+    }
+
+    if (credential.startsWith(API_KEY_PREFIX)) {
+      if (!API_KEY_PATTERN.test(credential)) throw unauthenticated("Invalid API key");
+      if (!config.local && timingSafeEqual(digest(credential), localApiKeyDigest)) {
+        throw unauthenticated("The published local-only API key is refused outside local mode");
+      }
+      return { kind: "apiKey", keyDigest: apiKeyDigest(credential) };
     }
 
     const claims = await verifyJwt(credential);

@@ -104,6 +104,8 @@ function checkSecrets(settings: Env, local: boolean, secretKeys: string[]): void
 }
 
 export interface Config {
+  /** JOBMOJITO_LOCAL=1: the published local values are accepted (the seeded API key too). */
+  local: boolean;
   supabaseUrl: string;
   /** HS256 secret for legacy user and service_role JWTs; null refuses HS256 tokens. */
   jwtSecret: string | null;
@@ -215,6 +217,7 @@ export function loadConfig(env: Env = Deno.env.toObject()): Config {
   const acceptedSecretKeys = secretKeys(settings);
   checkSecrets(settings, local, acceptedSecretKeys);
   return {
+    local,
     supabaseUrl,
     jwtSecret: settings.JWT_SECRET ?? null,
     jwks: jwks ? parseJwks(jwksVariable, jwks) : null,

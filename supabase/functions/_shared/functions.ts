@@ -8,6 +8,8 @@ import { emailDispatchApp } from "./routes/email_dispatch.ts";
 import { interviewCompleteApp } from "./routes/interview_complete.ts";
 import { inviteUsersApp } from "./routes/invite_users.ts";
 import { inviteAcceptApp } from "./routes/invite_accept.ts";
+import { apiKeysApp } from "./routes/api_keys.ts";
+import { micro1InviteApp } from "./routes/micro1_invite.ts";
 
 /**
  * Every edge function by name. Each `supabase/functions/<name>/index.ts` serves
@@ -21,4 +23,6 @@ export const FUNCTIONS: Record<string, (runtime: Runtime) => Hono<AppEnv>> = {
   "interview-complete": interviewCompleteApp,
   "invite-users": inviteUsersApp,
   "invite-accept": inviteAcceptApp,
+  "api-keys": apiKeysApp,
+  "interview": micro1InviteApp,
 };

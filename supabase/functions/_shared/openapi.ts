@@ -18,6 +18,8 @@ import {
   inviteUsersRequestSchema,
   InviteUsersResponse,
 } from "./invitations/schemas.ts";
+import { ApiKey, ApiKeyList, CreateApiKeyRequest, CreatedApiKey } from "./api_keys/schemas.ts";
+import { Micro1Error, micro1InviteRequestSchema, Micro1InviteResponse } from "./micro1/schemas.ts";
 
 /** OpenAPI 3.1 schemas are JSON Schema 2020-12, which zod emits natively. */
 function jsonSchema(schema: z.ZodType): Record<string, unknown> {
@@ -30,13 +32,21 @@ function jsonSchema(schema: z.ZodType): Record<string, unknown> {
 }
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-const errorResponse = (description: string) => ({
+const errorResponse = (description: string, schema = "Error") => ({
   description,
-  content: { "application/json": { schema: ref("Error") } },
+  content: { "application/json": { schema: ref(schema) } },
 });
 
 interface Endpoint {
   path: string;
+  /** POST unless given. */
+  method?: "get" | "post" | "delete";
+  /** Query and path parameters. */
+  parameters?: Record<string, unknown>[];
+  /** The success status: 200 unless given. */
+  status?: number;
+  /** The error body's schema: "Error" unless given. */
+  errorSchema?: string;
   tag: string;
   summary: string;
   description: string;
@@ -62,8 +72,9 @@ const ENDPOINTS: Endpoint[] = [
     summary: "Register users for an interview",
     description:
       "Registers (or updates) one or more candidate profiles for an interview and returns a one-time " +
-      "interview URL for each. Accepts a Supabase user JWT (merchant owner, merchant staff, admin) or the service " +
-      "key (merchant_id then required). Each user is processed independently.",
+      "interview URL for each. Accepts a merchant API key (merchant_id optional: its merchant or a " +
+      "sub-merchant), a Supabase user JWT (merchant owner, merchant staff, admin) or the service key " +
+      "(merchant_id then required). Each user is processed independently.",
     authenticated: true,
     request: "JobInterviewRegisterUsersRequest",
     response: {
@@ -71,7 +82,8 @@ const ENDPOINTS: Endpoint[] = [
       description: "Per-user registration results.",
     },
     errors: {
-      401: "Missing, malformed, expired or badly signed credential, or a token with no resolvable user.",
+      401: "Missing, malformed, expired or badly signed credential, a token with no resolvable user, or a " +
+        "revoked or expired API key.",
       403: "Role not permitted, or merchant_id of a merchant the caller may not act for.",
       422:
         "Validation error: body not a JSON object, a field missing or of the wrong type, merchant_id missing " +
@@ -106,15 +118,16 @@ const ENDPOINTS: Endpoint[] = [
       "Invites candidates (registered for an interview or position exactly as job-interview-register-users " +
       'does with type "invitation"), team members (merchant_owner, merchant, merchant_selection) and ' +
       "coaching-portal users (user, mentor), emailing each. A person who already has an account gets the " +
-      "role at once; anyone else gets a one-time accept link (see invite-accept). Accepts a Supabase user " +
-      "JWT (merchant owner, merchant staff, admin) or the service key (merchant_id then required). Only " +
-      "owners and admins grant merchant_owner; nobody grants a role above their own. Each user is processed " +
+      "role at once; anyone else gets a one-time accept link (see invite-accept). Accepts a merchant API " +
+      "key, a Supabase user JWT (merchant owner, merchant staff, admin) or the service key (merchant_id then " +
+      "required). Only owners and admins grant merchant_owner (an API key grants up to merchant); nobody grants a role above their own. Each user is processed " +
       "independently.",
     authenticated: true,
     request: "InviteUsersRequest",
     response: { schema: "InviteUsersResponse", description: "Per-user invitation results." },
     errors: {
-      401: "Missing, malformed, expired or badly signed credential, or a token with no resolvable user.",
+      401: "Missing, malformed, expired or badly signed credential, a token with no resolvable user, or a " +
+        "revoked or expired API key.",
       403: "Role not permitted, or merchant_id of a merchant the caller may not act for.",
       422: "Validation error: body not a JSON object, users missing, empty or too many, an unknown " +
         "mojito_language_code, message_from_recruiter too long, merchant_id missing with the service key or " +
@@ -174,6 +187,87 @@ const ENDPOINTS: Endpoint[] = [
       403: "Not the service key.",
     },
   },
+  {
+    path: "/api-keys",
+    tag: "API keys",
+    summary: "Create an API key",
+    description:
+      "Creates a long-lived API key of a merchant. The secret is in this response only: the database keeps " +
+      "its SHA-256 digest. For the merchant's owner (or an owner of a parent merchant), admins and the service " +
+      "key (merchant_id then required); an API key may not manage keys.",
+    authenticated: true,
+    status: 201,
+    request: "CreateApiKeyRequest",
+    response: { schema: "CreatedApiKey", description: "The new key, with its secret." },
+    errors: {
+      401: "Missing or invalid credential.",
+      403: "Not an owner of this merchant, or an API key.",
+      422:
+        "Validation error: name missing or too long, expires_at not a date-time in the future, merchant_id " +
+        "missing with the service key or not found.",
+    },
+  },
+  {
+    path: "/api-keys",
+    method: "get",
+    tag: "API keys",
+    summary: "List API keys",
+    description:
+      "The merchant's keys, oldest first, revoked and expired ones included; never a secret. For the " +
+      "same callers as creating one.",
+    authenticated: true,
+    parameters: [{
+      name: "merchant_id",
+      in: "query",
+      required: false,
+      schema: { type: "string", format: "uuid" },
+      description: "The merchant: the caller's own by default; required with the service key.",
+    }],
+    response: { schema: "ApiKeyList", description: "The merchant's keys." },
+    errors: {
+      401: "Missing or invalid credential.",
+      403: "Not an owner of this merchant, or an API key.",
+      422: "merchant_id not a UUID, missing with the service key, or not found.",
+    },
+  },
+  {
+    path: "/api-keys/{id}",
+    method: "delete",
+    tag: "API keys",
+    summary: "Revoke an API key",
+    description: "Revokes a key: every request that starts after this one answers is refused, on every " +
+      "function instance. Revoking a revoked key changes nothing.",
+    authenticated: true,
+    parameters: [{ name: "id", in: "path", required: true, schema: { type: "string", format: "uuid" } }],
+    response: { schema: "ApiKey", description: "The key, revoked." },
+    errors: {
+      401: "Missing or invalid credential.",
+      403: "Not an owner of the key's merchant, or an API key.",
+      404: "No such key.",
+    },
+  },
+  {
+    path: "/interview/invite",
+    tag: "micro1",
+    summary: "Invite candidates to an interview (micro1)",
+    description:
+      "micro1's POST /interview/invite, request and response as micro1 defines them, so a micro1 client only " +
+      "swaps its base URL and key (x-api-key). Registers the candidates as job-interview-register-users does " +
+      "(credits, one-time link, email chain unless disable_email_notification), or re-invites one by " +
+      "candidate_id. All or nothing: if any candidate fails, nobody is invited and the answer is a 400 naming " +
+      "each failure.",
+    authenticated: true,
+    request: "Micro1InviteRequest",
+    errorSchema: "Micro1Error",
+    response: { schema: "Micro1InviteResponse", description: "Every candidate was invited." },
+    errors: {
+      400:
+        "Bad request: a field missing or invalid, a candidate with an invalid or repeated email, not enough " +
+        "credits for every candidate, interview or candidate not found or not available. Nothing was written.",
+      401: "Missing or invalid credential, or a revoked or expired API key.",
+      403: "Role not permitted, or merchant_id of a merchant the caller may not act for.",
+    },
+  },
 ];
 
 /** The OpenAPI 3.1 document of every endpoint, generated from the zod schemas the handlers validate with. */
@@ -194,15 +288,27 @@ export function buildOpenApiDocument(config: Config): Record<string, unknown> {
     InviteUser: jsonSchema(InviteUser),
     InviteAcceptRequest: jsonSchema(InviteAcceptRequest),
     InviteAcceptResponse: jsonSchema(InviteAcceptResponse),
+    CreateApiKeyRequest: jsonSchema(CreateApiKeyRequest),
+    CreatedApiKey: jsonSchema(CreatedApiKey),
+    ApiKey: jsonSchema(ApiKey),
+    ApiKeyList: jsonSchema(ApiKeyList),
+    Micro1InviteRequest: jsonSchema(micro1InviteRequestSchema(config.maxUsersPerRequest)),
+    Micro1InviteResponse: jsonSchema(Micro1InviteResponse),
+    Micro1Error: jsonSchema(Micro1Error),
     Error: jsonSchema(ErrorBody),
   };
 
-  const paths = Object.fromEntries(ENDPOINTS.map((endpoint) => [endpoint.path, {
-    post: {
+  // Any one of them: the first that carries a credential is read (docs/api-keys.md).
+  const credentials = [{ bearerAuth: [] }, { apiKey: [] }, { supabaseApiKey: [] }];
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const endpoint of ENDPOINTS) {
+    paths[endpoint.path] ??= {};
+    paths[endpoint.path][endpoint.method ?? "post"] = {
       tags: [endpoint.tag],
       summary: endpoint.summary,
       description: endpoint.description,
-      security: endpoint.authenticated ? [{ bearerAuth: [] }] : [],
+      security: endpoint.authenticated ? credentials : [],
+      ...(endpoint.parameters ? { parameters: endpoint.parameters } : {}),
       ...(endpoint.request
         ? {
           requestBody: {
@@ -212,7 +318,7 @@ export function buildOpenApiDocument(config: Config): Record<string, unknown> {
         }
         : {}),
       responses: {
-        200: {
+        [endpoint.status ?? 200]: {
           description: endpoint.response.description,
           content: {
             "application/json": { schema: ref(endpoint.response.schema) },
@@ -223,12 +329,12 @@ export function buildOpenApiDocument(config: Config): Record<string, unknown> {
             [status, text],
           ) => [
             status,
-            errorResponse(text),
+            errorResponse(text, endpoint.errorSchema),
           ]),
         ),
       },
-    },
-  }]));
+    };
+  }
 
   return {
     openapi: "3.1.0",
@@ -236,8 +342,8 @@ export function buildOpenApiDocument(config: Config): Record<string, unknown> {
       title: "JobMojito-compatible registration API",
       version: "1.0.0",
       description:
-        "Candidate registration served by Supabase Edge Functions. Authenticate with a Supabase JWT " +
-        "access token or the service key via the Authorization header.",
+        "Candidate registration served by Supabase Edge Functions. Authenticate with a merchant API key, a " +
+        "Supabase JWT access token or the service key, in Authorization: Bearer, x-api-key or apikey.",
     },
     servers: [{ url: `${config.supabaseUrl}/functions/v1` }],
     security: [],
@@ -249,7 +355,23 @@ export function buildOpenApiDocument(config: Config): Record<string, unknown> {
           type: "http",
           scheme: "bearer",
           bearerFormat: "JWT",
-          description: "A Supabase user access token, the service_role JWT, or an sb_secret_ key.",
+          description:
+            "A merchant API key (jmk_...), a Supabase user access token, the service_role JWT, or an " +
+            "sb_secret_ key.",
+        },
+        apiKey: {
+          type: "apiKey",
+          in: "header",
+          name: "x-api-key",
+          description: "A merchant API key (micro1's header), or any credential Authorization takes.",
+        },
+        supabaseApiKey: {
+          type: "apiKey",
+          in: "header",
+          name: "apikey",
+          description:
+            "Where supabase-js sends its key: an sb_secret_ key or a merchant API key. A publishable " +
+            "key here names the project only: the caller is then the user JWT in Authorization.",
         },
       },
     },

@@ -1,4 +1,4 @@
-import type { Caller } from "./auth.ts";
+import { type Caller, callerSql } from "./auth.ts";
 import { buildInterviewUrl, interviewTokenKey, mintInterviewToken } from "./interview_token.ts";
 import type { Runtime } from "./runtime.ts";
 import { validateRegisterUser, type ValidUser } from "./schemas.ts";
@@ -16,6 +16,15 @@ export interface RegistrationRequest {
   /** Email language and extra template data for invitations. */
   language?: string;
   emailPayload?: Record<string, string | null>;
+  /**
+   * micro1's invite, which has no per-row errors: a row that fails (invalid, or out of credits) fails
+   * them all and nothing is written; the outcomes still say which rows failed and why.
+   */
+  allOrNothing?: boolean;
+  /** Register this existing candidate profile again (a new link, the old one revoked) instead of `users`. */
+  candidateId?: string;
+  /** The integrator's reference, kept on each registration (micro1's job_application_id). */
+  jobApplicationId?: string;
 }
 
 export type RowOutcome =
@@ -24,6 +33,8 @@ export type RowOutcome =
     profileId: string;
     profileInterviewId: string;
     interviewUrl: string;
+    /** The address the registration is for (trimmed as stored). */
+    email: string;
   }
   | { ok: false; error: string };
 
@@ -39,6 +50,8 @@ interface DatabaseResult {
   merchant_id: string;
   interview_id: string;
   interview_base_url: string | null;
+  /** With candidateId: that candidate's email. */
+  candidate_email: string | null;
   rows: DatabaseRow[];
 }
 
@@ -59,7 +72,7 @@ export function createRegistrar(runtime: Runtime) {
     deadline: number,
   ): Promise<RowOutcome[]> {
     const outcomes: (RowOutcome | undefined)[] = new Array(
-      request.users.length,
+      request.candidateId ? 1 : request.users.length,
     );
     const valid: (ValidUser & { i: number })[] = [];
     const seenEmails = new Set<string>();
@@ -82,11 +95,12 @@ export function createRegistrar(runtime: Runtime) {
     const expiresAt = issuedAt + config.interviewTokenTtlSeconds;
     // Even with no valid row the call is made: it is what authorizes the
     // caller for the merchant and checks the interview, per request.
+    const rows = request.allOrNothing && outcomes.some(Boolean) ? [] : valid;
     const [{ result }] = await db.query(
       deadline,
       (sql) =>
         sql<{ result: DatabaseResult }[]>`select app.register_users(
-        ${caller.kind === "user" ? caller.userId : null}::uuid,
+        ${callerSql(sql, caller)},
         ${request.merchantId}::uuid,
         ${request.interviewId}::uuid,
         ${request.isTest},
@@ -95,14 +109,18 @@ export function createRegistrar(runtime: Runtime) {
         ${request.hideIframe},
         to_timestamp(${issuedAt}::bigint),
         to_timestamp(${expiresAt}::bigint),
-        ${sql.json(valid)}::jsonb,
+        ${sql.json(rows)}::jsonb,
         ${request.language ?? "en"},
-        ${sql.json(request.emailPayload ?? {})}::jsonb
+        ${sql.json(request.emailPayload ?? {})}::jsonb,
+        p_all_or_nothing => ${request.allOrNothing ?? false},
+        p_candidate_id => ${request.candidateId ?? null}::uuid,
+        p_job_application_id => ${request.jobApplicationId ?? null}
       ) as result`,
     );
 
     const key = await tokenKey;
     const baseUrl = result.interview_base_url ?? config.interviewBaseUrl;
+    const emailOf = new Map(valid.map((user) => [user.i, user.email]));
     for (const row of result.rows) {
       if (row.error !== undefined) {
         outcomes[row.i] = { ok: false, error: row.error };
@@ -126,6 +144,7 @@ export function createRegistrar(runtime: Runtime) {
           hideMenu: request.hideMenu,
           hideIframe: request.hideIframe,
         }),
+        email: result.candidate_email ?? emailOf.get(row.i)!,
       };
     }
     return outcomes.map((outcome, i) => {

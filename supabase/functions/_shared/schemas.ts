@@ -91,7 +91,7 @@ export function isDeliverableEmail(address: string): boolean {
   } catch {
     return false;
   }
-  const local = address.slice(0, at).replace(/[^\x00-\x7f]/gu, "a");
+  const local = address.slice(0, at).replace(/[^\p{ASCII}]/gu, "a");
   return HOSTNAME.test(asciiDomain) && AsciiEmail.safeParse(`${local}@example.com`).success;
 }
 
@@ -219,6 +219,9 @@ export const RedeemResponse = z.object({
   email: z.string(),
   external_id: z.string().nullable(),
   is_test: z.boolean(),
+  job_application_id: z.string().nullable().meta({
+    description: "The integrator's reference given with the registration (micro1's job_application_id).",
+  }),
   status: z.literal("started"),
 });
 

@@ -1,4 +1,4 @@
-import type { Caller } from "../auth.ts";
+import { type Caller, callerSql } from "../auth.ts";
 import type { Runtime } from "../runtime.ts";
 import type { ValidUser } from "../schemas.ts";
 import { type InviteResult, type MemberRole, type MojitoLanguage, validateInviteUser } from "./schemas.ts";
@@ -70,7 +70,7 @@ export function createInviter(runtime: Runtime) {
       (sql) =>
         sql<{ result: { merchant_id: string; rows: DatabaseRow[] } }[]>`
         select app.invite_users(
-          ${caller.kind === "user" ? caller.userId : null}::uuid,
+          ${callerSql(sql, caller)},
           ${request.merchantId}::uuid,
           ${request.forceInvite},
           to_timestamp(${issuedAt}::bigint),

@@ -24,7 +24,7 @@ export function emailDispatchApp(runtime: Runtime): Hono<AppEnv> {
   const render = createTemplateRenderer();
 
   app.post("/", async (c) => {
-    const caller = await authenticate(c.req.header("Authorization"));
+    const caller = await authenticate(c.req.raw.headers);
     if (caller.kind !== "service") throw new ApiError(403, "Role not permitted");
     const started = performance.now();
     // A connection pool per invocation: an edge function's instance may sleep

@@ -20,7 +20,7 @@ export function interviewCompleteApp(runtime: Runtime): Hono<AppEnv> {
   const complete = createCompleter(runtime);
 
   app.post("/", async (c) => {
-    const caller = await authenticate(c.req.header("Authorization"));
+    const caller = await authenticate(c.req.raw.headers);
     if (caller.kind !== "service") throw new ApiError(403, "Role not permitted");
     const { profile_interview_id } = validate(CompleteInterviewRequest, await readJsonObject(c));
     return c.json(await complete(profile_interview_id, c.get("deadline")));

@@ -15,7 +15,7 @@ export function inviteAcceptApp(runtime: Runtime): Hono<AppEnv> {
   const accept = createInvitationAccepter(runtime);
 
   app.post("/", async (c) => {
-    const caller = await authenticate(c.req.header("Authorization"));
+    const caller = await authenticate(c.req.raw.headers);
     const { invitation_token } = validate(InviteAcceptRequest, await readJsonObject(c));
     return c.json(await accept(caller, invitation_token, c.get("deadline")));
   });

@@ -34,7 +34,7 @@ export function inviteUsersApp(runtime: Runtime): Hono<AppEnv> {
   const envelope = inviteUsersEnvelopeSchema(runtime.config.maxUsersPerRequest);
 
   app.post("/", async (c) => {
-    const caller = await authenticate(c.req.header("Authorization"));
+    const caller = await authenticate(c.req.raw.headers);
     const raw = await readJsonObject(c);
     const body = validate(envelope, raw);
     const users = raw.users as Record<string, unknown>[];

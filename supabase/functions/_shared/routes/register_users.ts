@@ -29,7 +29,7 @@ export function registerUsersApp(runtime: Runtime): Hono<AppEnv> {
   );
 
   app.post("/", async (c) => {
-    const caller = await authenticate(c.req.header("Authorization"));
+    const caller = await authenticate(c.req.raw.headers);
     const raw = await readJsonObject(c);
     const body = validate(envelope, raw);
     if (body.type === "url" && body.send_email === true) {

@@ -1,0 +1,38 @@
+import type { Hono } from "hono";
+import { type AppEnv, createFunctionApp, type ErrorRenderer } from "../app.ts";
+import { createAuthenticator } from "../auth.ts";
+import { createMicro1Inviter } from "../micro1/invite.ts";
+import { micro1InviteRequestSchema } from "../micro1/schemas.ts";
+import { readJsonObject, validate } from "../request_body.ts";
+import type { Runtime } from "../runtime.ts";
+
+/** Served at /functions/v1/interview/invite: micro1's base URL + /interview/invite. */
+export const MICRO1_FUNCTION = "interview";
+
+/**
+ * micro1's envelope for every failure, `{status: false, message}`; micro1 documents 400 for whatever the
+ * request got wrong, so our 422s (and 402, out of credits) are 400s here.
+ */
+const micro1Error: ErrorRenderer = (error, requestId) => ({
+  status: error.status === 422 || error.status === 402 ? 400 : error.status,
+  body: {
+    status: false,
+    message: error.field ? `${error.field}: ${error.message}` : error.message,
+    ...(requestId ? { request_id: requestId } : {}),
+  },
+});
+
+/** POST /interview/invite, micro1's API for the same job (docs/micro1.md), in micro1's envelope. */
+export function micro1InviteApp(runtime: Runtime): Hono<AppEnv> {
+  const app = createFunctionApp(MICRO1_FUNCTION, runtime.config, micro1Error);
+  const authenticate = createAuthenticator(runtime.config);
+  const invite = createMicro1Inviter(runtime);
+  const schema = micro1InviteRequestSchema(runtime.config.maxUsersPerRequest);
+
+  app.post("/invite", async (c) => {
+    const caller = await authenticate(c.req.raw.headers);
+    const body = validate(schema, await readJsonObject(c));
+    return c.json(await invite(caller, body, c.get("deadline")));
+  });
+  return app;
+}

@@ -4,10 +4,9 @@
  */
 import assert from "node:assert/strict";
 import { freePort, REPO_ROOT } from "../scripts/local_db.ts";
-import { FREE_LOCAL_PORTS } from "../scripts/start.ts";
+import { DEMO_USER_ID, FREE_LOCAL_PORTS } from "../scripts/start.ts";
 import { waitFor } from "./_support/email.ts";
 import { asymmetricSigner } from "./_support/credentials.ts";
-import { DEMO_USER_ID } from "../scripts/start.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 

@@ -54,6 +54,8 @@ export interface SoakOptions {
   /** Freeze the database (SIGSTOP) for `freezeSeconds`, later restart it, both mid-load. */
   faults: boolean;
   freezeSeconds?: number;
+  /** How long the database stays down when it is restarted. */
+  restartDownSeconds?: number;
   /** REQUEST_TIMEOUT_MS for the API under test (short, so that a frozen database costs little time). */
   requestTimeoutMs?: number;
   log?: (line: string) => void;
@@ -130,6 +132,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const say = options.log ?? (() => {});
   const requestTimeoutMs = options.requestTimeoutMs ?? 2_000;
   const freezeMs = (options.freezeSeconds ?? 3) * 1000;
+  const restartDownMs = (options.restartDownSeconds ?? 2) * 1000;
   // Longest an answer may take: the deadline, its grace, and time to send and parse the reply.
   const answerBoundMs = requestTimeoutMs + DEADLINE_GRACE_MS + 2_000;
   const violations: string[] = [];
@@ -386,6 +389,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       say("restarting the database");
       const restartStart = now();
       await pg.stop();
+      // Down for a while, as a real restart or failover is: clients' reconnect attempts fail meanwhile, and
+      // their backoff must not outlast the outage by much.
+      await sleep(restartDownMs);
       pg = await startLocalPostgres({ dataDir, port, persistent: true, fast: true });
       faults.push({ kind: "restart", startedMs: restartStart, endedMs: now(), firstOkAfterMs: null });
     })();

@@ -91,7 +91,7 @@ export function isDeliverableEmail(address: string): boolean {
   } catch {
     return false;
   }
-  const local = address.slice(0, at).replace(/[^\p{ASCII}]/gu, "a");
+  const local = address.slice(0, at).replace(/\P{ASCII}/gu, "a");
   return HOSTNAME.test(asciiDomain) && AsciiEmail.safeParse(`${local}@example.com`).success;
 }
 

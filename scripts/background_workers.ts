@@ -1,18 +1,18 @@
 /**
- * Long-running jobs `deno task start` runs beside the gateway: today the email
- * dispatcher, with the local mail catcher when no SMTP_URL is set
+ * What a long-running job `deno task start` runs beside the gateway is: today
+ * the email dispatcher, with the local mail catcher when no SMTP_URL is set
  * (startLocalEmail in email_worker.ts).
  *
- * To add one, append a BackgroundWorkerStarter to BACKGROUND_WORKERS: given
- * the gateway's runtime and the shutdown signal, it starts the job and returns
- * its name (printed at startup) and how to stop it.
+ * To add one, write a BackgroundWorkerStarter and append it to
+ * BACKGROUND_WORKERS in start.ts: given the gateway's runtime and the shutdown
+ * signal, it starts the job and returns its name (printed at startup) and how
+ * to stop it.
  *
  * start.ts starts them in order once the database is ready and the gateway is
  * listening, and on Ctrl-C stops them (in reverse order) before the gateway and
  * the database. `signal` is aborted when shutdown begins.
  */
 import type { Runtime } from "../supabase/functions/_shared/runtime.ts";
-import { startLocalEmail } from "./email_worker.ts";
 
 export interface BackgroundWorker {
   name: string;
@@ -34,9 +34,3 @@ export interface BackgroundWorkerContext {
 export type BackgroundWorkerStarter = (
   context: BackgroundWorkerContext,
 ) => BackgroundWorker | Promise<BackgroundWorker>;
-
-/** Started by `deno task start` beside the gateway. */
-export const BACKGROUND_WORKERS: BackgroundWorkerStarter[] = [
-  // The email dispatcher, and the local mail catcher when no SMTP_URL is set.
-  startLocalEmail,
-];

@@ -2,7 +2,7 @@
  * The email dispatcher as a long-running process.
  *
  * `deno task start` runs it in-process beside the functions (startLocalEmail,
- * registered in background_workers.ts), together with the local mail catcher
+ * one of BACKGROUND_WORKERS in start.ts), together with the local mail catcher
  * when no SMTP_URL is configured. Run on its own (`deno task email-worker`),
  * it is a deployment option that needs no scheduler: it sends through
  * SMTP_URL from the database at SUPABASE_DB_URL / DATABASE_URL, and any

@@ -17,7 +17,7 @@ import { Hono } from "hono";
 import { html } from "hono/html";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { Runtime } from "../supabase/functions/_shared/runtime.ts";
-import { interviewTokenKey, verifyInterviewToken } from "../supabase/functions/_shared/interview_token.ts";
+import { interviewTokenKey, verifyInterviewToken } from "../supabase/functions/_shared/interviews/token.ts";
 import {
   invitationTokenKey,
   verifyInvitationToken,

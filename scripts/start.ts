@@ -5,8 +5,8 @@
  *      (port 54322), or the external one named by SUPABASE_DB_URL / DATABASE_URL;
  *   2. migrations (Supabase CLI `migration up`) and `supabase/seed.sql`;
  *   3. every function at http://127.0.0.1:54321/functions/v1/<name>, plus the
- *      BACKGROUND_WORKERS (scripts/background_workers.ts): the email dispatcher and
- *      mail catcher (page on :54324, SMTP on :54325);
+ *      BACKGROUND_WORKERS below (what one is: scripts/background_workers.ts): the
+ *      email dispatcher and mail catcher (page on :54324, SMTP on :54325);
  *   4. the local stand-in for the interview app (scripts/interview_app.ts) at
  *      INTERVIEW_BASE_URL, http://localhost:3000, unless the environment names one.
  *
@@ -34,7 +34,8 @@ import {
 } from "../supabase/functions/_shared/config.ts";
 import { LOCAL_ACME_API_KEY } from "../supabase/functions/_shared/api_keys/key.ts";
 import { createRuntime, type Runtime } from "../supabase/functions/_shared/runtime.ts";
-import { BACKGROUND_WORKERS, type BackgroundWorker } from "./background_workers.ts";
+import type { BackgroundWorker, BackgroundWorkerStarter } from "./background_workers.ts";
+import { startLocalEmail } from "./email_worker.ts";
 import { type Gateway, serveGateway } from "./gateway.ts";
 import { type InterviewApp, serveInterviewApp } from "./interview_app.ts";
 import { signUserToken } from "./user_token.ts";
@@ -47,6 +48,12 @@ import {
   shutdownSignal,
 } from "./local_db.ts";
 import { LOCAL_MAIL_CATCHER_PORT, LOCAL_SMTP_PORT } from "../supabase/functions/_shared/email/config.ts";
+
+/** Started beside the gateway, in order (and stopped in reverse). */
+export const BACKGROUND_WORKERS: BackgroundWorkerStarter[] = [
+  // The email dispatcher, and the local mail catcher when no SMTP_URL is set.
+  startLocalEmail,
+];
 
 /** The seeded merchant owner (Olivia Owner, Acme Recruiting) and Acme's active interview. */
 export const DEMO_USER_ID = "b0000000-0000-4000-8000-000000000002";

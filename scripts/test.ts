@@ -19,10 +19,13 @@
  *
  * Extra arguments go to `deno test`, e.g. `deno task test --filter gateway` or
  * `deno task test tests/gateway_test.ts` (a path replaces the default `tests/`
- * and leaves the pooler pass out). What a passing test prints is shown only if it
- * fails (tests/_support/quiet_logs.ts; TEST_LOGS=all shows everything).
- * The last line sums both passes up the way deno test does
- * (`ok | N passed (S steps) | M failed`); exits non-zero when anything failed.
+ * and leaves the pooler pass out). The last line sums both passes up the way
+ * deno test does (`ok | N passed (S steps) | M failed`); exits non-zero when
+ * anything failed.
+ *
+ * What a test logs (the functions' JSON access log, the dispatcher's summaries)
+ * is shown only for a test that fails, so a passing run prints its results and
+ * little else; TEST_LOGS=1 shows all of it.
  */
 import { join } from "node:path";
 import { stripVTControlCharacters } from "node:util";
@@ -53,7 +56,7 @@ function isPath(arg: string): boolean {
 }
 
 function testArgs(extra: string[], paths: string[]): string[] {
-  return ["test", "-A", "--preload", "tests/_support/quiet_logs.ts", ...extra, ...paths];
+  return ["test", "-A", ...extra, ...paths];
 }
 
 interface Summary {
@@ -64,6 +67,51 @@ interface Summary {
 }
 
 const SUMMARY = /^(ok|FAILED) \| (\d+) passed(?: \((\d+) steps?\))? \| (\d+) failed/;
+
+const OUTPUT_START = /^-+ (pre-test |post-test )?output -+$/;
+const OUTPUT_END = /^-+ (pre-test |post-test )?output end -+$/;
+const PASSED = /\.\.\. (ok|ignored) \(/;
+/** A test (or step) started and its result comes later, after what it prints. */
+const STARTED = /\S \.\.\.$/;
+
+/**
+ * Copies deno test's report to stdout, holding back the blocks of output it prints between a test's start
+ * and its result: they are dropped when the result is "ok" and printed otherwise.
+ */
+async function forwardResults(stream: ReadableStream<Uint8Array>, everything: boolean): Promise<void> {
+  const encoder = new TextEncoder();
+  const write = (lines: string[]) => {
+    if (lines.length) Deno.stdout.writeSync(encoder.encode(lines.join("\n") + "\n"));
+  };
+  let held: string[] = [];
+  let inBlock = false;
+  const onLine = (line: string) => {
+    // Without its colours (ANSI SGR sequences), when a terminal gets them.
+    // deno-lint-ignore no-control-regex
+    const plain = line.replace(/\x1b\[[0-9;]*m/g, "");
+    if (everything) return write([line]);
+    if (inBlock || OUTPUT_START.test(plain)) {
+      held.push(line);
+      inBlock = !OUTPUT_END.test(plain);
+      return;
+    }
+    if (held.length && PASSED.test(plain)) held = [];
+    else if (!STARTED.test(plain)) {
+      write(held);
+      held = [];
+    }
+    write([line]);
+  };
+  let buffered = "";
+  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+    buffered += chunk;
+    const lines = buffered.split("\n");
+    buffered = lines.pop()!;
+    for (const line of lines) onLine(line);
+  }
+  if (buffered) onLine(buffered);
+  write(held);
+}
 
 async function main(): Promise<number> {
   const started = performance.now();
@@ -92,9 +140,9 @@ async function main(): Promise<number> {
     }).spawn();
     let summary: Omit<Summary, "code"> | null = null;
     let buffered = "";
-    const encoder = new TextEncoder();
-    for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
-      await Deno.stdout.write(encoder.encode(chunk));
+    const [report, copy] = child.stdout.tee();
+    const forwarded = forwardResults(report, Deno.env.get("TEST_LOGS") === "1");
+    for await (const chunk of copy.pipeThrough(new TextDecoderStream())) {
       buffered += chunk;
       const lines = buffered.split("\n");
       buffered = lines.pop()!;
@@ -104,6 +152,7 @@ async function main(): Promise<number> {
       }
     }
     const { code } = await child.status;
+    await forwarded;
     // A run that failed without a summary (it did not compile, it crashed) counts as one failure.
     return { ...(summary ?? { passed: 0, steps: 0, failed: 0 }), code };
   };

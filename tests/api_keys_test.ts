@@ -11,10 +11,10 @@ import { callFunction } from "./_support/http.ts";
 import { captureLogs } from "./_support/logs.ts";
 import { LOCAL_SECRET_KEY } from "../supabase/functions/_shared/config.ts";
 import { API_KEY_PATTERN, LOCAL_ACME_API_KEY } from "../supabase/functions/_shared/api_keys/key.ts";
+import { fileServer } from "./_support/suite.ts";
 
-const server = await startTestServer();
+const server = await fileServer();
 const { sql } = server.runtime;
-const opts = { sanitizeOps: false, sanitizeResources: false };
 const REGISTER = "job-interview-register-users";
 
 async function createKey(token: string, body: Record<string, unknown> = {}) {
@@ -48,7 +48,6 @@ function registerWith(
 
 Deno.test(
   "an owner creates a key: the secret once, then only its prefix; it registers with no merchant_id",
-  opts,
   async () => {
     const fixture = await createMerchant(sql);
     const ownerToken = await userToken(fixture.ownerId);
@@ -95,7 +94,6 @@ Deno.test(
 
 Deno.test(
   "who may manage keys: owners (also of a parent), admins, the service key with merchant_id",
-  opts,
   async (t) => {
     const parent = await createMerchant(sql);
     const child = await createMerchant(sql, { parentId: parent.merchantId });
@@ -166,7 +164,7 @@ Deno.test(
   },
 );
 
-Deno.test("every credential location, for merchant keys and for sb_secret_", opts, async (t) => {
+Deno.test("every credential location, for merchant keys and for sb_secret_", async (t) => {
   const { key, interviewId, merchantId } = await merchantWithKey();
   const ownerJwt = await userToken((await createMerchant(sql)).ownerId);
   const cases: [string, Record<string, string>, Record<string, unknown>, number][] = [
@@ -277,7 +275,7 @@ Deno.test("every credential location, for merchant keys and for sb_secret_", opt
   });
 });
 
-Deno.test("supabase-js: functions.invoke with an sb_secret_ key, and with a merchant key", opts, async () => {
+Deno.test("supabase-js: functions.invoke with an sb_secret_ key, and with a merchant key", async () => {
   const { key, interviewId, merchantId } = await merchantWithKey();
   const secret = createClient(server.baseUrl, LOCAL_SECRET_KEY, { auth: { persistSession: false } });
   const bySecret = await secret.functions.invoke(REGISTER, {
@@ -300,7 +298,6 @@ Deno.test("supabase-js: functions.invoke with an sb_secret_ key, and with a merc
 
 Deno.test(
   "a revoked key is refused on the very next request, on another function instance too",
-  opts,
   async () => {
     const { key, keyId, interviewId, ownerToken } = await merchantWithKey();
     await using other = await startTestServer();
@@ -346,7 +343,7 @@ Deno.test(
   },
 );
 
-Deno.test("recording a key's last use never waits: a row held elsewhere is left alone", opts, async () => {
+Deno.test("recording a key's last use never waits: a row held elsewhere is left alone", async () => {
   const { key, keyId, interviewId } = await merchantWithKey();
   await sql`update merchant_api_keys set last_used_at = null where id = ${keyId}`;
   let reply: Awaited<ReturnType<typeof registerWith>> | undefined;
@@ -363,7 +360,7 @@ Deno.test("recording a key's last use never waits: a row held elsewhere is left 
   assert.ok(recorded.last_used_at, "the next use is");
 });
 
-Deno.test("an expired key is refused; one expiring later works until then", opts, async () => {
+Deno.test("an expired key is refused; one expiring later works until then", async () => {
   const fixture = await createMerchant(sql);
   const ownerToken = await userToken(fixture.ownerId);
   const later = new Date(Date.now() + 3600_000).toISOString();
@@ -383,7 +380,6 @@ Deno.test("an expired key is refused; one expiring later works until then", opts
 
 Deno.test(
   "a key acts for its merchant and sub-merchants only: naming another is a 403 and writes nothing",
-  opts,
   async () => {
     const parent = await merchantWithKey();
     const child = await createMerchant(sql, { parentId: parent.merchantId });
@@ -413,7 +409,7 @@ Deno.test(
   },
 );
 
-Deno.test("20 concurrent creations, then 20 concurrent revocations racing registrations", opts, async () => {
+Deno.test("20 concurrent creations, then 20 concurrent revocations racing registrations", async () => {
   const fixture = await createMerchant(sql, { credits: 10_000 });
   const ownerToken = await userToken(fixture.ownerId);
   const created = await Promise.all(
@@ -454,7 +450,6 @@ Deno.test("20 concurrent creations, then 20 concurrent revocations racing regist
 
 Deno.test(
   "the plaintext of a key is nowhere in the database or the logs after creation and use",
-  opts,
   async () => {
     const fixture = await createMerchant(sql);
     const ownerToken = await userToken(fixture.ownerId);
@@ -498,7 +493,7 @@ Deno.test(
   },
 );
 
-Deno.test("the seeded Acme key works locally and is refused outside local mode", opts, async () => {
+Deno.test("the seeded Acme key works locally and is refused outside local mode", async () => {
   const local = await callFunction(server.functionsUrl, REGISTER, {
     headers: { "x-api-key": LOCAL_ACME_API_KEY },
     body: { interview_id: SEED.activeInterview, is_test: true, users: [{ email: "seeded-key@example.com" }] },
@@ -515,7 +510,7 @@ Deno.test("the seeded Acme key works locally and is refused outside local mode",
   assert.match(refused.body.error, /published local-only API key/);
 });
 
-Deno.test("a browser may send x-api-key and DELETE: the CORS preflight allows them", opts, async () => {
+Deno.test("a browser may send x-api-key and DELETE: the CORS preflight allows them", async () => {
   const res = await fetch(`${server.functionsUrl}/api-keys/${crypto.randomUUID()}`, {
     method: "OPTIONS",
     headers: {
@@ -530,7 +525,7 @@ Deno.test("a browser may send x-api-key and DELETE: the CORS preflight allows th
   assert.match(res.headers.get("access-control-allow-methods") ?? "", /DELETE/);
 });
 
-Deno.test("OpenAPI declares every accepted credential", opts, async () => {
+Deno.test("OpenAPI declares every accepted credential", async () => {
   const doc = (await callFunction(server.functionsUrl, "openapi", { method: "GET" })).body;
   assert.deepEqual(Object.keys(doc.components.securitySchemes).sort(), [
     "apiKey",

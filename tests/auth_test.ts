@@ -8,12 +8,12 @@ import {
   LOCAL_SECRET_KEY,
   LOCAL_SERVICE_ROLE_JWT,
 } from "../supabase/functions/_shared/config.ts";
+import { fileServer } from "./_support/suite.ts";
 
 const es256 = await asymmetricSigner("ES256");
 const rs256 = await asymmetricSigner("RS256");
-const server = await startTestServer({ jwks: { keys: [...es256.jwks.keys, ...rs256.jwks.keys] } });
+const server = await fileServer({ jwks: { keys: [...es256.jwks.keys, ...rs256.jwks.keys] } });
 const { sql } = server.runtime;
-const opts = { sanitizeOps: false, sanitizeResources: false };
 const FN = "job-interview-register-users";
 /** A bearer credential, extra body fields and extra headers. */
 type Credential = [string | undefined, Record<string, unknown>?, Record<string, string>?];
@@ -31,7 +31,7 @@ async function registerWith(token: string | undefined, extra: Record<string, unk
   });
 }
 
-Deno.test("credential matrix: who gets in, who gets 401, who gets 403", opts, async (t) => {
+Deno.test("credential matrix: who gets in, who gets 401, who gets 403", async (t) => {
   const cases: [
     string,
     () => Credential | Promise<Credential>,
@@ -167,7 +167,7 @@ Deno.test("credential matrix: who gets in, who gets 401, who gets 403", opts, as
   }
 });
 
-Deno.test("a refused request writes nothing", opts, async () => {
+Deno.test("a refused request writes nothing", async () => {
   const fixture = await createMerchant(sql);
   const mentor = await createStaff(sql, fixture.merchantId, "mentor");
   const before = await merchantFootprint(sql, fixture.merchantId);
@@ -191,7 +191,7 @@ Deno.test("a refused request writes nothing", opts, async () => {
   assert.deepEqual(await merchantFootprint(sql, fixture.merchantId), before);
 });
 
-Deno.test("a JWKS given by URL is fetched once and cached; unreachable, it is a 503", opts, async () => {
+Deno.test("a JWKS given by URL is fetched once and cached; unreachable, it is a 503", async () => {
   const signer = await asymmetricSigner("ES256");
   let fetches = 0;
   const jwksServer = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
@@ -249,7 +249,6 @@ Deno.test("a JWKS given by URL is fetched once and cached; unreachable, it is a 
 
 Deno.test(
   "the key endpoint failing: keys fetched before keep verifying; none fetched yet, 503 rather than 401",
-  opts,
   async () => {
     const signer = await asymmetricSigner("ES256");
     let healthy = true;

@@ -9,8 +9,10 @@ import { join } from "node:path";
 import { REPO_ROOT } from "../scripts/local_db.ts";
 import { FREE_LOCAL_PORTS } from "../scripts/start.ts";
 import { waitFor } from "./_support/email.ts";
+import { sharedAcrossTests } from "./_support/suite.ts";
 
-const opts = { sanitizeOps: false, sanitizeResources: false };
+// Child processes and their pipes outlive the test body by a moment.
+sharedAcrossTests();
 
 /** The environment of a newcomer's shell: no database named, so each command starts its own. */
 function newcomerEnv(): Record<string, string> {
@@ -31,7 +33,6 @@ Deno.test({
   name: "deno task start and deno task test work from a clone under a mode-700 directory, as root",
   // Only root runs the server as another account; CI runs as root.
   ignore: Deno.uid() !== 0,
-  ...opts,
   async fn() {
     const home = await Deno.makeTempDir({ prefix: "clone-anywhere-" });
     await Deno.chmod(home, 0o700);

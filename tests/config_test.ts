@@ -22,7 +22,6 @@ import { createMerchant } from "./_support/fixtures.ts";
 import { callFunction } from "./_support/http.ts";
 import { startTestServer } from "./_support/server.ts";
 
-const opts = { sanitizeOps: false, sanitizeResources: false };
 /** The test database, as the test server finds it. */
 const databaseUrl = loadConfig({ ...Deno.env.toObject(), ...LOCAL_ENV }).databaseUrl;
 
@@ -198,7 +197,6 @@ Deno.test("SUPABASE_JWKS (or JWKS) may be a JWKS object or a bare array of keys"
 
 Deno.test(
   "over HTTP, a production deployment refuses the published local credentials and takes its own",
-  opts,
   async () => {
     const es256 = await asymmetricSigner("ES256");
     // The hosted platform's SUPABASE_JWKS, given as a bare array.
@@ -313,7 +311,6 @@ Deno.test("DB_PREPARE: on by default, off behind a transaction pooler (port 6543
 
 Deno.test(
   "the runtime prepares statements on a direct connection and none behind pgbouncer=true",
-  opts,
   async () => {
     for (const [hint, prepares] of [[false, true], [true, false]] as const) {
       const url = new URL(databaseUrl);

@@ -5,7 +5,6 @@ import { apiErrorFromDatabase } from "../supabase/functions/_shared/db_errors.ts
 import { loadConfig, LOCAL_ENV } from "../supabase/functions/_shared/config.ts";
 
 const url = loadConfig({ ...Deno.env.toObject(), ...LOCAL_ENV }).databaseUrl;
-const opts = { sanitizeOps: false, sanitizeResources: false };
 
 async function raised(run: () => Promise<unknown>): Promise<unknown> {
   try {
@@ -18,7 +17,6 @@ async function raised(run: () => Promise<unknown>): Promise<unknown> {
 
 Deno.test(
   "a deadlock the database broke is a 503 with Retry-After: the transaction was rolled back",
-  opts,
   async () => {
     const a = postgres(url, { max: 1, onnotice: () => {} });
     const b = postgres(url, { max: 1, onnotice: () => {} });
@@ -52,7 +50,7 @@ Deno.test(
   },
 );
 
-Deno.test("JMxxx errors become their status; JM503 also says when to retry", opts, async () => {
+Deno.test("JMxxx errors become their status; JM503 also says when to retry", async () => {
   const db = postgres(url, { max: 1, onnotice: () => {} });
   try {
     const busy = apiErrorFromDatabase(

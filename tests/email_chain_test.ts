@@ -11,20 +11,18 @@ import {
   linkInText,
   makeDue,
   messagesTo,
-  startEmailTestEnv,
   startGatedCatcher,
   uniqueEmail,
   waitFor,
 } from "./_support/email.ts";
-import { interviewTokenKey, verifyInterviewToken } from "../supabase/functions/_shared/interview_token.ts";
+import { interviewTokenKey, verifyInterviewToken } from "../supabase/functions/_shared/interviews/token.ts";
 import { createMerchant } from "./_support/fixtures.ts";
 import { callFunction, tokenOf } from "./_support/http.ts";
+import { fileEmailEnv } from "./_support/suite.ts";
 
 // The deployed default schedule: one reminder 48 hours after the invitation.
-const env = await startEmailTestEnv({ reminderScheduleSeconds: [48 * 3600] });
+const env = await fileEmailEnv({ reminderScheduleSeconds: [48 * 3600] });
 const { sql, server, catcher } = env;
-const opts = { sanitizeOps: false, sanitizeResources: false };
-globalThis.addEventListener("unload", () => env.close());
 
 function redeem(interviewUrl: string) {
   return callFunction(server.functionsUrl, "interview-token-redeem", {
@@ -52,7 +50,6 @@ const ONE_AT_A_TIME = { concurrency: 1, batchSize: 10, leaseSeconds: 300, sendTi
 
 Deno.test(
   "the default schedule: one reminder, due 48 hours after the invitation went out, sent once when due",
-  opts,
   async () => {
     const fixture = await createMerchant(sql);
     const address = uniqueEmail("remind");
@@ -89,7 +86,6 @@ Deno.test(
 
 Deno.test(
   "a configured schedule: reminders go out when due, in real time, and not before",
-  opts,
   async () => {
     const fixture = await createMerchant(sql);
     const address = uniqueEmail("schedule");
@@ -127,7 +123,7 @@ Deno.test(
   },
 );
 
-Deno.test("reminders are never sent once the link was redeemed", opts, async (t) => {
+Deno.test("reminders are never sent once the link was redeemed", async (t) => {
   const fixture = await createMerchant(sql);
   const dispatcher = env.dispatcher();
   try {
@@ -205,7 +201,6 @@ Deno.test("reminders are never sent once the link was redeemed", opts, async (t)
 
 Deno.test(
   "claimed messages are checked again just before they are sent: a link redeemed or replaced after the claim",
-  opts,
   async () => {
     const fixture = await createMerchant(sql);
     const [gate, redeemed, replaced, reminded] = ["gate", "redeemed", "replaced", "reminded"].map(
@@ -273,7 +268,6 @@ Deno.test(
 
 Deno.test(
   "an invitation claimed while its candidate is invited again is superseded: one invitation, with the live link",
-  opts,
   async () => {
     const fixture = await createMerchant(sql);
     const [gate, again, thenUrl] = ["gate", "again", "then-url"].map(uniqueEmail);
@@ -327,7 +321,6 @@ Deno.test(
 
 Deno.test(
   "invited again in a transaction that began before the previous invitation was queued: the newer one still goes out",
-  opts,
   async () => {
     const fixture = await createMerchant(sql);
     const address = uniqueEmail("overlap");
@@ -358,7 +351,6 @@ Deno.test(
 
 Deno.test(
   "an interview that closed: its claimed reminders and invitations are cancelled, later ones go out if it reopens",
-  opts,
   async () => {
     const fixture = await createMerchant(sql);
     const [reminded, invited] = ["closed-reminded", "closed-invited"].map(uniqueEmail);
@@ -400,7 +392,7 @@ Deno.test(
   },
 );
 
-Deno.test("a new invitation supersedes the reminders of the previous one", opts, async () => {
+Deno.test("a new invitation supersedes the reminders of the previous one", async () => {
   const fixture = await createMerchant(sql);
   const address = uniqueEmail("again");
   const [first] = await invite(server, fixture, [address]);
@@ -430,7 +422,6 @@ Deno.test("a new invitation supersedes the reminders of the previous one", opts,
 
 Deno.test(
   "completion: reported any number of times, at once, it sends its notification once",
-  opts,
   async () => {
     const fixture = await createMerchant(sql);
     await sql`update merchants set email_from_name = 'Acme Talent' where id = ${fixture.merchantId}`;
@@ -479,7 +470,7 @@ Deno.test(
   },
 );
 
-Deno.test("completion of a registration that was never invited by email sends nothing", opts, async () => {
+Deno.test("completion of a registration that was never invited by email sends nothing", async () => {
   const fixture = await createMerchant(sql);
   const address = uniqueEmail("url-done");
   const reply = await callFunction(server.functionsUrl, "job-interview-register-users", {
@@ -496,7 +487,7 @@ Deno.test("completion of a registration that was never invited by email sends no
   assert.equal(count, 0);
 });
 
-Deno.test("interview-complete: only the service key, a known and started registration", opts, async () => {
+Deno.test("interview-complete: only the service key, a known and started registration", async () => {
   const fixture = await createMerchant(sql);
   const [row] = await invite(server, fixture, [uniqueEmail("errors")]);
 

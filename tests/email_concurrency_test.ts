@@ -11,21 +11,18 @@ import {
   invite,
   lockWaiter,
   messagesTo,
-  startEmailTestEnv,
   startRowHoldingCatcher,
   uniqueEmail,
 } from "./_support/email.ts";
 import { createMerchant } from "./_support/fixtures.ts";
 import { callFunction, tokenOf } from "./_support/http.ts";
+import { fileEmailEnv } from "./_support/suite.ts";
 
-const env = await startEmailTestEnv({ reminderScheduleSeconds: [] });
+const env = await fileEmailEnv({ reminderScheduleSeconds: [] });
 const { sql, server, catcher } = env;
-const opts = { sanitizeOps: false, sanitizeResources: false };
-globalThis.addEventListener("unload", () => env.close());
 
 Deno.test(
   "five dispatchers at once over 500 queued messages: each message delivered exactly once",
-  opts,
   async () => {
     const fixture = await createMerchant(sql);
     const domain = `${fixture.merchantId.slice(0, 8)}.bulk.example`;
@@ -67,7 +64,6 @@ Deno.test(
 
 Deno.test(
   "a dispatcher killed between the server's acceptance and the record: retried, and the duplicate carries the same Message-ID",
-  opts,
   async () => {
     const fixture = await createMerchant(sql);
     const address = `crash-${fixture.merchantId.slice(0, 8)}@candidates.example`;
@@ -142,7 +138,6 @@ Deno.test(
 
 Deno.test(
   "a dispatcher whose lease cannot cover a send hands its messages back unsent; another sends each once",
-  opts,
   async () => {
     const fixture = await createMerchant(sql);
     const domain = `${fixture.merchantId.slice(0, 8)}.short-lease.example`;
@@ -182,7 +177,6 @@ Deno.test(
 
 Deno.test(
   "a dispatcher stopped mid-batch lets the send in flight finish and hands the rest back",
-  opts,
   async () => {
     const fixture = await createMerchant(sql);
     const domain = `${fixture.merchantId.slice(0, 8)}.stopped.example`;
@@ -242,7 +236,6 @@ Deno.test(
 
 Deno.test(
   "the database dropping the record of a sent message for a while: recorded once it is back, not sent again",
-  opts,
   async () => {
     const fixture = await createMerchant(sql);
     const address = uniqueEmail("hiccup");
@@ -275,7 +268,6 @@ Deno.test(
 
 Deno.test(
   "a dispatcher told to stop while the database drops its records stops at once, as if it had died there",
-  opts,
   async () => {
     const fixture = await createMerchant(sql);
     const address = uniqueEmail("stopping");
@@ -308,7 +300,6 @@ Deno.test(
 
 Deno.test(
   "a database error mid-slot: the slot's other send finishes and is recorded, the rest of the claim is handed back",
-  opts,
   async () => {
     const fixture = await createMerchant(sql);
     const [refused, held, ...others] = ["refused", "held", "other-1", "other-2", "other-3"].map(uniqueEmail);
@@ -378,7 +369,6 @@ Deno.test(
 
 Deno.test(
   "recording a sent invitation while its link is being redeemed: both go through, one after the other",
-  opts,
   async () => {
     const fixture = await createMerchant(sql);
     const address = uniqueEmail("lock-order");

@@ -4,25 +4,17 @@ import {
   createTemplateRenderer,
   MissingTemplateError,
 } from "../supabase/functions/_shared/email/templates.ts";
-import { createRegistrar } from "../supabase/functions/_shared/registration.ts";
+import { createRegistrar } from "../supabase/functions/_shared/interviews/registration.ts";
 import { userToken } from "./_support/credentials.ts";
-import {
-  header,
-  linkInHtml,
-  linkInText,
-  messagesTo,
-  startEmailTestEnv,
-  uniqueEmail,
-} from "./_support/email.ts";
+import { header, linkInHtml, linkInText, messagesTo, uniqueEmail } from "./_support/email.ts";
 import { createMerchant } from "./_support/fixtures.ts";
 import { callFunction, tokenOf } from "./_support/http.ts";
 import { startTestServer } from "./_support/server.ts";
 import { captureLogs } from "./_support/logs.ts";
+import { fileEmailEnv } from "./_support/suite.ts";
 
-const env = await startEmailTestEnv({ replyTo: null });
+const env = await fileEmailEnv({ replyTo: null });
 const { sql, server, catcher } = env;
-const opts = { sanitizeOps: false, sanitizeResources: false };
-globalThis.addEventListener("unload", () => env.close());
 
 async function register(merchantId: string, interviewId: string, body: Record<string, unknown>) {
   const reply = await callFunction(server.functionsUrl, "job-interview-register-users", {
@@ -41,7 +33,6 @@ async function dispatchOverHttp() {
 
 Deno.test(
   "type invitation: the email arrives once, with the API's working link, the merchant's sender identity and escaped content",
-  opts,
   async () => {
     const fixture = await createMerchant(sql);
     await sql`update merchants set name = ${'Acme <b>"Bold"</b> & Co'}, email_from_name = 'Acme Talent',
@@ -102,7 +93,7 @@ Deno.test(
   },
 );
 
-Deno.test("type url sends nothing and queues nothing", opts, async () => {
+Deno.test("type url sends nothing and queues nothing", async () => {
   const fixture = await createMerchant(sql);
   const address = uniqueEmail("url");
   const [row] = await register(fixture.merchantId, fixture.interviewId, {
@@ -119,7 +110,6 @@ Deno.test("type url sends nothing and queues nothing", opts, async () => {
 
 Deno.test(
   "without a sender identity of its own, the merchant's emails use the deployment defaults",
-  opts,
   async () => {
     const fixture = await createMerchant(sql);
     const address = uniqueEmail("defaults");
@@ -145,7 +135,6 @@ Deno.test(
 
 Deno.test(
   "the emailed link keeps the merchant's interview domain and the hide_menu / hide_iframe flags",
-  opts,
   async () => {
     const fixture = await createMerchant(sql, { baseUrl: "https://interviews.acme.example" });
     const address = uniqueEmail("flags");
@@ -168,7 +157,6 @@ Deno.test(
 
 Deno.test(
   "the invitation carries the registration's current link: a newer link issued before it went out replaces the old",
-  opts,
   async () => {
     const fixture = await createMerchant(sql);
     const address = uniqueEmail("newest");
@@ -191,7 +179,6 @@ Deno.test(
 
 Deno.test(
   "templates follow the message's language, with English as the fallback, and a recruiter message is escaped",
-  opts,
   async () => {
     const fixture = await createMerchant(sql);
     const registerUsers = createRegistrar(server.runtime);
@@ -236,7 +223,6 @@ Deno.test(
 
 Deno.test(
   "a message that cannot be rendered fails at once, with the reason, and is not retried",
-  opts,
   async () => {
     const fixture = await createMerchant(sql);
     const address = uniqueEmail("unrenderable");
@@ -261,7 +247,7 @@ Deno.test(
   },
 );
 
-Deno.test("template names that come from data never reach outside the templates folder", opts, async () => {
+Deno.test("template names that come from data never reach outside the templates folder", async () => {
   const render = createTemplateRenderer();
   await assert.rejects(() => render("../../config", "en", {}), MissingTemplateError);
   const rendered = await render("completion", "../../../etc", { merchant_name: "Acme", interview_name: "X" });
@@ -272,7 +258,7 @@ Deno.test("template names that come from data never reach outside the templates 
   );
 });
 
-Deno.test("email-dispatch takes only the service key", opts, async () => {
+Deno.test("email-dispatch takes only the service key", async () => {
   const fixture = await createMerchant(sql);
   const none = await callFunction(server.functionsUrl, "email-dispatch", {});
   assert.deepEqual(none.status, 401);
@@ -298,7 +284,6 @@ Deno.test("email-dispatch takes only the service key", opts, async () => {
 
 Deno.test(
   "one email-dispatch invocation sends at most EMAIL_DISPATCH_MAX_MESSAGES; the next ones carry on",
-  opts,
   async () => {
     await using capped = await startTestServer({
       email: { ...server.runtime.config.email, dispatchMaxMessages: 2 },
@@ -319,7 +304,7 @@ Deno.test(
   },
 );
 
-Deno.test("the OpenAPI document describes email-dispatch and interview-complete", opts, async () => {
+Deno.test("the OpenAPI document describes email-dispatch and interview-complete", async () => {
   const reply = await callFunction(server.functionsUrl, "openapi", { method: "GET" });
   assert.deepEqual(reply.status, 200);
   const dispatch = reply.body.paths["/email-dispatch"].post;
@@ -336,7 +321,7 @@ Deno.test("the OpenAPI document describes email-dispatch and interview-complete"
   assert(reply.body.components.schemas.InterviewCompleteRequest.required.includes("profile_interview_id"));
 });
 
-Deno.test("email-dispatch's log lines carry the id of the request they belong to", opts, async () => {
+Deno.test("email-dispatch's log lines carry the id of the request they belong to", async () => {
   const fixture = await createMerchant(sql);
   await register(fixture.merchantId, fixture.interviewId, {
     type: "invitation",
@@ -354,7 +339,6 @@ Deno.test("email-dispatch's log lines carry the id of the request they belong to
 
 Deno.test(
   "internationalised addresses (a non-ASCII local part, an IDN domain) register and are delivered; malformed ones are refused",
-  opts,
   async () => {
     const fixture = await createMerchant(sql);
     const tag = crypto.randomUUID().slice(0, 8);

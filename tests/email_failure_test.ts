@@ -8,13 +8,12 @@ import assert from "node:assert/strict";
 import { freePort } from "../scripts/local_db.ts";
 import { startMailCatcher } from "../scripts/mail_catcher.ts";
 import type { Dispatcher } from "../supabase/functions/_shared/email/dispatcher.ts";
-import { invite, makeDue, messagesTo, startEmailTestEnv, uniqueEmail, waitFor } from "./_support/email.ts";
+import { invite, makeDue, messagesTo, uniqueEmail, waitFor } from "./_support/email.ts";
 import { createMerchant } from "./_support/fixtures.ts";
+import { fileEmailEnv } from "./_support/suite.ts";
 
-const env = await startEmailTestEnv({ reminderScheduleSeconds: [] });
+const env = await fileEmailEnv({ reminderScheduleSeconds: [] });
 const { sql, server } = env;
-const opts = { sanitizeOps: false, sanitizeResources: false };
-globalThis.addEventListener("unload", () => env.close());
 
 async function inviteOne(label: string): Promise<{ address: string; outboxId: string }> {
   const fixture = await createMerchant(sql);
@@ -40,7 +39,6 @@ async function databaseClock(): Promise<number> {
 
 Deno.test(
   "SMTP server unreachable: nothing lost, retried with exponential backoff, delivered once when it comes back",
-  opts,
   async () => {
     const { address, outboxId } = await inviteOne("unreachable");
     const port = freePort();
@@ -89,7 +87,6 @@ Deno.test(
 
 Deno.test(
   "SMTP server refusing: failed after the last attempt with the reason, then retried by an operator",
-  opts,
   async () => {
     const { address, outboxId } = await inviteOne("refused");
     let refusing = true;
@@ -145,7 +142,7 @@ Deno.test(
   },
 );
 
-Deno.test("a recipient the server refuses for good fails at once, without retries", opts, async () => {
+Deno.test("a recipient the server refuses for good fails at once, without retries", async () => {
   const { address, outboxId } = await inviteOne("nosuchuser");
   await using catcher = await startMailCatcher({
     onRecipient: (to) => to === address ? { code: 550, message: "5.1.1 No such user" } : undefined,
@@ -163,7 +160,6 @@ Deno.test("a recipient the server refuses for good fails at once, without retrie
 
 Deno.test(
   "a server too slow for the send timeout: each timed-out attempt is abandoned, so no copy arrives until one succeeds",
-  opts,
   async () => {
     const { address, outboxId } = await inviteOne("slow");
     // Every reply comes well within the socket timeout, the whole transaction does not within the send

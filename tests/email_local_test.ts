@@ -13,12 +13,10 @@ import { createMerchant } from "./_support/fixtures.ts";
 import { callFunction } from "./_support/http.ts";
 import { testEmailConfig, uniqueEmail, waitFor } from "./_support/email.ts";
 
-const opts = { sanitizeOps: false, sanitizeResources: false };
-
 Deno.test(
   "with no SMTP server configured, an invitation lands in the local mail catcher at once and can be read there",
   // The outbox's NOTIFY wakes the worker: no LISTEN behind a transaction pooler (the next test).
-  { ...opts, ignore: loadConfig({ ...Deno.env.toObject(), ...LOCAL_ENV }).dbPooled },
+  { ignore: loadConfig({ ...Deno.env.toObject(), ...LOCAL_ENV }).dbPooled },
   async () => {
     // A poll interval far longer than the test may wait: only the outbox's NOTIFY can deliver in time.
     const defaults = loadConfig({ ...LOCAL_ENV, DATABASE_URL: Deno.env.get("DATABASE_URL") }).email;
@@ -88,7 +86,6 @@ Deno.test(
 
 Deno.test(
   "behind a transaction pooler the worker does not LISTEN: it finds queued messages by polling",
-  opts,
   async () => {
     const catcher = await startMailCatcher();
     await using server = await startTestServer({ email: testEmailConfig(catcher.smtpUrl) });

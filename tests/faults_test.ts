@@ -5,15 +5,14 @@ import { createMerchant, merchantFootprint } from "./_support/fixtures.ts";
 import { callFunction } from "./_support/http.ts";
 import { LOCAL_SECRET_KEY } from "../supabase/functions/_shared/config.ts";
 import { captureLogs } from "./_support/logs.ts";
+import { fileServer } from "./_support/suite.ts";
 
-const server = await startTestServer();
+const server = await fileServer();
 const { sql } = server.runtime;
-const opts = { sanitizeOps: false, sanitizeResources: false };
 const FN = "job-interview-register-users";
 
 Deno.test(
   "500: a fault mid-request answers with a request id, leaks nothing and writes nothing",
-  opts,
   async () => {
     const fixture = await createMerchant(sql, { credits: 10 });
     // A fault inside the transaction, after profiles were inserted: scoped to this fixture's merchant.
@@ -63,7 +62,6 @@ Deno.test(
 
 Deno.test(
   "503 with Retry-After when the credits keep changing under a batch: after three passes, nothing written",
-  opts,
   async () => {
     const fixture = await createMerchant(sql, { credits: 10 });
     const tag = fixture.merchantId.slice(0, 8);
@@ -90,7 +88,7 @@ Deno.test(
   },
 );
 
-Deno.test("503 with Retry-After when the database is unreachable", opts, async () => {
+Deno.test("503 with Retry-After when the database is unreachable", async () => {
   const closed = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (closed.addr as Deno.NetAddr).port;
   closed.close(); // Nothing listens there now: connections are refused.
@@ -114,7 +112,7 @@ Deno.test("503 with Retry-After when the database is unreachable", opts, async (
   }
 });
 
-Deno.test("connections killed by the server are replaced: the next request succeeds", opts, async () => {
+Deno.test("connections killed by the server are replaced: the next request succeeds", async () => {
   const token = await userToken(SEED.owner);
   const body = {
     interview_id: SEED.activeInterview,
@@ -130,7 +128,7 @@ Deno.test("connections killed by the server are replaced: the next request succe
   assert.deepEqual(retry.status, 200);
 });
 
-Deno.test("access logs are JSON with the request id and never hold a token or key", opts, async () => {
+Deno.test("access logs are JSON with the request id and never hold a token or key", async () => {
   const token = await userToken(SEED.owner);
   const { result: replies, lines } = await captureLogs(async () => [
     await callFunction(server.functionsUrl, FN, {
@@ -166,7 +164,7 @@ Deno.test("access logs are JSON with the request id and never hold a token or ke
 
 async function signedInterviewToken(): Promise<string> {
   const { interviewTokenKey, mintInterviewToken } = await import(
-    "../supabase/functions/_shared/interview_token.ts"
+    "../supabase/functions/_shared/interviews/token.ts"
   );
   const now = Math.floor(Date.now() / 1000);
   return await mintInterviewToken(await interviewTokenKey(server.runtime.config.interviewTokenSecret), {
@@ -181,7 +179,7 @@ async function signedInterviewToken(): Promise<string> {
   });
 }
 
-Deno.test("a client that hangs up mid-body is logged as its abort, not as a server error", opts, async () => {
+Deno.test("a client that hangs up mid-body is logged as its abort, not as a server error", async () => {
   const { lines } = await captureLogs(async () => {
     const { hostname, port } = new URL(server.baseUrl);
     const conn = await Deno.connect({ hostname, port: Number(port) });

@@ -2,40 +2,18 @@
  * Only the database owner (the edge functions) gets in: RLS on every public table, and no privilege for
  * PUBLIC, nor for Supabase's anon and authenticated roles, on the tables, sequences and functions, schema
  * `app` included. The Supabase roles are checked by replaying the lock-down migration over Supabase's grants
- * in a transaction that is rolled back: the embedded PostgreSQL has no such roles of its own.
+ * in a transaction that is rolled back (withTransaction): the embedded PostgreSQL has no such roles of its own.
  */
 import assert from "node:assert/strict";
-import postgres from "postgres";
-import { loadConfig, LOCAL_ENV } from "../supabase/functions/_shared/config.ts";
+import type postgres from "postgres";
+import { fileDatabase, withTransaction } from "./_support/suite.ts";
 
-const opts = { sanitizeOps: false, sanitizeResources: false };
+const db = fileDatabase();
 const LOCK_DOWN = new URL("../supabase/migrations/20261121003000_lock_down_grants.sql", import.meta.url);
 const TABLE_PRIVILEGES = "SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER";
 
-function connect(): postgres.Sql {
-  return postgres(loadConfig({ ...Deno.env.toObject(), ...LOCAL_ENV }).databaseUrl, {
-    max: 1,
-    onnotice: () => {},
-  });
-}
-
-/** Runs `work` in a transaction that is always rolled back, so roles and grants made there leave no trace. */
-async function rolledBack(
-  sql: postgres.Sql,
-  work: (tx: postgres.ReservedSql) => Promise<void>,
-): Promise<void> {
-  const tx = await sql.reserve();
-  try {
-    await tx`begin`;
-    await work(tx);
-  } finally {
-    await tx`rollback`;
-    tx.release();
-  }
-}
-
 /** Every object of ours that `role` holds any privilege on, as "kind name" strings; [] is locked down. */
-async function privilegesOf(tx: postgres.ReservedSql, role: string): Promise<string[]> {
+async function privilegesOf(tx: postgres.TransactionSql, role: string): Promise<string[]> {
   const rows = await tx<{ what: string }[]>`
     select 'table ' || c.relname as what
       from pg_class c
@@ -58,50 +36,33 @@ async function privilegesOf(tx: postgres.ReservedSql, role: string): Promise<str
   return rows.map((row) => row.what);
 }
 
-Deno.test("row level security is on for every table in schema public", opts, async () => {
-  const sql = connect();
-  try {
-    const tables = await sql<{ relname: string; relrowsecurity: boolean }[]>`
-      select relname, relrowsecurity from pg_class
-       where relnamespace = 'public'::regnamespace and relkind in ('r', 'p') order by relname`;
-    assert.ok(tables.some((t) => t.relname === "merchants"), "the schema is there to check");
-    assert.deepEqual(tables.filter((t) => !t.relrowsecurity).map((t) => t.relname), []);
-  } finally {
-    await sql.end({ timeout: 5 });
-  }
+Deno.test("row level security is on for every table in schema public", async () => {
+  const tables = await db<{ relname: string; relrowsecurity: boolean }[]>`
+    select relname, relrowsecurity from pg_class
+     where relnamespace = 'public'::regnamespace and relkind in ('r', 'p') order by relname`;
+  assert.ok(tables.some((t) => t.relname === "merchants"), "the schema is there to check");
+  assert.deepEqual(tables.filter((t) => !t.relrowsecurity).map((t) => t.relname), []);
 });
 
 Deno.test(
   "PUBLIC has no privilege on any table, sequence or function of ours, nor on schema app",
-  opts,
-  async () => {
-    const sql = connect();
-    try {
-      await rolledBack(sql, async (tx) => {
-        // A role with no grants of its own holds exactly what PUBLIC does.
-        const probe = `grants_probe_${crypto.randomUUID().replaceAll("-", "")}`;
-        await tx.unsafe(`create role ${probe} nologin`);
-        const [{ count }] =
-          await tx`select count(*)::int as count from pg_proc where pronamespace = 'app'::regnamespace`;
-        assert.ok(count >= 10, `app's functions are there to check (${count})`);
-        assert.deepEqual(await privilegesOf(tx, probe), []);
-      });
-    } finally {
-      await sql.end({ timeout: 5 });
-    }
-  },
+  withTransaction(db, async (tx) => {
+    // A role with no grants of its own holds exactly what PUBLIC does.
+    const probe = `grants_probe_${crypto.randomUUID().replaceAll("-", "")}`;
+    await tx.unsafe(`create role ${probe} nologin`);
+    const [{ count }] =
+      await tx`select count(*)::int as count from pg_proc where pronamespace = 'app'::regnamespace`;
+    assert.ok(count >= 10, `app's functions are there to check (${count})`);
+    assert.deepEqual(await privilegesOf(tx, probe), []);
+  }),
 );
 
 Deno.test(
   "on a Supabase-like database, the lock-down migration takes every privilege from anon and authenticated, " +
     "for tables made later too",
-  opts,
-  async () => {
-    const sql = connect();
-    try {
-      await rolledBack(sql, async (tx) => {
-        // Supabase's roles, and the grants its default privileges (or a careless migration) give them.
-        await tx.unsafe(`
+  withTransaction(db, async (tx) => {
+    // Supabase's roles, and the grants its default privileges (or a careless migration) give them.
+    await tx.unsafe(`
           do $$ begin
             if not exists (select from pg_roles where rolname = 'anon') then create role anon nologin; end if;
             if not exists (select from pg_roles where rolname = 'authenticated') then
@@ -115,20 +76,16 @@ Deno.test(
           grant all on all sequences in schema public to anon, authenticated;
           grant usage on schema app to anon, authenticated;
           grant execute on all functions in schema app to anon, authenticated;`);
-        for (const role of ["anon", "authenticated"]) {
-          const granted = await privilegesOf(tx, role);
-          assert.ok(granted.includes("table merchants"), `${role} starts out with Supabase's grants`);
-          assert.ok(granted.includes("schema app"), `${role} starts out with Supabase's grants`);
-        }
-
-        await tx.unsafe(await Deno.readTextFile(LOCK_DOWN));
-        await tx.unsafe(`create table public.grants_probe_later (id int primary key)`);
-        for (const role of ["anon", "authenticated"]) {
-          assert.deepEqual(await privilegesOf(tx, role), [], role);
-        }
-      });
-    } finally {
-      await sql.end({ timeout: 5 });
+    for (const role of ["anon", "authenticated"]) {
+      const granted = await privilegesOf(tx, role);
+      assert.ok(granted.includes("table merchants"), `${role} starts out with Supabase's grants`);
+      assert.ok(granted.includes("schema app"), `${role} starts out with Supabase's grants`);
     }
-  },
+
+    await tx.unsafe(await Deno.readTextFile(LOCK_DOWN));
+    await tx.unsafe(`create table public.grants_probe_later (id int primary key)`);
+    for (const role of ["anon", "authenticated"]) {
+      assert.deepEqual(await privilegesOf(tx, role), [], role);
+    }
+  }),
 );

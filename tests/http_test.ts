@@ -1,16 +1,15 @@
 import assert from "node:assert/strict";
-import { startTestServer } from "./_support/server.ts";
 import { SEED, userToken } from "./_support/credentials.ts";
 import { callFunction } from "./_support/http.ts";
 import { LOCAL_SECRET_KEY } from "../supabase/functions/_shared/config.ts";
+import { fileServer } from "./_support/suite.ts";
 
-const server = await startTestServer({ maxUsersPerRequest: 5, maxBodyBytes: 4096 });
-const opts = { sanitizeOps: false, sanitizeResources: false };
+const server = await fileServer({ maxUsersPerRequest: 5, maxBodyBytes: 4096 });
 const FN = "job-interview-register-users";
 const owner = await userToken(SEED.owner);
 const user = () => ({ email: `http-${crypto.randomUUID()}@example.com` });
 
-Deno.test("422: every validation failure in the documented error shape", opts, async (t) => {
+Deno.test("422: every validation failure in the documented error shape", async (t) => {
   const cases: [string, string, { error: string | RegExp; name?: string }][] = [
     ["body not JSON", "{nope", { error: "Request body must be valid JSON" }],
     ["body a JSON array", "[]", { error: "Request body must be a JSON object" }],
@@ -98,7 +97,7 @@ Deno.test("422: every validation failure in the documented error shape", opts, a
   }
 });
 
-Deno.test("200 even when every row failed", opts, async () => {
+Deno.test("200 even when every row failed", async () => {
   const reply = await callFunction(server.functionsUrl, FN, {
     token: owner,
     body: { interview_id: SEED.activeInterview, users: [{ name: "x" }, { email: "bad" }] },
@@ -112,7 +111,6 @@ Deno.test("200 even when every row failed", opts, async () => {
 
 Deno.test(
   "413 for a body over the limit, 404 for an unknown path, 405 for a wrong method",
-  opts,
   async () => {
     const big = await callFunction(server.functionsUrl, FN, {
       token: owner,
@@ -141,7 +139,7 @@ Deno.test(
   },
 );
 
-Deno.test("CORS: preflights are answered and responses carry the headers", opts, async () => {
+Deno.test("CORS: preflights are answered and responses carry the headers", async () => {
   const preflight = await fetch(`${server.functionsUrl}/${FN}`, {
     method: "OPTIONS",
     headers: {
@@ -160,7 +158,7 @@ Deno.test("CORS: preflights are answered and responses carry the headers", opts,
   assert.deepEqual(reply.headers.get("access-control-allow-origin"), "*");
 });
 
-Deno.test("every response carries a request id; a client's own id is kept", opts, async () => {
+Deno.test("every response carries a request id; a client's own id is kept", async () => {
   const generated = await callFunction(server.functionsUrl, FN, { token: owner, rawBody: "{}" });
   assert.match(generated.headers.get("x-request-id")!, /^[0-9a-f-]{36}$/);
   const given = await callFunction(server.functionsUrl, FN, {
@@ -171,7 +169,7 @@ Deno.test("every response carries a request id; a client's own id is kept", opts
   assert.deepEqual(given.headers.get("x-request-id"), "client-chosen-1");
 });
 
-Deno.test("the service key works over HTTP as a new-style sb_secret_ key", opts, async () => {
+Deno.test("the service key works over HTTP as a new-style sb_secret_ key", async () => {
   const reply = await callFunction(server.functionsUrl, FN, {
     token: LOCAL_SECRET_KEY,
     body: {

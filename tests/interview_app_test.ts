@@ -15,6 +15,7 @@ import { dispatcherFor, messagesTo, testEmailConfig, uniqueEmail } from "./_supp
 import { createMerchant } from "./_support/fixtures.ts";
 import { callFunction } from "./_support/http.ts";
 import { startTestServer } from "./_support/server.ts";
+import { sharedAcrossTests } from "./_support/suite.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const installed = (() => {
@@ -26,7 +27,9 @@ const installed = (() => {
 })();
 // .ci/run installs chromium and requires it; elsewhere the test is skipped without it.
 const required = (Deno.env.get("JOBMOJITO_TEST_REQUIRE") ?? "").split(",").includes("chromium");
-const opts = { sanitizeOps: false, sanitizeResources: false, ignore: !installed && !required };
+const opts = { ignore: !installed && !required };
+// The browser's pipes and the servers' sockets outlive the test body by a moment.
+sharedAcrossTests();
 
 function launch(): Promise<Browser> {
   return chromium.launch({

@@ -2,16 +2,16 @@ import assert from "node:assert/strict";
 import { decodeJwt, SignJWT } from "jose";
 import { LOCAL_SECRET_KEY } from "../supabase/functions/_shared/config.ts";
 import { userToken } from "./_support/credentials.ts";
-import { messagesTo, startEmailTestEnv, uniqueEmail, waitFor } from "./_support/email.ts";
+import { messagesTo, uniqueEmail, waitFor } from "./_support/email.ts";
 import { checkEmails } from "../supabase/functions/_shared/email/outbox.ts";
 import { invitationTokenKey, mintInvitationToken } from "../supabase/functions/_shared/invitations/token.ts";
 import { createMerchant, createStaff, type MerchantFixture } from "./_support/fixtures.ts";
 import { callFunction } from "./_support/http.ts";
 import { startTestServer } from "./_support/server.ts";
+import { fileEmailEnv } from "./_support/suite.ts";
 
-const env = await startEmailTestEnv();
+const env = await fileEmailEnv();
 const { sql, server } = env;
-const opts = { sanitizeOps: false, sanitizeResources: false };
 
 /** A person's own Supabase access token: a user id of their own and the email they signed in with. */
 const personToken = (email: string, sub: string = crypto.randomUUID()) =>
@@ -62,7 +62,6 @@ const membersOf = (merchantId: string, accountId: string) =>
 
 Deno.test(
   "the invited person accepts with their own token: account created, role active, link spent",
-  opts,
   async () => {
     const merchant = await createMerchant(sql);
     const email = uniqueEmail("Accepting.Member");
@@ -113,7 +112,6 @@ Deno.test(
 
 Deno.test(
   "the wrong person, or no person, cannot accept: nothing changes, the right one still can",
-  opts,
   async () => {
     const merchant = await createMerchant(sql);
     const email = uniqueEmail("right");
@@ -154,7 +152,7 @@ Deno.test(
   },
 );
 
-Deno.test("accepting twice: the second time is a 410 and changes nothing", opts, async () => {
+Deno.test("accepting twice: the second time is a 410 and changes nothing", async () => {
   const merchant = await createMerchant(sql);
   const email = uniqueEmail("twice");
   const { acceptToken } = await inviteAndDeliver(merchant, email, "user");
@@ -169,7 +167,6 @@ Deno.test("accepting twice: the second time is a 410 and changes nothing", opts,
 
 Deno.test(
   "20 concurrent acceptances of one link: exactly one wins, one account, one membership",
-  opts,
   async () => {
     const merchant = await createMerchant(sql);
     const email = uniqueEmail("race");
@@ -223,7 +220,7 @@ Deno.test(
   },
 );
 
-Deno.test("an expired link is a 410, whether its token or the database says so", opts, async () => {
+Deno.test("an expired link is a 410, whether its token or the database says so", async () => {
   const merchant = await createMerchant(sql);
   const expiredEmail = uniqueEmail("expired");
   const delivered = await inviteAndDeliver(merchant, expiredEmail, "mentor");
@@ -254,7 +251,7 @@ Deno.test("an expired link is a 410, whether its token or the database says so",
   assert.equal((await invitationState(invitationId)).accepted, false);
 });
 
-Deno.test("a link replaced by force_invite is revoked; the new one works", opts, async () => {
+Deno.test("a link replaced by force_invite is revoked; the new one works", async () => {
   const merchant = await createMerchant(sql);
   const email = uniqueEmail("resent");
   const first = await inviteAndDeliver(merchant, email, "mentor");
@@ -271,7 +268,7 @@ Deno.test("a link replaced by force_invite is revoked; the new one works", opts,
   assert.equal((await accept(token, second.acceptToken)).status, 200);
 });
 
-Deno.test("an invitation superseded by a direct grant is revoked", opts, async () => {
+Deno.test("an invitation superseded by a direct grant is revoked", async () => {
   const merchant = await createMerchant(sql);
   const email = uniqueEmail("superseded");
   const { invitationId, acceptToken } = await inviteAndDeliver(merchant, email, "mentor");
@@ -294,7 +291,6 @@ Deno.test("an invitation superseded by a direct grant is revoked", opts, async (
 
 Deno.test(
   "a direct grant below an open invitation's role leaves the offer standing: staff cannot destroy or take over an owner's offer",
-  opts,
   async () => {
     const merchant = await createMerchant(sql);
     const staff = await userToken(await createStaff(sql, merchant.merchantId, "merchant"));
@@ -323,7 +319,7 @@ Deno.test(
   },
 );
 
-Deno.test("a platform admin accepting an invitation keeps no home merchant", opts, async () => {
+Deno.test("a platform admin accepting an invitation keeps no home merchant", async () => {
   const merchant = await createMerchant(sql);
   const email = uniqueEmail("admin");
   const { acceptToken } = await inviteAndDeliver(merchant, email, "merchant");
@@ -337,7 +333,6 @@ Deno.test("a platform admin accepting an invitation keeps no home merchant", opt
 
 Deno.test(
   "an invitation lapses with its inviter's authority: a 410 until someone who may grant the role invites again",
-  opts,
   async () => {
     const merchant = await createMerchant(sql);
     const staffId = await createStaff(sql, merchant.merchantId, "merchant");
@@ -379,7 +374,7 @@ Deno.test(
   },
 );
 
-Deno.test("a different account already holding the invited address: 409, nothing written", opts, async () => {
+Deno.test("a different account already holding the invited address: 409, nothing written", async () => {
   const merchant = await createMerchant(sql);
   const email = uniqueEmail("taken");
   const { invitationId, acceptToken } = await inviteAndDeliver(merchant, email, "user");
@@ -392,7 +387,7 @@ Deno.test("a different account already holding the invited address: 409, nothing
   assert.equal((await invitationState(invitationId)).spent, 0);
 });
 
-Deno.test("tokens that are not accept links: 422", opts, async () => {
+Deno.test("tokens that are not accept links: 422", async () => {
   const token = await personToken(uniqueEmail("anyone"));
   const sign = (secret: string, aud: string, jti = crypto.randomUUID()) =>
     new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setAudience(aud).setSubject(crypto.randomUUID())
@@ -419,7 +414,6 @@ Deno.test("tokens that are not accept links: 422", opts, async () => {
 
 Deno.test(
   "a claimed accept email whose link stopped working is cancelled at send time, not sent",
-  opts,
   async () => {
     const merchant = await createMerchant(sql);
     const owner = await userToken(merchant.ownerId);

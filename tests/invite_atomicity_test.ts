@@ -7,16 +7,14 @@ import { userToken } from "./_support/credentials.ts";
 import { createInterview, createMerchant, merchantFootprint } from "./_support/fixtures.ts";
 import { callFunction } from "./_support/http.ts";
 import { waitFor } from "./_support/email.ts";
-import { startTestServer } from "./_support/server.ts";
 import { invitationTokenKey, mintInvitationToken } from "../supabase/functions/_shared/invitations/token.ts";
+import { fileServer } from "./_support/suite.ts";
 
-const server = await startTestServer();
+const server = await fileServer();
 const { sql } = server.runtime;
-const opts = { sanitizeOps: false, sanitizeResources: false };
 
 Deno.test(
   "a fault in the second interview group rolls back the members, the first group and its credits",
-  opts,
   async () => {
     const fixture = await createMerchant(sql, { credits: 10 });
     const second = await createInterview(sql, fixture.merchantId);
@@ -51,7 +49,6 @@ Deno.test(
 
 Deno.test(
   "accepting while a forced re-send is decided: never both an acceptance and a fresh invitation",
-  opts,
   async () => {
     const fixture = await createMerchant(sql);
     const owner = await userToken(fixture.ownerId);
@@ -106,7 +103,6 @@ Deno.test(
 
 Deno.test(
   "a multi-interview invite and register-users of a candidate it shares: no deadlock",
-  opts,
   async () => {
     const fixture = await createMerchant(sql, { credits: 10_000 });
     const second = await createInterview(sql, fixture.merchantId);

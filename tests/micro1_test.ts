@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { parse } from "yaml";
 import { SEED, userToken } from "./_support/credentials.ts";
-import { linkInText, messagesTo, startEmailTestEnv, uniqueEmail } from "./_support/email.ts";
+import { linkInText, messagesTo, uniqueEmail } from "./_support/email.ts";
 import { createMerchant, credits, merchantFootprint } from "./_support/fixtures.ts";
 import { callFunction, tokenOf } from "./_support/http.ts";
 import { startTestServer } from "./_support/server.ts";
@@ -14,10 +14,10 @@ import { captureLogs } from "./_support/logs.ts";
 import { micro1InviteApp } from "../supabase/functions/_shared/routes/micro1_invite.ts";
 import { LOCAL_ACME_API_KEY } from "../supabase/functions/_shared/api_keys/key.ts";
 import { LOCAL_SECRET_KEY } from "../supabase/functions/_shared/config.ts";
+import { fileEmailEnv } from "./_support/suite.ts";
 
-const env = await startEmailTestEnv();
+const env = await fileEmailEnv();
 const { server, sql, catcher } = env;
-const opts = { sanitizeOps: false, sanitizeResources: false };
 
 /**
  * A micro1 client as its documentation describes it: base URL + /interview/invite, the key in
@@ -60,7 +60,6 @@ async function merchantWithKey(options: { credits?: number } = {}) {
 
 Deno.test(
   "seed 004's example body, with the seeded interview id and key: the documented envelope",
-  opts,
   async () => {
     const example = await seedRequestExample();
     // Its candidate_id example names a candidate of micro1's; a re-send is tested on its own below.
@@ -96,7 +95,6 @@ Deno.test(
 
 Deno.test(
   "a client written from micro1's docs: invites, emails the link, re-sends by candidate_id",
-  opts,
   async () => {
     const fixture = await merchantWithKey();
     const [ann, bob] = [uniqueEmail("ann"), uniqueEmail("bob")];
@@ -155,7 +153,6 @@ Deno.test(
 
 Deno.test(
   "disable_email_notification: links only, no email queued; by default the chain starts",
-  opts,
   async () => {
     const fixture = await merchantWithKey();
     const quiet = uniqueEmail("quiet");
@@ -180,7 +177,6 @@ Deno.test(
 
 Deno.test(
   "all or nothing: an invalid email or missing credits fails the request, names why, writes nothing",
-  opts,
   async (t) => {
     const fixture = await merchantWithKey({ credits: 1 });
     const cases: [string, Record<string, unknown>, RegExp][] = [
@@ -237,7 +233,7 @@ Deno.test(
   },
 );
 
-Deno.test("the envelope for credentials, bodies and faults", opts, async (t) => {
+Deno.test("the envelope for credentials, bodies and faults", async (t) => {
   const fixture = await merchantWithKey();
   const body = { interview_id: fixture.interviewId, candidates: [{ name: "E", email: uniqueEmail("e") }] };
   await t.step("no key: 401", async () => {
@@ -317,7 +313,6 @@ Deno.test("the envelope for credentials, bodies and faults", opts, async (t) => 
 
 Deno.test(
   "all or nothing under a race for the last credits: whole requests only, never a credit too many",
-  opts,
   async () => {
     const fixture = await merchantWithKey({ credits: 7 });
     const replies = await Promise.all(

@@ -1,13 +1,12 @@
 import assert from "node:assert/strict";
 import { parse } from "yaml";
 import { createClient } from "@supabase/supabase-js";
-import { startTestServer } from "./_support/server.ts";
 import { SEED, userToken } from "./_support/credentials.ts";
 import { createMerchant, merchantFootprint } from "./_support/fixtures.ts";
 import { LOCAL_ANON_JWT } from "../supabase/functions/_shared/config.ts";
+import { fileServer } from "./_support/suite.ts";
 
-const server = await startTestServer();
-const opts = { sanitizeOps: false, sanitizeResources: false };
+const server = await fileServer();
 
 // Walking two arbitrary JSON documents side by side: any is the honest type.
 // deno-lint-ignore no-explicit-any
@@ -60,7 +59,7 @@ function assertCompatible(seed: Schema, ours: Schema, seedRaw: Schema, oursRaw: 
   }
 }
 
-Deno.test("GET /openapi serves an OpenAPI 3.1 document compatible with the seed's", opts, async () => {
+Deno.test("GET /openapi serves an OpenAPI 3.1 document compatible with the seed's", async () => {
   const res = await fetch(`${server.functionsUrl}/openapi`);
   assert.deepEqual(res.status, 200);
   const ours = await res.json();
@@ -94,7 +93,6 @@ Deno.test("GET /openapi serves an OpenAPI 3.1 document compatible with the seed'
 
 Deno.test(
   "POST /interview/invite is documented compatibly with micro1's OpenAPI (seed 004)",
-  opts,
   async () => {
     const ours = await (await fetch(`${server.functionsUrl}/openapi`)).json();
     const seed = await seedDocument("004_f5d1f7eca8c5e3d0.txt");
@@ -114,7 +112,7 @@ Deno.test(
   },
 );
 
-Deno.test("the compatibility check can fail: a field dropped from our document is caught", opts, async () => {
+Deno.test("the compatibility check can fail: a field dropped from our document is caught", async () => {
   const ours = await (await fetch(`${server.functionsUrl}/openapi`)).json();
   const seed = await seedDocument();
   delete ours.components.schemas.JobInterviewRegisterUsersRequest.properties.hide_iframe;
@@ -133,7 +131,7 @@ Deno.test("the compatibility check can fail: a field dropped from our document i
   assert(failed);
 });
 
-Deno.test("a merchant app calls the API through supabase-js functions.invoke", opts, async () => {
+Deno.test("a merchant app calls the API through supabase-js functions.invoke", async () => {
   const fixture = await createMerchant(server.runtime.sql);
   const supabase = createClient(server.baseUrl, LOCAL_ANON_JWT, {
     auth: { persistSession: false, autoRefreshToken: false },

@@ -12,10 +12,12 @@ import { FREE_LOCAL_PORTS } from "../scripts/start.ts";
 import { createMerchant, merchantFootprint } from "./_support/fixtures.ts";
 import { callFunction, tokenOf } from "./_support/http.ts";
 import { waitFor } from "./_support/email.ts";
+import { sharedAcrossTests } from "./_support/suite.ts";
 
 const pooled = loadConfig({ ...Deno.env.toObject(), ...LOCAL_ENV }).dbPooled;
 const direct = Deno.env.get("DIRECT_DATABASE_URL");
-const opts = { sanitizeOps: false, sanitizeResources: false };
+// Child processes and their pipes outlive the test body by a moment.
+sharedAcrossTests();
 
 /** One API process as `deno task start` runs it against an external database, sending through `smtpUrl`. */
 async function startApi(smtpUrl: string) {
@@ -58,7 +60,6 @@ async function startApi(smtpUrl: string) {
 Deno.test({
   name: "two API processes through PgBouncer: credits spent once, a link redeemed once, each email sent once",
   ignore: !pooled || !direct,
-  ...opts,
   async fn() {
     const sql = postgres(direct!, { max: 4, onnotice: () => {} });
     const catcher = await startMailCatcher();

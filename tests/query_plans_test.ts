@@ -10,8 +10,6 @@ import postgres from "postgres";
 import { loadConfig, LOCAL_ENV } from "../supabase/functions/_shared/config.ts";
 import { createMerchant, type MerchantFixture } from "./_support/fixtures.ts";
 
-const opts = { sanitizeOps: false, sanitizeResources: false };
-
 /** A connection of its own, and the plans of its statements (nested ones too) once `explain()` was called. */
 function explainingConnection() {
   const plans: string[] = [];
@@ -40,7 +38,6 @@ async function registerOne(sql: postgres.Sql, fixture: MerchantFixture, email: s
 
 Deno.test(
   "a single-user registration probes indexes, not every candidate profile and registration",
-  opts,
   async () => {
     const { sql, plans, explain } = explainingConnection();
     try {
@@ -78,7 +75,7 @@ Deno.test(
   },
 );
 
-Deno.test("the batch's statements are planned once per connection, not on every call", opts, async () => {
+Deno.test("the batch's statements are planned once per connection, not on every call", async () => {
   const { sql, plans, explain } = explainingConnection();
   try {
     const fixture = await createMerchant(sql);
@@ -94,7 +91,7 @@ Deno.test("the batch's statements are planned once per connection, not on every 
   }
 });
 
-Deno.test("inviting one person probes indexes, not every open invitation of the merchant", opts, async () => {
+Deno.test("inviting one person probes indexes, not every open invitation of the merchant", async () => {
   const { sql, plans, explain } = explainingConnection();
   try {
     const fixture = await createMerchant(sql);

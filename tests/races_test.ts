@@ -1,17 +1,15 @@
 import assert from "node:assert/strict";
-import { startTestServer } from "./_support/server.ts";
 import { userToken } from "./_support/credentials.ts";
 import { createMerchant, credits, merchantFootprint } from "./_support/fixtures.ts";
 import { callFunction, tokenOf } from "./_support/http.ts";
+import { fileServer } from "./_support/suite.ts";
 
-const server = await startTestServer({ dbPoolSize: 20 });
+const server = await fileServer({ dbPoolSize: 20 });
 const { sql } = server.runtime;
-const opts = { sanitizeOps: false, sanitizeResources: false };
 const FN = "job-interview-register-users";
 
 Deno.test(
   "the same email registered by 20 parallel requests: one profile, one registration, one credit",
-  opts,
   async () => {
     const fixture = await createMerchant(sql, { credits: 100 });
     const token = await userToken(fixture.ownerId);
@@ -48,7 +46,6 @@ Deno.test(
 
 Deno.test(
   "200 parallel single-user requests against 50 credits: exactly 50 ok and 0 credits left",
-  opts,
   async () => {
     const fixture = await createMerchant(sql, { credits: 50 });
     const token = await userToken(fixture.ownerId);
@@ -69,7 +66,7 @@ Deno.test(
   },
 );
 
-Deno.test("50 parallel redemptions of one token: exactly one 200, the rest 410", opts, async () => {
+Deno.test("50 parallel redemptions of one token: exactly one 200, the rest 410", async () => {
   const fixture = await createMerchant(sql);
   const reply = await callFunction(server.functionsUrl, FN, {
     token: await userToken(fixture.ownerId),
@@ -91,7 +88,7 @@ Deno.test("50 parallel redemptions of one token: exactly one 200, the rest 410",
   );
 });
 
-Deno.test("parallel batches with overlapping emails never spend a credit twice", opts, async () => {
+Deno.test("parallel batches with overlapping emails never spend a credit twice", async () => {
   const fixture = await createMerchant(sql, { credits: 1000 });
   const token = await userToken(fixture.ownerId);
   const emails = Array.from({ length: 60 }, (_, i) => `overlap-${i}@race.example`);
@@ -118,7 +115,6 @@ Deno.test("parallel batches with overlapping emails never spend a credit twice",
 
 Deno.test(
   "overlapping batches racing for the last credits: no error, no double spend, nothing for failed rows",
-  opts,
   async () => {
     const fixture = await createMerchant(sql, { credits: 20 });
     const token = await userToken(fixture.ownerId);

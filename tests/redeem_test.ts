@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { decodeJwt, SignJWT } from "jose";
-import { startTestServer } from "./_support/server.ts";
 import { userToken } from "./_support/credentials.ts";
 import { createInterview, createMerchant } from "./_support/fixtures.ts";
 import { callFunction, tokenOf } from "./_support/http.ts";
@@ -9,11 +8,11 @@ import {
   type InterviewTokenClaims,
   interviewTokenKey,
   mintInterviewToken,
-} from "../supabase/functions/_shared/interview_token.ts";
+} from "../supabase/functions/_shared/interviews/token.ts";
+import { fileServer } from "./_support/suite.ts";
 
-const server = await startTestServer({ interviewTokenTtlSeconds: 3600 });
+const server = await fileServer({ interviewTokenTtlSeconds: 3600 });
 const { sql } = server.runtime;
-const opts = { sanitizeOps: false, sanitizeResources: false };
 
 async function registerOne(
   merchant: { ownerId: string },
@@ -36,7 +35,6 @@ const redeem = async (token: string) =>
 
 Deno.test(
   "redeeming a link returns the registration, spends the token, starts the registration, cancels reminders",
-  opts,
   async () => {
     const fixture = await createMerchant(sql);
     const row = await registerOne(fixture, fixture.interviewId, { type: "invitation" });
@@ -70,7 +68,7 @@ Deno.test(
   },
 );
 
-Deno.test("401 for a malformed, foreign or tampered token; 422 without one", opts, async () => {
+Deno.test("401 for a malformed, foreign or tampered token; 422 without one", async () => {
   const fixture = await createMerchant(sql);
   const row = await registerOne(fixture, fixture.interviewId);
   const token = tokenOf(row.interview_url);
@@ -100,7 +98,6 @@ Deno.test("401 for a malformed, foreign or tampered token; 422 without one", opt
 
 Deno.test(
   "410 for an expired token: by its exp claim, and by the expiry the database keeps",
-  opts,
   async () => {
     const fixture = await createMerchant(sql);
     const row = await registerOne(fixture, fixture.interviewId);
@@ -121,7 +118,6 @@ Deno.test(
 
 Deno.test(
   "409 when the interview closed after the link was sent; test links follow the test rules",
-  opts,
   async () => {
     const fixture = await createMerchant(sql);
     const real = await registerOne(fixture, fixture.interviewId);
@@ -145,10 +141,9 @@ Deno.test(
 
 Deno.test(
   "a minted interview token is byte for byte the token jose signs over the same claims",
-  opts,
   async () => {
     const { interviewTokenKey, mintInterviewToken } = await import(
-      "../supabase/functions/_shared/interview_token.ts"
+      "../supabase/functions/_shared/interviews/token.ts"
     );
     const secret = server.runtime.config.interviewTokenSecret;
     const key = await interviewTokenKey(secret);

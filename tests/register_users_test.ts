@@ -1,22 +1,20 @@
 import assert from "node:assert/strict";
 import { decodeJwt } from "jose";
-import { startTestServer } from "./_support/server.ts";
 import { SEED, userToken } from "./_support/credentials.ts";
 import { createInterview, createMerchant, credits, merchantFootprint } from "./_support/fixtures.ts";
 import { callFunction, tokenOf } from "./_support/http.ts";
 import { waitFor } from "./_support/email.ts";
 import { MAX_JSON_DEPTH } from "../supabase/functions/_shared/request_body.ts";
+import { fileServer } from "./_support/suite.ts";
 
-const server = await startTestServer();
+const server = await fileServer();
 const { sql } = server.runtime;
 const FN = "job-interview-register-users";
-const opts = { sanitizeOps: false, sanitizeResources: false };
 const register = async (token: string, body: unknown) =>
   await callFunction(server.functionsUrl, FN, { token, body });
 
 Deno.test(
   "the reference page's curl body, sent verbatim with seeded ids, returns the documented shape",
-  opts,
   async () => {
     const token = await userToken(SEED.owner);
     const page = await Deno.readTextFile(
@@ -61,7 +59,6 @@ Deno.test(
 
 Deno.test(
   "the cookbook's curl body, sent verbatim with a seeded interview id, returns links and no email",
-  opts,
   async () => {
     const fixture = await createMerchant(sql);
     const token = await userToken(fixture.ownerId);
@@ -95,7 +92,6 @@ Deno.test(
 
 Deno.test(
   "a mixed batch: each row succeeds or fails on its own, and failed rows write nothing",
-  opts,
   async () => {
     const fixture = await createMerchant(sql, { credits: 2 });
     const token = await userToken(fixture.ownerId);
@@ -152,7 +148,6 @@ Deno.test(
 
 Deno.test(
   "text PostgreSQL cannot store (NUL, an unpaired surrogate) fails its row only; extra keys carrying it are echoed",
-  opts,
   async () => {
     const fixture = await createMerchant(sql);
     const [first, last] = [
@@ -196,7 +191,6 @@ Deno.test(
 
 Deno.test(
   "profiles are found by case-insensitive email; null or missing fields keep stored values",
-  opts,
   async () => {
     const fixture = await createMerchant(sql);
     const token = await userToken(fixture.ownerId);
@@ -227,7 +221,6 @@ Deno.test(
 
 Deno.test(
   "an open registration is reused: same id, no new credit, and only the newest link works",
-  opts,
   async () => {
     const fixture = await createMerchant(sql, { credits: 5 });
     const token = await userToken(fixture.ownerId);
@@ -264,7 +257,6 @@ Deno.test(
 
 Deno.test(
   "a position id registers for the interview it points at and records the position",
-  opts,
   async () => {
     const token = await userToken(SEED.owner);
     const reply = await register(token, {
@@ -288,7 +280,6 @@ Deno.test(
 
 Deno.test(
   "interview states: active and in date for everyone; draft only for tests; others a 422",
-  opts,
   async () => {
     const fixture = await createMerchant(sql);
     const token = await userToken(fixture.ownerId);
@@ -324,7 +315,7 @@ Deno.test(
   },
 );
 
-Deno.test("the merchant's own interview domain is the URL base", opts, async () => {
+Deno.test("the merchant's own interview domain is the URL base", async () => {
   const fixture = await createMerchant(sql, { baseUrl: "https://interviews.acme.example/" });
   const reply = await register(await userToken(fixture.ownerId), {
     interview_id: fixture.interviewId,
@@ -339,7 +330,7 @@ Deno.test("the merchant's own interview domain is the URL base", opts, async () 
   );
 });
 
-Deno.test('flags: only true or the string "true" (any case) count', opts, async () => {
+Deno.test('flags: only true or the string "true" (any case) count', async () => {
   const fixture = await createMerchant(sql);
   const token = await userToken(fixture.ownerId);
   for (
@@ -363,7 +354,6 @@ Deno.test('flags: only true or the string "true" (any case) count', opts, async 
 
 Deno.test(
   "only queueing an email due now wakes the dispatchers (NOTIFY serializes commits)",
-  opts,
   async () => {
     const fixture = await createMerchant(sql);
     const token = await userToken(fixture.ownerId);
@@ -396,7 +386,6 @@ Deno.test(
 
 Deno.test(
   "a body nested deeper than the limit is a 422 that writes nothing (it used to commit, then fail as a 500)",
-  opts,
   async () => {
     const fixture = await createMerchant(sql);
     const token = await userToken(fixture.ownerId);

@@ -11,14 +11,13 @@ import { userToken } from "./_support/credentials.ts";
 import { createMerchant, merchantFootprint } from "./_support/fixtures.ts";
 import { callFunction } from "./_support/http.ts";
 import { lockWaiter } from "./_support/email.ts";
+import { fileServer } from "./_support/suite.ts";
 
-const server = await startTestServer();
+const server = await fileServer();
 const { sql } = server.runtime;
-const opts = { sanitizeOps: false, sanitizeResources: false };
 
 Deno.test(
   "400 invite-users requests, 16 at a time, on a pool of 10: every one 200 (a transaction once ran on a shared connection: 500 UNSAFE_TRANSACTION)",
-  opts,
   async () => {
     const fixture = await createMerchant(sql);
     const tag = crypto.randomUUID().slice(0, 8);
@@ -46,7 +45,6 @@ Deno.test(
 
 Deno.test(
   "a registration blocked past its deadline is a 503 with Retry-After, and nothing of it commits once the block lifts",
-  opts,
   async () => {
     await using api = await startTestServer({ requestTimeoutMs: 500 });
     const fixture = await createMerchant(sql, { credits: 10 });
@@ -85,7 +83,6 @@ Deno.test(
 
 Deno.test(
   "a request waiting for a connection gives up at its deadline: a 503, and it never reaches the database",
-  opts,
   async () => {
     await using api = await startTestServer({ requestTimeoutMs: 500, dbPoolSize: 1 });
     const fixture = await createMerchant(sql, { credits: 10 });
@@ -126,7 +123,6 @@ Deno.test(
 
 Deno.test(
   "invite-users naming 1,000 unknown interview ids fails those rows without taking the merchant's batch lock",
-  opts,
   async () => {
     const fixture = await createMerchant(sql);
     const tag = crypto.randomUUID().slice(0, 8);

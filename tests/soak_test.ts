@@ -7,8 +7,10 @@
  */
 import assert from "node:assert/strict";
 import { runSoak, type SoakReport } from "../scripts/soak.ts";
+import { sharedAcrossTests } from "./_support/suite.ts";
 
-const opts = { sanitizeOps: false, sanitizeResources: false };
+// Each run starts servers, pools and dispatchers of its own that outlive its awaits.
+sharedAcrossTests();
 
 function assertExercised(report: SoakReport) {
   for (const op of ["register", "micro1", "invite", "redeem", "complete"]) {
@@ -18,7 +20,7 @@ function assertExercised(report: SoakReport) {
   assert(report.emailsDelivered > 0, "no email was delivered");
 }
 
-Deno.test("soak: mixed concurrent load keeps every invariant", opts, async () => {
+Deno.test("soak: mixed concurrent load keeps every invariant", async () => {
   const report = await runSoak({ seconds: 8, clients: 8, faults: false });
   assertExercised(report);
   assert.deepEqual(report.violations, []);
@@ -27,7 +29,6 @@ Deno.test("soak: mixed concurrent load keeps every invariant", opts, async () =>
 
 Deno.test(
   "soak: the database frozen, then restarted, under load: nothing lost, every wait bounded",
-  opts,
   async () => {
     const report = await runSoak({
       seconds: 14,

@@ -8,11 +8,8 @@ import { DEMO_USER_ID, FREE_LOCAL_PORTS } from "../scripts/start.ts";
 import { waitFor } from "./_support/email.ts";
 import { asymmetricSigner } from "./_support/credentials.ts";
 
-const opts = { sanitizeOps: false, sanitizeResources: false };
-
 Deno.test(
   "deno task start: the printed curl registers a candidate, and a terminal's Ctrl-C stops it cleanly",
-  opts,
   async () => {
     const child = new Deno.Command(Deno.execPath(), {
       // Free ports only: a local stack (`deno task start` on its default ports) may be running beside the tests.
@@ -110,7 +107,7 @@ Deno.test(
 );
 
 for (const option of ["--port", "--db-port", "--mail-port", "--smtp-port", "--interview-port"]) {
-  Deno.test(`deno task start: a taken ${option} stops it at once, naming the option`, opts, async () => {
+  Deno.test(`deno task start: a taken ${option} stops it at once, naming the option`, async () => {
     using taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
     const takenPort = String((taken.addr as Deno.NetAddr).port);
     const dataDir = await Deno.makeTempDir({ prefix: "start-test-" });

@@ -10,7 +10,8 @@
  *     await server.close();
  *   }
  *
- * or `await using server = await startTestServer();`.
+ * or `await using server = await startTestServer();`. A server for every test of a file:
+ * `fileServer` (tests/_support/suite.ts).
  */
 import { type Config, loadConfig, LOCAL_ENV } from "../../supabase/functions/_shared/config.ts";
 import { createRuntime, type Runtime } from "../../supabase/functions/_shared/runtime.ts";

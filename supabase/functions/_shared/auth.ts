@@ -13,7 +13,7 @@ import {
 } from "jose";
 import type postgres from "postgres";
 import { API_KEY_PATTERN, API_KEY_PREFIX, apiKeyDigest, LOCAL_ACME_API_KEY } from "./api_keys/key.ts";
-import type { Config } from "./config.ts";
+import { type Config, SECRET_KEY_PREFIX } from "./config.ts";
 import { ApiError } from "./errors.ts";
 
 /**
@@ -40,7 +40,6 @@ export function callerSql(sql: postgres.ISql, caller: Caller): postgres.Fragment
   )`;
 }
 
-export const SECRET_KEY_PREFIX = "sb_secret_";
 /** Supabase's publishable keys name the project, not a caller: supabase-js sends one in `apikey`. */
 const PUBLISHABLE_KEY_PREFIX = "sb_publishable_";
 /** Where a credential may be, in the order they are read: the first that carries one is the caller. */

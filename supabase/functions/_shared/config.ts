@@ -11,7 +11,6 @@
  * and which a deployment sets.
  */
 
-import { SECRET_KEY_PREFIX } from "./auth.ts";
 import { type EmailConfig, loadEmailConfig } from "./email/config.ts";
 import { type Env, envBoolean, envNumber } from "./env.ts";
 
@@ -23,6 +22,8 @@ export const LOCAL_SERVICE_ROLE_JWT =
 /** Supabase's published local-only legacy `anon` key: a valid JWT that may not register anyone. */
 export const LOCAL_ANON_JWT =
   "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJzdXBhYmFzZS1kZW1vIiwicm9sZSI6ImFub24iLCJleHAiOjE5ODM4MTI5OTZ9.CRXP1A7WOeoJeXxjNni43kdQwgnWNReilDMblYTn_I0";
+/** How Supabase's new-style secret keys begin: SECRET_KEYS lists only such keys, and auth.ts tells them from JWTs. */
+export const SECRET_KEY_PREFIX = "sb_secret_";
 /** Supabase CLI's local-only new-style secret key. */
 export const LOCAL_SECRET_KEY = "sb_secret_N7UND0UgjKTVK-Uodkm0Hg_xSvEMPvz";
 /** Local-only secret for interview tokens; deliberately not the JWT secret. */

@@ -1,9 +1,17 @@
 import type postgres from "postgres";
 import type { Config } from "../config.ts";
-import { interviewTokenKey } from "../interview_token.ts";
+import { interviewTokenKey } from "../interviews/token.ts";
 import { describeError, log } from "../log.ts";
-import { type ClaimedEmail, composeEmail, type OutgoingEmail } from "./message.ts";
-import { checkEmails, claimEmails, recordFailure, recordSent, releaseEmails } from "./outbox.ts";
+import { composeEmail } from "./message.ts";
+import {
+  checkEmails,
+  type ClaimedEmail,
+  claimEmails,
+  type OutgoingEmail,
+  recordFailure,
+  recordSent,
+  releaseEmails,
+} from "./outbox.ts";
 import { createTemplateRenderer, type TemplateRenderer } from "./templates.ts";
 import { describeSendError, isPermanentFailure, type MailTransport } from "./transport.ts";
 

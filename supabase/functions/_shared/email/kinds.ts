@@ -1,7 +1,7 @@
 import type { Config } from "../config.ts";
-import { buildInterviewUrl, type InterviewTokenKey, mintInterviewToken } from "../interview_token.ts";
+import { buildInterviewUrl, type InterviewTokenKey, mintInterviewToken } from "../interviews/token.ts";
 import { buildAcceptUrl, invitationTokenKey, mintInvitationToken } from "../invitations/token.ts";
-import type { ClaimedEmail, OutgoingEmail } from "./message.ts";
+import type { ClaimedEmail, OutgoingEmail } from "./outbox.ts";
 
 /**
  * Template data a kind computes at send time, on top of its payload: what must

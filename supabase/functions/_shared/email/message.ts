@@ -1,36 +1,9 @@
 import type { SendMailOptions } from "nodemailer";
 import type { Config } from "../config.ts";
-import type { InterviewTokenClaims, InterviewTokenKey } from "../interview_token.ts";
+import type { InterviewTokenKey } from "../interviews/token.ts";
 import { SEND_TIME_DATA } from "./kinds.ts";
+import type { OutgoingEmail } from "./outbox.ts";
 import type { TemplateRenderer } from "./templates.ts";
-
-/** A message as `app.claim_emails` hands it out. */
-export interface ClaimedEmail {
-  id: string;
-  kind: string;
-  /** Attempts so far, this one included. */
-  attempts: number;
-  to_email: string;
-  to_name: string | null;
-  language: string;
-  /** What the row was queued with: template data such as interview_name or message_from_recruiter. */
-  payload: Record<string, unknown>;
-  merchant: {
-    name: string;
-    email_from_name: string | null;
-    email_reply_to: string | null;
-    interview_base_url: string | null;
-  };
-}
-
-/** The registration's live interview link: its token's claims and the URL's flags. */
-export type InterviewLink = InterviewTokenClaims & { hide_menu: boolean; hide_iframe: boolean };
-
-/** A claimed message that `app.check_emails` cleared to go out now. */
-export interface OutgoingEmail extends ClaimedEmail {
-  /** For invitations and reminders: the link live at the check, the one the message carries. */
-  link: InterviewLink | null;
-}
 
 /**
  * The Message-ID of an outbox row: the same on every attempt, so a message

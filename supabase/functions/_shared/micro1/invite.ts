@@ -1,7 +1,7 @@
 import type { z } from "zod";
 import type { Caller } from "../auth.ts";
 import { ApiError } from "../errors.ts";
-import { createRegistrar } from "../registration.ts";
+import { createRegistrar } from "../interviews/registration.ts";
 import type { Runtime } from "../runtime.ts";
 import type { micro1InviteRequestSchema, Micro1InviteResponse } from "./schemas.ts";
 

@@ -1,7 +1,7 @@
 import type { Hono } from "hono";
 import { type AppEnv, createFunctionApp } from "../app.ts";
 import { createAuthenticator } from "../auth.ts";
-import { createCompleter } from "../completion.ts";
+import { createCompleter } from "../interviews/completion.ts";
 import { ApiError } from "../errors.ts";
 import { readJsonObject, validate } from "../request_body.ts";
 import type { Runtime } from "../runtime.ts";

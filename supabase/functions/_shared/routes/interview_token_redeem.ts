@@ -1,6 +1,6 @@
 import type { Hono } from "hono";
 import { type AppEnv, createFunctionApp } from "../app.ts";
-import { createRedeemer } from "../redemption.ts";
+import { createRedeemer } from "../interviews/redemption.ts";
 import { readJsonObject, validate } from "../request_body.ts";
 import type { Runtime } from "../runtime.ts";
 import { RedeemRequest } from "../schemas.ts";

@@ -37,15 +37,14 @@ export function inviteUsersApp(runtime: Runtime): Hono<AppEnv> {
     const caller = await authenticate(c.req.raw.headers);
     const raw = await readJsonObject(c);
     const body = validate(envelope, raw);
-    const users = raw.users as Record<string, unknown>[];
     const outcomes = await inviteUsers(caller, {
       merchantId: body.merchant_id ?? null,
       forceInvite: body.force_invite,
       language: body.mojito_language_code ?? "en",
       messageFromRecruiter: body.message_from_recruiter || null,
-      users,
+      users: body.users,
     }, c.get("deadline"));
-    return c.json(users.map((user, i) => ({ ...user, ...resultFields(outcomes[i]) })));
+    return c.json(body.users.map((user, i) => ({ ...user, ...resultFields(outcomes[i]) })));
   });
   return app;
 }

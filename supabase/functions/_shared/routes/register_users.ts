@@ -2,7 +2,7 @@ import type { Hono } from "hono";
 import { type AppEnv, createFunctionApp } from "../app.ts";
 import { createAuthenticator } from "../auth.ts";
 import { ApiError } from "../errors.ts";
-import { createRegistrar, type RowOutcome } from "../registration.ts";
+import { createRegistrar, type RowOutcome } from "../interviews/registration.ts";
 import { readJsonObject, validate } from "../request_body.ts";
 import type { Runtime } from "../runtime.ts";
 import { registerUsersEnvelopeSchema } from "../schemas.ts";
@@ -39,7 +39,6 @@ export function registerUsersApp(runtime: Runtime): Hono<AppEnv> {
         "send_email",
       );
     }
-    const users = raw.users as Record<string, unknown>[];
     const outcomes = await registerUsers(caller, {
       interviewId: body.interview_id,
       merchantId: body.merchant_id ?? null,
@@ -47,10 +46,10 @@ export function registerUsersApp(runtime: Runtime): Hono<AppEnv> {
       sendInvitation: body.type === "invitation" || body.send_email === true,
       hideMenu: body.hide_menu,
       hideIframe: body.hide_iframe,
-      users,
+      users: body.users,
     }, c.get("deadline"));
     return c.json(
-      users.map((user, i) => ({ ...user, ...resultFields(outcomes[i]) })),
+      body.users.map((user, i) => ({ ...user, ...resultFields(outcomes[i]) })),
     );
   });
   return app;

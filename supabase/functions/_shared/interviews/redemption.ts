@@ -1,7 +1,7 @@
-import { interviewTokenKey, verifyInterviewToken } from "./interview_token.ts";
-import type { Runtime } from "./runtime.ts";
+import { interviewTokenKey, verifyInterviewToken } from "./token.ts";
+import type { Runtime } from "../runtime.ts";
 import type { z } from "zod";
-import type { RedeemResponse } from "./schemas.ts";
+import type { RedeemResponse } from "../schemas.ts";
 
 /**
  * Spends a one-time interview token: the signature and expiry are checked

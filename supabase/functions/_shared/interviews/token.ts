@@ -1,7 +1,7 @@
 import { createSecretKey, type KeyObject } from "node:crypto";
 import { errors as joseErrors, jwtVerify } from "jose";
-import { ApiError } from "./errors.ts";
-import { signHs256 } from "./hs256.ts";
+import { ApiError } from "../errors.ts";
+import { signHs256 } from "../hs256.ts";
 
 export const INTERVIEW_TOKEN_AUDIENCE = "interview";
 

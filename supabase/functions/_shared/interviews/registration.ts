@@ -1,7 +1,7 @@
-import { type Caller, callerSql } from "./auth.ts";
-import { buildInterviewUrl, interviewTokenKey, mintInterviewToken } from "./interview_token.ts";
-import type { Runtime } from "./runtime.ts";
-import { validateRegisterUser, type ValidUser } from "./schemas.ts";
+import { type Caller, callerSql } from "../auth.ts";
+import { buildInterviewUrl, interviewTokenKey, mintInterviewToken } from "./token.ts";
+import type { Runtime } from "../runtime.ts";
+import { validateRegisterUser, type ValidUser } from "../schemas.ts";
 
 export interface RegistrationRequest {
   /** An interview_def_set or position_def_set id. */
@@ -38,13 +38,10 @@ export type RowOutcome =
   }
   | { ok: false; error: string };
 
-interface DatabaseRow {
-  i: number;
-  error?: string;
-  profile_id?: string;
-  profile_interview_id?: string;
-  jti?: string;
-}
+/** A row of app.register_users' result (supabase/schemas/registration/app.register_users.sql). */
+type DatabaseRow =
+  | { i: number; profile_id: string; profile_interview_id: string; jti: string }
+  | { i: number; error: string };
 
 interface DatabaseResult {
   merchant_id: string;
@@ -122,24 +119,24 @@ export function createRegistrar(runtime: Runtime) {
     const baseUrl = result.interview_base_url ?? config.interviewBaseUrl;
     const emailOf = new Map(valid.map((user) => [user.i, user.email]));
     for (const row of result.rows) {
-      if (row.error !== undefined) {
+      if ("error" in row) {
         outcomes[row.i] = { ok: false, error: row.error };
         continue;
       }
       const token = mintInterviewToken(key, {
-        jti: row.jti!,
-        sub: row.profile_id!,
+        jti: row.jti,
+        sub: row.profile_id,
         iat: issuedAt,
         exp: expiresAt,
-        profile_interview_id: row.profile_interview_id!,
+        profile_interview_id: row.profile_interview_id,
         interview_id: result.interview_id,
         merchant_id: result.merchant_id,
         is_test: request.isTest,
       });
       outcomes[row.i] = {
         ok: true,
-        profileId: row.profile_id!,
-        profileInterviewId: row.profile_interview_id!,
+        profileId: row.profile_id,
+        profileInterviewId: row.profile_interview_id,
         interviewUrl: buildInterviewUrl(baseUrl, result.interview_id, token, {
           hideMenu: request.hideMenu,
           hideIframe: request.hideIframe,

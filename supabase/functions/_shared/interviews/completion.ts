@@ -1,6 +1,6 @@
 import type { z } from "zod";
-import type { Runtime } from "./runtime.ts";
-import type { CompleteInterviewResponse } from "./schemas.ts";
+import type { Runtime } from "../runtime.ts";
+import type { CompleteInterviewResponse } from "../schemas.ts";
 
 /**
  * Marks a registration completed on the interview app's word, queueing the

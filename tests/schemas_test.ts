@@ -23,13 +23,6 @@ Deno.test("supabase/schemas/ is what the migrations define", async () => {
   );
 });
 
-/**
- * Functions whose migration wrote the contract as SQL comments and that no later migration has given a
- * COMMENT ON yet (20261201005000 came after this rule's 20261201004000). A migration that adds the comment
- * takes the function off this list (the test fails until it does).
- */
-const AWAITING_CONTRACT = ["before_deadline", "invite_users"];
-
 Deno.test("every app function's file carries its definition and its contract (COMMENT ON)", async () => {
   const files = await committedFiles();
   const functions = await db<{ name: string }[]>`
@@ -46,9 +39,8 @@ Deno.test("every app function's file carries its definition and its contract (CO
   }
   assert.deepEqual(
     uncommented,
-    AWAITING_CONTRACT,
-    "Every app function states its contract as `comment on function app.<name>(<argument types>) is $$...$$;` " +
-      "in a migration; AWAITING_CONTRACT lists the ones still without one.",
+    [],
+    "Every app function states its contract as `comment on function app.<name> is $$...$$;` in a migration.",
   );
 });
 

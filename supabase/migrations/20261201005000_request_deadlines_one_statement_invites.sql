@@ -25,27 +25,6 @@ begin
   return true;
 end $$;
 
--- invite-users in one transaction: team and coaching rows through
--- app.invite_members (which also authorizes the caller for the merchant,
--- first, even with no such row), candidate rows through app.register_users,
--- one call per interview or position id they name.
---
--- p_members: as app.invite_members takes them. p_candidates: the candidate
--- rows that passed validation, [{i, interview_id, email, name?,
--- external_id?}] with i the row's index in the request.
---
--- A candidate named twice for one interview (also once through a position of
--- it) is a duplicate after its first row; a row naming no interview or
--- position of the merchant fails alone, before any lock is taken. Groups
--- register in order of their first row (credits go to earlier rows first).
--- A group whose interview cannot take registrations fails only its rows;
--- any other error rolls the whole request back. With several groups the
--- merchant's batch lock is taken exclusively first: one transaction holding
--- several batches' credit rows would otherwise break the order batches lock
--- in.
---
--- Returns {merchant_id, rows: [member rows as app.invite_members returns
--- them, candidate rows as app.register_users returns them]}.
 create function app.invite_users(
   p_account_id uuid,
   p_merchant_id uuid,
@@ -140,6 +119,38 @@ begin
 
   return jsonb_build_object('merchant_id', v_merchant_id, 'rows', v_rows);
 end;
+$$;
+
+comment on function app.before_deadline is $$
+Raises JM503 when the clock is past p_deadline, else returns true: the last
+step of every statement a request runs (supabase/functions/_shared/db.ts,
+the outer filter of a materialized CTE), so that work the server finishes
+after the request's deadline rolls back instead of committing for a client
+already told 503.
+$$;
+
+comment on function app.invite_users is $$
+invite-users in one transaction: team and coaching rows through
+app.invite_members (which also authorizes the caller for the merchant,
+first, even with no such row), candidate rows through app.register_users,
+one call per interview or position id they name.
+
+p_members: as app.invite_members takes them. p_candidates: the candidate
+rows that passed validation, [{i, interview_id, email, name?,
+external_id?}] with i the row's index in the request.
+
+A candidate named twice for one interview (also once through a position of
+it) is a duplicate after its first row; a row naming no interview or
+position of the merchant fails alone, before any lock is taken. Groups
+register in order of their first row (credits go to earlier rows first).
+A group whose interview cannot take registrations fails only its rows;
+any other error rolls the whole request back. With several groups the
+merchant's batch lock is taken exclusively first: one transaction holding
+several batches' credit rows would otherwise break the order batches lock
+in.
+
+Returns {merchant_id, rows: [member rows as app.invite_members returns
+them, candidate rows as app.register_users returns them]}.
 $$;
 
 revoke all on all functions in schema app from public;

@@ -87,4 +87,28 @@ begin
 end;
 $function$;
 
+comment on function app.invite_users(uuid,uuid,boolean,timestamp with time zone,timestamp with time zone,timestamp with time zone,jsonb,jsonb,text,jsonb) is $$
+invite-users in one transaction: team and coaching rows through
+app.invite_members (which also authorizes the caller for the merchant,
+first, even with no such row), candidate rows through app.register_users,
+one call per interview or position id they name.
+
+p_members: as app.invite_members takes them. p_candidates: the candidate
+rows that passed validation, [{i, interview_id, email, name?,
+external_id?}] with i the row's index in the request.
+
+A candidate named twice for one interview (also once through a position of
+it) is a duplicate after its first row; a row naming no interview or
+position of the merchant fails alone, before any lock is taken. Groups
+register in order of their first row (credits go to earlier rows first).
+A group whose interview cannot take registrations fails only its rows;
+any other error rolls the whole request back. With several groups the
+merchant's batch lock is taken exclusively first: one transaction holding
+several batches' credit rows would otherwise break the order batches lock
+in.
+
+Returns {merchant_id, rows: [member rows as app.invite_members returns
+them, candidate rows as app.register_users returns them]}.
+$$;
+
 revoke execute on function app.invite_users(uuid,uuid,boolean,timestamp with time zone,timestamp with time zone,timestamp with time zone,jsonb,jsonb,text,jsonb) from public;

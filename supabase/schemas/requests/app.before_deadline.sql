@@ -13,4 +13,12 @@ begin
   return true;
 end $function$;
 
+comment on function app.before_deadline(timestamp with time zone) is $$
+Raises JM503 when the clock is past p_deadline, else returns true: the last
+step of every statement a request runs (supabase/functions/_shared/db.ts,
+the outer filter of a materialized CTE), so that work the server finishes
+after the request's deadline rolls back instead of committing for a client
+already told 503.
+$$;
+
 revoke execute on function app.before_deadline(timestamp with time zone) from public;

@@ -87,8 +87,7 @@ async function forwardResults(stream: ReadableStream<Uint8Array>, everything: bo
   let inBlock = false;
   const onLine = (line: string) => {
     // Without its colours (ANSI SGR sequences), when a terminal gets them.
-    // deno-lint-ignore no-control-regex
-    const plain = line.replace(/\x1b\[[0-9;]*m/g, "");
+    const plain = stripVTControlCharacters(line);
     if (everything) return write([line]);
     if (inBlock || OUTPUT_START.test(plain)) {
       held.push(line);

@@ -5,7 +5,7 @@
  * the API; then a team invitation's accept link, signed in and accepted.
  */
 import assert from "node:assert/strict";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { LOCAL_SECRET_KEY } from "../supabase/functions/_shared/config.ts";
 import { freePort } from "../scripts/local_db.ts";
 import { startMailCatcher } from "../scripts/mail_catcher.ts";
@@ -16,42 +16,16 @@ import { createMerchant } from "./_support/fixtures.ts";
 import { callFunction } from "./_support/http.ts";
 import { startTestServer } from "./_support/server.ts";
 import { sharedAcrossTests } from "./_support/suite.ts";
+import { launchChromium } from "./_support/browser.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
-const installed = (() => {
-  try {
-    return Deno.statSync(CHROMIUM).isFile;
-  } catch {
-    return false;
-  }
-})();
-// .ci/run installs chromium and requires it; elsewhere the test is skipped without it.
-const required = (Deno.env.get("JOBMOJITO_TEST_REQUIRE") ?? "").split(",").includes("chromium");
-const opts = { ignore: !installed && !required };
 // The browser's pipes and the servers' sockets outlive the test body by a moment.
 sharedAcrossTests();
-
-function launch(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--no-first-run",
-    ],
-  });
-}
 
 /** What the stand-in shows for one of its labelled fields. */
 const field = (page: Page, name: string) => page.locator(`dd[data-field="${name}"]`).textContent();
 
 Deno.test(
   "the interview and invitation links of local emails can be clicked through in a browser",
-  opts,
   async () => {
     const catcher = await startMailCatcher({ httpPort: 0 });
     const appPort = freePort();
@@ -74,7 +48,7 @@ Deno.test(
         dispatcher.close();
       }
     };
-    const browser = await launch();
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage({ viewport: { width: 800, height: 900 } });
       const fixture = await createMerchant(sql);

@@ -47,6 +47,7 @@ export function registerUsersApp(runtime: Runtime): Hono<AppEnv> {
       hideMenu: body.hide_menu,
       hideIframe: body.hide_iframe,
       users: body.users,
+      language: body.mojito_language_code ?? "en",
     }, c.get("deadline"));
     return c.json(
       body.users.map((user, i) => ({ ...user, ...resultFields(outcomes[i]) })),

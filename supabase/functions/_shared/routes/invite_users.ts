@@ -1,5 +1,6 @@
 import type { Hono } from "hono";
 import { type AppEnv, createFunctionApp } from "../app.ts";
+import type { Requirement } from "../config.ts";
 import { createAuthenticator } from "../auth.ts";
 import { createInviter, type InviteOutcome } from "../invitations/invite.ts";
 import { inviteUsersEnvelopeSchema } from "../invitations/schemas.ts";
@@ -7,6 +8,13 @@ import { readJsonObject, validate } from "../request_body.ts";
 import type { Runtime } from "../runtime.ts";
 
 export const INVITE_USERS_FUNCTION = "invite-users";
+/** The settings it cannot start without (config.ts REQUIREMENTS). */
+export const INVITE_USERS_REQUIRES: readonly Requirement[] = [
+  "databaseUrl",
+  "supabaseUrl",
+  "interviewTokenSecret",
+  "interviewBaseUrl",
+];
 
 function resultFields(outcome: InviteOutcome) {
   if ("error" in outcome) {

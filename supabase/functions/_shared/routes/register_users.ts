@@ -1,5 +1,6 @@
 import type { Hono } from "hono";
 import { type AppEnv, createFunctionApp } from "../app.ts";
+import type { Requirement } from "../config.ts";
 import { createAuthenticator } from "../auth.ts";
 import { ApiError } from "../errors.ts";
 import { createRegistrar, type RowOutcome } from "../interviews/registration.ts";
@@ -8,6 +9,13 @@ import type { Runtime } from "../runtime.ts";
 import { registerUsersEnvelopeSchema } from "../schemas.ts";
 
 export const REGISTER_USERS_FUNCTION = "job-interview-register-users";
+/** The settings it cannot start without (config.ts REQUIREMENTS). */
+export const REGISTER_USERS_REQUIRES: readonly Requirement[] = [
+  "databaseUrl",
+  "supabaseUrl",
+  "interviewTokenSecret",
+  "interviewBaseUrl",
+];
 
 function resultFields(outcome: RowOutcome) {
   return outcome.ok

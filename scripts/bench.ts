@@ -24,6 +24,7 @@ import { parseArgs } from "node:util";
 import postgres from "postgres";
 import { freePort, prepareDatabase, REPO_ROOT } from "./local_db.ts";
 import { signUserToken } from "./user_token.ts";
+import { FREE_LOCAL_PORTS } from "./start.ts";
 import { benchDispatcher } from "./bench_email.ts";
 import { LOCAL_ENV, LOCAL_JWT_SECRET, LOCAL_SECRET_KEY } from "../supabase/functions/_shared/config.ts";
 
@@ -151,7 +152,8 @@ async function main() {
   });
   const apiPort = freePort();
   const server = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "scripts/start.ts", "--port", String(apiPort)],
+    // Free ports for everything: the bench runs beside a local stack.
+    args: ["run", "-A", "scripts/start.ts", "--port", String(apiPort), ...FREE_LOCAL_PORTS],
     cwd: REPO_ROOT,
     // Local whatever the shell says: the bench signs its tokens with the published local JWT secret.
     env: { ...LOCAL_ENV, DATABASE_URL: db.url, DB_POOL_SIZE: args.values["db-pool"] },

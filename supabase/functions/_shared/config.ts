@@ -270,6 +270,8 @@ export interface Config {
   databaseUrl: string;
   /** Server-side prepared statements; off behind a transaction pooler (see poolerHint) and on hosted Supabase. */
   dbPrepare: boolean;
+  /** Behind a transaction pooler (see poolerHint) or on hosted Supabase: no session state, so no LISTEN. */
+  dbPooled: boolean;
   /** Connections per function instance. */
   dbPoolSize: number;
   /** How long a request may wait for the database; past it the answer is 503 and nothing is committed. */
@@ -296,7 +298,7 @@ export interface Config {
  * which Supabase's connection strings use) marks any other. The hint is taken out of the URL because
  * postgres.js would send it to the server as a setting, which PostgreSQL rejects.
  */
-function poolerHint(url: string): { url: string; pooled: boolean } {
+export function poolerHint(url: string): { url: string; pooled: boolean } {
   // postgres.js's multi-host form (host1:5432,host2:5432) is no WHATWG URL: it has no hint to find.
   if (!URL.canParse(url)) return { url, pooled: false };
   const parsed = new URL(url);
@@ -402,6 +404,7 @@ export function loadConfig(
     // Hosted Supabase's injected SUPABASE_DB_URL may lead through its pooler: nothing there may depend
     // on a statement prepared by an earlier transaction (README "Deploying to Supabase").
     dbPrepare: s.DB_PREPARE ?? !(database.pooled || hosted),
+    dbPooled: database.pooled || hosted,
     // Many small instances share the database (and the pooler's client limit) on hosted Supabase.
     dbPoolSize: s.DB_POOL_SIZE ?? (hosted ? 3 : 10),
     requestTimeoutMs: s.REQUEST_TIMEOUT_MS,

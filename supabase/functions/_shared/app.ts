@@ -67,6 +67,8 @@ export function createFunctionApp(
       "x-api-key",
       "content-type",
       "x-request-id",
+      // MCP's Streamable HTTP (the mcp function), for browser clients such as the MCP Inspector.
+      "mcp-protocol-version",
     ],
     allowMethods: ["POST", "GET", "DELETE", "OPTIONS"],
     exposeHeaders: ["x-request-id", "retry-after"],
@@ -98,22 +100,28 @@ export function createFunctionApp(
       const { status, body } = renderError(error, requestId);
       return c.json(body, status, error.headers);
     };
-    const apiError = err instanceof ApiError ? err : apiErrorFromDatabase(err);
-    if (apiError) {
-      if (apiError.status >= 500) {
-        log("error", "request failed", {
-          request_id: c.get("requestId"),
-          ...describeError(err),
-        });
-      }
-      return render(apiError);
-    }
     if (err instanceof HTTPException && err.status < 500) {
       return render(new ApiError(err.status as ContentfulStatusCode, err.message || "Bad request"));
     }
-    const id = c.get("requestId");
-    log("error", "unexpected error", { request_id: id, ...describeError(err) });
-    return render(new ApiError(500, "Internal server error"), id);
+    const failure = failureOf(err, c.get("requestId"));
+    return render(failure.error, failure.requestId);
   });
   return app;
+}
+
+/**
+ * What the caller is told of a failure, wherever it is answered (an HTTP route, an MCP tool): an ApiError as
+ * it is, a database error as db_errors.ts maps it, anything else a 500 that carries `requestId`. Every 5xx is
+ * logged with its cause under the request id.
+ */
+export function failureOf(err: unknown, requestId: string): { error: ApiError; requestId?: string } {
+  const apiError = err instanceof ApiError ? err : apiErrorFromDatabase(err);
+  if (apiError) {
+    if (apiError.status >= 500) {
+      log("error", "request failed", { request_id: requestId, ...describeError(err) });
+    }
+    return { error: apiError };
+  }
+  log("error", "unexpected error", { request_id: requestId, ...describeError(err) });
+  return { error: new ApiError(500, "Internal server error"), requestId };
 }

@@ -1,8 +1,10 @@
 import type { Hono } from "hono";
+import type { z } from "zod";
 import { type AppEnv, createFunctionApp, type ErrorRenderer } from "../app.ts";
 import { createAuthenticator } from "../auth.ts";
 import { createMicro1Inviter } from "../micro1/invite.ts";
-import { micro1InviteRequestSchema } from "../micro1/schemas.ts";
+import { micro1InviteRequestSchema, type Micro1InviteResponse } from "../micro1/schemas.ts";
+import type { Operation } from "../operation.ts";
 import { readJsonObject, validate } from "../request_body.ts";
 import type { Runtime } from "../runtime.ts";
 
@@ -22,17 +24,22 @@ const micro1Error: ErrorRenderer = (error, requestId) => ({
   },
 });
 
+/** micro1's invite, body in, answer out: the work of POST /interview/invite and of the MCP tool invite_candidates. */
+export function micro1InviteOperation(runtime: Runtime): Operation<z.infer<typeof Micro1InviteResponse>> {
+  const invite = createMicro1Inviter(runtime);
+  const schema = micro1InviteRequestSchema(runtime.config.maxUsersPerRequest);
+  return (caller, raw, deadline) => invite(caller, validate(schema, raw), deadline);
+}
+
 /** POST /interview/invite, micro1's API for the same job (docs/micro1.md), in micro1's envelope. */
 export function micro1InviteApp(runtime: Runtime): Hono<AppEnv> {
   const app = createFunctionApp(MICRO1_FUNCTION, runtime.config, micro1Error);
   const authenticate = createAuthenticator(runtime.config);
-  const invite = createMicro1Inviter(runtime);
-  const schema = micro1InviteRequestSchema(runtime.config.maxUsersPerRequest);
+  const invite = micro1InviteOperation(runtime);
 
   app.post("/invite", async (c) => {
     const caller = await authenticate(c.req.raw.headers);
-    const body = validate(schema, await readJsonObject(c));
-    return c.json(await invite(caller, body, c.get("deadline")));
+    return c.json(await invite(caller, await readJsonObject(c), c.get("deadline")));
   });
   return app;
 }

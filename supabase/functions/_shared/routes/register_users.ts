@@ -1,13 +1,17 @@
 import type { Hono } from "hono";
+import type { z } from "zod";
 import { type AppEnv, createFunctionApp } from "../app.ts";
 import { createAuthenticator } from "../auth.ts";
 import { ApiError } from "../errors.ts";
+import { answerRow, type Operation } from "../operation.ts";
 import { createRegistrar, type RowOutcome } from "../interviews/registration.ts";
 import { readJsonObject, validate } from "../request_body.ts";
 import type { Runtime } from "../runtime.ts";
-import { registerUsersEnvelopeSchema } from "../schemas.ts";
+import { registerUsersEnvelopeSchema, type RegisterUsersResponse } from "../schemas.ts";
 
 export const REGISTER_USERS_FUNCTION = "job-interview-register-users";
+
+const ANSWER_KEYS = ["result", "interview_url", "profile_interview_id"] as const;
 
 function resultFields(outcome: RowOutcome) {
   return outcome.ok
@@ -19,25 +23,18 @@ function resultFields(outcome: RowOutcome) {
     : { result: `Error: ${outcome.error}` };
 }
 
-/** POST /job-interview-register-users: one-time interview links, optionally with the invitation email chain. */
-export function registerUsersApp(runtime: Runtime): Hono<AppEnv> {
-  const app = createFunctionApp(REGISTER_USERS_FUNCTION, runtime.config);
-  const authenticate = createAuthenticator(runtime.config);
+/**
+ * Registering users, body in, one row per user out: the work of POST /job-interview-register-users and of the
+ * MCP tool register_users_for_interview.
+ */
+export function registerUsersOperation(runtime: Runtime): Operation<z.infer<typeof RegisterUsersResponse>> {
   const registerUsers = createRegistrar(runtime);
-  const envelope = registerUsersEnvelopeSchema(
-    runtime.config.maxUsersPerRequest,
-  );
+  const envelope = registerUsersEnvelopeSchema(runtime.config.maxUsersPerRequest);
 
-  app.post("/", async (c) => {
-    const caller = await authenticate(c.req.raw.headers);
-    const raw = await readJsonObject(c);
+  return async (caller, raw, deadline) => {
     const body = validate(envelope, raw);
     if (body.type === "url" && body.send_email === true) {
-      throw new ApiError(
-        422,
-        'send_email: true contradicts type "url"',
-        "send_email",
-      );
+      throw new ApiError(422, 'send_email: true contradicts type "url"', "send_email");
     }
     const outcomes = await registerUsers(caller, {
       interviewId: body.interview_id,
@@ -47,10 +44,20 @@ export function registerUsersApp(runtime: Runtime): Hono<AppEnv> {
       hideMenu: body.hide_menu,
       hideIframe: body.hide_iframe,
       users: body.users,
-    }, c.get("deadline"));
-    return c.json(
-      body.users.map((user, i) => ({ ...user, ...resultFields(outcomes[i]) })),
-    );
+    }, deadline);
+    return body.users.map((user, i) => answerRow(user, ANSWER_KEYS, resultFields(outcomes[i])));
+  };
+}
+
+/** POST /job-interview-register-users: one-time interview links, optionally with the invitation email chain. */
+export function registerUsersApp(runtime: Runtime): Hono<AppEnv> {
+  const app = createFunctionApp(REGISTER_USERS_FUNCTION, runtime.config);
+  const authenticate = createAuthenticator(runtime.config);
+  const registerUsers = registerUsersOperation(runtime);
+
+  app.post("/", async (c) => {
+    const caller = await authenticate(c.req.raw.headers);
+    return c.json(await registerUsers(caller, await readJsonObject(c), c.get("deadline")));
   });
   return app;
 }

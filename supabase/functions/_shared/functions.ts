@@ -10,6 +10,7 @@ import { inviteUsersApp } from "./routes/invite_users.ts";
 import { inviteAcceptApp } from "./routes/invite_accept.ts";
 import { apiKeysApp } from "./routes/api_keys.ts";
 import { micro1InviteApp } from "./routes/micro1_invite.ts";
+import { mcpApp } from "./routes/mcp.ts";
 
 /**
  * Every edge function by name. Each `supabase/functions/<name>/index.ts` serves
@@ -25,4 +26,5 @@ export const FUNCTIONS: Record<string, (runtime: Runtime) => Hono<AppEnv>> = {
   "invite-accept": inviteAcceptApp,
   "api-keys": apiKeysApp,
   "interview": micro1InviteApp,
+  "mcp": mcpApp,
 };

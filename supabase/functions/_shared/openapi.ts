@@ -22,7 +22,7 @@ import { ApiKey, ApiKeyList, CreateApiKeyRequest, CreatedApiKey } from "./api_ke
 import { Micro1Error, micro1InviteRequestSchema, Micro1InviteResponse } from "./micro1/schemas.ts";
 
 /** OpenAPI 3.1 schemas are JSON Schema 2020-12, which zod emits natively. */
-function jsonSchema(schema: z.ZodType): Record<string, unknown> {
+export function jsonSchema(schema: z.ZodType): Record<string, unknown> {
   const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, {
     target: "draft-2020-12",
     io: "input",

@@ -13,7 +13,7 @@ import { sharedAcrossTests } from "./_support/suite.ts";
 sharedAcrossTests();
 
 function assertExercised(report: SoakReport) {
-  for (const op of ["register", "micro1", "invite", "redeem", "complete"]) {
+  for (const op of ["register", "mcp", "micro1", "invite", "redeem", "complete"]) {
     assert((report.answers[op]?.["200"] ?? 0) > 0, `no ${op} succeeded: ${JSON.stringify(report.answers)}`);
   }
   assert((report.answers.invite?.["422"] ?? 0) > 0, "no invite-users request failed in its transaction");

@@ -37,7 +37,7 @@ const INSTRUCTIONS = "Registers candidates for interviews and invites people to 
   "means retry after retry_after_seconds.";
 
 /** Each tool as `tools/list` gives it: input and output schemas generated as the OpenAPI document's are. */
-export function listedTools(runtime: Runtime): Tool[] {
+function listedTools(runtime: Runtime): Tool[] {
   return MCP_TOOLS.map((tool) => ({
     name: tool.name,
     title: tool.title,

@@ -14,6 +14,7 @@ import { callFunction, tokenOf } from "./_support/http.ts";
 import { captureLogs } from "./_support/logs.ts";
 import { LOCAL_SECRET_KEY } from "../supabase/functions/_shared/config.ts";
 import { LOCAL_ACME_API_KEY } from "../supabase/functions/_shared/api_keys/key.ts";
+import { MAX_JSON_DEPTH } from "../supabase/functions/_shared/request_body.ts";
 
 const server = await fileServer({ maxUsersPerRequest: 20 });
 const { sql } = server.runtime;
@@ -322,6 +323,11 @@ Deno.test("bad input is refused as the HTTP API refuses it, and writes nothing",
     [INVITE, "invite_users", { users: [user()], mojito_language_code: "xx" }],
     [INVITE, "invite_users", { users: [user()], message_from_recruiter: "x".repeat(2001) }],
     [INVITE, "invite_users", {}],
+    // Nesting JSON.stringify could not give back: the rows would commit and their answer fail.
+    [REGISTER, "register_users_for_interview", {
+      interview_id: merchant.interviewId,
+      users: [{ ...user(), extra: JSON.parse("[".repeat(MAX_JSON_DEPTH) + "]".repeat(MAX_JSON_DEPTH)) }],
+    }],
     ["interview/invite", "invite_candidates", { interview_id: merchant.interviewId }],
   ];
   const client = await connect(bearer(merchant.key));

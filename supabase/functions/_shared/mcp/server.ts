@@ -21,6 +21,7 @@ import { failureOf } from "../app.ts";
 import { createAuthenticator } from "../auth.ts";
 import { log } from "../log.ts";
 import { jsonSchema } from "../openapi.ts";
+import { refuseDeepNesting } from "../request_body.ts";
 import type { Runtime } from "../runtime.ts";
 import { MCP_TOOLS } from "./tools.ts";
 
@@ -73,7 +74,9 @@ export function createMcpHandler(runtime: Runtime) {
     let result: CallToolResult;
     let status = 200;
     try {
-      const answer = await entry.run(await authenticate(headers), args, deadline);
+      const caller = await authenticate(headers);
+      refuseDeepNesting(args);
+      const answer = await entry.run(caller, args, deadline);
       const structured = entry.tool.resultKey
         ? { [entry.tool.resultKey]: answer }
         : answer as Record<string, unknown>;

@@ -438,6 +438,22 @@ Deno.test(
         "Error: Not enough interview credits",
         "Error: Not enough interview credits",
       ]);
+      // The same for a candidate invited to Initech's interview, and all or nothing for micro1's invite.
+      const invite = { users: [{ ...user()[0], type: "candidate", interview_id: SEED.initechInterview }] };
+      const httpInvite = await callFunction(server.functionsUrl, INVITE, {
+        token: await userToken(SEED.initechOwner),
+        body: invite,
+      });
+      const invited = answer(await call(initech, "invite_users", invite));
+      assert.deepEqual(invited.users, httpInvite.body);
+      assert.equal(invited.users[0].result, "Error: Not enough interview credits");
+      const refused = toolError(
+        await call(initech, "invite_candidates", {
+          interview_id: SEED.initechInterview,
+          candidates: [{ name: "Ann", ...user()[0] }],
+        }),
+      );
+      assert.equal(refused.status, 402);
       assert.equal(await credits(sql, SEED.initech), 0);
     } finally {
       await client.close();

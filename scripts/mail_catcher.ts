@@ -6,6 +6,7 @@
  *   http://127.0.0.1:54324/                 the caught messages, newest first
  *   http://127.0.0.1:54324/messages/<id>    one message: headers, text and HTML
  *   http://127.0.0.1:54324/api/messages     the same as JSON (DELETE empties the list)
+ *   http://127.0.0.1:54324/preview          every kind of email in every language (scripts/email_preview.ts)
  *
  * `deno task start` runs it when no SMTP_URL is configured; the tests run it
  * as their SMTP server, with the hooks below to refuse mail on purpose. On its
@@ -19,6 +20,7 @@ import { parseArgs } from "node:util";
 import PostalMime, { type Address, type Email } from "postal-mime";
 import { SMTPServer } from "smtp-server";
 import { LOCAL_MAIL_CATCHER_PORT, LOCAL_SMTP_PORT } from "../supabase/functions/_shared/email/config.ts";
+import { emailPreviewApp } from "./email_preview.ts";
 
 export interface CaughtMessage {
   /** 1, 2, 3... in order of arrival. */
@@ -126,7 +128,7 @@ function webApp(catcher: { messages(): CaughtMessage[]; clear(): void }, smtpUrl
         <body>
             <h1>Caught emails</h1>
             <p class="muted">Everything sent to ${smtpUrl} lands here; nothing leaves this machine.
-              <a href="/api/messages">JSON</a></p>
+              <a href="/api/messages">JSON</a> · <a href="/preview">Every email in every language</a></p>
             ${rows.length === 0 ? html`<p>No emails yet.</p>` : html`
               <table>
                 <thead>
@@ -177,6 +179,7 @@ function webApp(catcher: { messages(): CaughtMessage[]; clear(): void }, smtpUrl
     `);
   });
 
+  app.route("/preview", emailPreviewApp());
   app.get("/api/messages", (c) => c.json(catcher.messages().map(summary)));
   app.delete("/api/messages", (c) => {
     catcher.clear();

@@ -27,7 +27,7 @@ const HEADER =
 
 /** Concern folders by object name (without its schema), first match wins; the fallback is `other`. */
 const CONCERNS: [RegExp, string][] = [
-  [/email/, "email"],
+  [/email|branding/, "email"],
   [/invitation|invite_members|invite_users|grant_ceiling|role_rank/, "invitations"],
   [/api_key/, "merchants"],
   [/deadline/, "requests"],

@@ -73,7 +73,7 @@ Deno.test(
       const received = messagesTo(catcher.messages(), address);
       assert.equal(received.length, 2, "the reminder, once");
       const sent = received[1];
-      assert.match(sent.parsed.subject!, /^Action required: your interview for Fixture .* is waiting$/);
+      assert.match(sent.parsed.subject!, /^Reminder: your interview with Fixture .* is waiting$/);
       assert.equal(linkInText(sent), row.interview_url, "the same working link");
       assert.equal(sent.parsed.messageId, `<${reminder.id}@jobs.example>`);
       assert.notEqual(sent.parsed.messageId, received[0].parsed.messageId);
@@ -103,8 +103,8 @@ Deno.test(
       assert.equal(received.length, 3, "the invitation and each reminder once");
       assert.deepEqual(received.map((m) => m.parsed.subject!.split(":")[0]), [
         `Fixture ${fixture.merchantId.slice(0, 8)} invites you to an interview`,
-        "Action required",
-        "Action required",
+        "Reminder",
+        "Reminder",
       ]);
       const [invitation, ...reminders] = await outbox(row.profile_interview_id);
       reminders.sort((a, b) => a.send_after.getTime() - b.send_after.getTime());

@@ -1,6 +1,6 @@
 /** invite-users: bad input: the documented 422s, and text PostgreSQL cannot store. */
 import assert from "node:assert/strict";
-import { MOJITO_LANGUAGE_CODES } from "../../supabase/functions/_shared/invitations/schemas.ts";
+import { MOJITO_LANGUAGE_CODES } from "../../supabase/functions/_shared/schemas.ts";
 import { SEED, userToken } from "../_support/credentials.ts";
 import { uniqueEmail } from "../_support/email.ts";
 import { createMerchant, merchantFootprint } from "../_support/fixtures.ts";

@@ -11,6 +11,7 @@ import { inviteAcceptApp } from "./routes/invite_accept.ts";
 import { apiKeysApp } from "./routes/api_keys.ts";
 import { micro1InviteApp } from "./routes/micro1_invite.ts";
 import { mcpApp } from "./routes/mcp.ts";
+import { merchantBrandingApp } from "./routes/merchant_branding.ts";
 
 /**
  * Every edge function by name. Each `supabase/functions/<name>/index.ts` serves
@@ -27,4 +28,5 @@ export const FUNCTIONS: Record<string, (runtime: Runtime) => Hono<AppEnv>> = {
   "api-keys": apiKeysApp,
   "interview": micro1InviteApp,
   "mcp": mcpApp,
+  "merchant-branding": merchantBrandingApp,
 };

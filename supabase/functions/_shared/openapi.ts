@@ -20,6 +20,7 @@ import {
 } from "./invitations/schemas.ts";
 import { ApiKey, ApiKeyList, CreateApiKeyRequest, CreatedApiKey } from "./api_keys/schemas.ts";
 import { Micro1Error, micro1InviteRequestSchema, Micro1InviteResponse } from "./micro1/schemas.ts";
+import { MerchantBranding, MerchantBrandingRequest } from "./email/branding.ts";
 
 /** OpenAPI 3.1 schemas are JSON Schema 2020-12, which zod emits natively. */
 export function jsonSchema(schema: z.ZodType): Record<string, unknown> {
@@ -174,6 +175,28 @@ const ENDPOINTS: Endpoint[] = [
     },
   },
   {
+    path: "/merchant-branding",
+    tag: "Email",
+    summary: "Brand the merchant's emails",
+    description:
+      "Sets the logo, brand colour and, per language, the invitation's subject and opening paragraph of the " +
+      "merchant's emails, and answers with the branding now: fields sent change, fields left out stay, null " +
+      "clears (a body with only merchant_id reads it). Accepts the merchant's API key, a Supabase user JWT of " +
+      "its owner (or of an owner of a parent merchant, or an admin) or the service key (merchant_id then " +
+      "required). " +
+      "Merchant texts are plain text, escaped like every value; the link, its expiry and the footer stay ours.",
+    authenticated: true,
+    request: "MerchantBrandingRequest",
+    response: { schema: "MerchantBranding", description: "The merchant's branding after the change." },
+    errors: {
+      401: "Missing, malformed, expired or badly signed credential, or a token with no resolvable user.",
+      403: "Not an owner of the merchant, or merchant_id of a merchant the caller may not act for.",
+      422: "Validation error: body not a JSON object, an unknown field or language, a logo_url that is not " +
+        "https, a brand_color not #rrggbb, a text empty, too long, with a control character or an unknown " +
+        "placeholder, merchant_id missing with the service key or not found.",
+    },
+  },
+  {
     path: "/email-dispatch",
     tag: "Email",
     summary: "Send due emails from the outbox",
@@ -295,6 +318,8 @@ export function buildOpenApiDocument(config: Config): Record<string, unknown> {
     Micro1InviteRequest: jsonSchema(micro1InviteRequestSchema(config.maxUsersPerRequest)),
     Micro1InviteResponse: jsonSchema(Micro1InviteResponse),
     Micro1Error: jsonSchema(Micro1Error),
+    MerchantBrandingRequest: jsonSchema(MerchantBrandingRequest),
+    MerchantBranding: jsonSchema(MerchantBranding),
     Error: jsonSchema(ErrorBody),
   };
 

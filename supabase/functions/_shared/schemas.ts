@@ -119,6 +119,54 @@ export function validateRegisterUser(
   };
 }
 
+/** JobMojito's interface languages, as the spec lists them (`br` is Brazilian Portuguese). */
+export const MOJITO_LANGUAGE_CODES = [
+  "ar",
+  "bg",
+  "zh",
+  "hr",
+  "cs",
+  "da",
+  "nl",
+  "en",
+  "fil",
+  "fi",
+  "fr",
+  "de",
+  "el",
+  "hi",
+  "hu",
+  "id",
+  "it",
+  "ja",
+  "ko",
+  "ms",
+  "no",
+  "pl",
+  "pt",
+  "br",
+  "ro",
+  "ru",
+  "sk",
+  "es",
+  "sv",
+  "ta",
+  "th",
+  "tr",
+  "uk",
+  "vi",
+] as const;
+export type MojitoLanguage = (typeof MOJITO_LANGUAGE_CODES)[number];
+
+/** The optional `mojito_language_code` of a request: the language of the emails it queues. */
+export const mojitoLanguageCode = () =>
+  z.enum(MOJITO_LANGUAGE_CODES, {
+    error: `Must be one of: ${MOJITO_LANGUAGE_CODES.join(", ")}`,
+  }).nullish().meta({
+    description:
+      'Language of the emails (one of JobMojito\'s 34 codes; "br" is Brazilian Portuguese). Default "en".',
+  });
+
 /**
  * A request's list of people: 1 to maxUsers objects. Requests are described
  * with the item schema and validated with `z.looseObject({})`, because each
@@ -167,6 +215,7 @@ export function registerUsersRequestSchema(maxUsers: number) {
       'When true (or the string "true"), mints a test token that can take a draft interview, spends no credit ' +
         "and flags the result as a test.",
     ),
+    mojito_language_code: mojitoLanguageCode(),
   });
 }
 

@@ -59,7 +59,13 @@ begin
           'name', m.name,
           'email_from_name', m.email_from_name,
           'email_reply_to', m.email_reply_to,
-          'interview_base_url', m.interview_base_url
+          'interview_base_url', m.interview_base_url,
+          'branding', jsonb_build_object(
+            'logo_url', m.email_logo_url,
+            'brand_color', m.email_brand_color,
+            -- Only what this message can use: an invitation's texts in its own language.
+            'invitation_text', case when c.kind = 'invitation' then m.email_invitation_text -> c.language end
+          )
         )
       ) order by c.send_after, c.id)
       from claimed c join public.merchants m on m.id = c.merchant_id

@@ -10,9 +10,15 @@ create table public.merchants (
   email_from_name text,
   email_reply_to text,
   created_at timestamp with time zone default now() not null,
+  email_logo_url text,
+  email_brand_color text,
+  email_invitation_text jsonb default '{}'::jsonb not null,
   constraint merchants_pkey PRIMARY KEY (id),
   constraint merchants_parent_merchant_id_fkey FOREIGN KEY (parent_merchant_id) REFERENCES public.merchants(id),
   constraint merchants_check CHECK (parent_merchant_id IS DISTINCT FROM id),
+  constraint merchants_email_brand_color_check CHECK (email_brand_color ~ '^#[0-9a-f]{6}$'::text),
+  constraint merchants_email_invitation_text_check CHECK (app.email_invitation_text_valid(email_invitation_text)),
+  constraint merchants_email_logo_url_check CHECK (email_logo_url ~ '^https://[^\s"''<>\\]+$'::text AND length(email_logo_url) <= 2048),
   constraint merchants_interview_base_url_check CHECK (interview_base_url ~ '^https?://'::text),
   constraint merchants_interview_credits_check CHECK (interview_credits >= 0)
 );
@@ -20,3 +26,9 @@ create table public.merchants (
 CREATE INDEX merchants_parent_idx ON public.merchants USING btree (parent_merchant_id);
 
 alter table public.merchants enable row level security;
+
+comment on column public.merchants.email_logo_url is $$Shown at the top of every email of the merchant; https only (webmail blocks or warns about anything else).$$;
+
+comment on column public.merchants.email_brand_color is $$The top bar and buttons of the merchant's emails, as #rrggbb (lower case).$$;
+
+comment on column public.merchants.email_invitation_text is $${"fr": {"subject": "...", "intro": "..."}, ...}: the invitation's subject and opening paragraph by mojito_language_code, each optional; a language without an entry gets the shipped texts.$$;

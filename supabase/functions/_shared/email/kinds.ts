@@ -3,6 +3,16 @@ import { buildInterviewUrl, type InterviewTokenKey, mintInterviewToken } from ".
 import { buildAcceptUrl, invitationTokenKey, mintInvitationToken } from "../invitations/token.ts";
 import type { ClaimedEmail, OutgoingEmail } from "./outbox.ts";
 
+/** Every kind of email (the `email_kind` enum): each has `templates/<kind>.html` and `.txt`, and strings. */
+export const EMAIL_KINDS = [
+  "invitation",
+  "reminder",
+  "completion",
+  "role_invitation",
+  "role_granted",
+] as const;
+export type EmailKind = (typeof EMAIL_KINDS)[number];
+
 /**
  * Template data a kind computes at send time, on top of its payload: what must
  * not be stored (a link's token is minted again from its claims) or must be
@@ -14,20 +24,6 @@ export type SendTimeData = (email: OutgoingEmail, context: SendTimeContext) => R
 export interface SendTimeContext {
   config: Config;
   interviewTokenKey: InterviewTokenKey;
-}
-
-// JobMojito's language codes that are not BCP 47 tags of the same language.
-const LOCALES: Record<string, string> = { br: "pt-BR", no: "nb" };
-
-/** A date as the recipient's language writes it ("November 21, 2026", "21 novembre 2026"). */
-export function formatDate(epochSeconds: number, language: string): string {
-  const options: Intl.DateTimeFormatOptions = { dateStyle: "long", timeZone: "UTC" };
-  const date = new Date(epochSeconds * 1000);
-  try {
-    return new Intl.DateTimeFormat(LOCALES[language] ?? language, options).format(date);
-  } catch {
-    return new Intl.DateTimeFormat("en", options).format(date);
-  }
 }
 
 /**
@@ -46,7 +42,7 @@ const interviewLink: SendTimeData = (email, { config, interviewTokenKey }) => {
       mintInterviewToken(interviewTokenKey, link),
       { hideMenu: link.hide_menu, hideIframe: link.hide_iframe },
     ),
-    link_expires_on: formatDate(link.exp, email.language),
+    link_expires_at: link.exp,
   };
 };
 
@@ -75,7 +71,7 @@ const acceptLink: SendTimeData = (email, { config }) => {
   });
   return {
     accept_url: buildAcceptUrl(portalUrl(email, config), token),
-    link_expires_on: formatDate(exp, email.language),
+    link_expires_at: exp,
   };
 };
 

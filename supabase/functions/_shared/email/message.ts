@@ -36,8 +36,10 @@ export async function composeEmail(email: OutgoingEmail, deps: ComposeDeps): Pro
     recipient_name: email.to_name,
     recipient_email: email.to_email,
     sender_name: senderName,
+    // The deployment's name, in the legal footer: the message is ours, sent for the merchant.
+    service_name: settings.fromName,
   };
-  const rendered = await deps.render(email.kind, email.language, view);
+  const rendered = await deps.render(email.kind, email.language, view, email.merchant.branding);
   const replyTo = email.merchant.email_reply_to ?? settings.replyTo;
   return {
     from: { name: senderName, address: settings.fromAddress },
@@ -48,7 +50,7 @@ export async function composeEmail(email: OutgoingEmail, deps: ComposeDeps): Pro
     html: rendered.html,
     messageId: outboxMessageId(email.id, settings.fromAddress),
     // RFC 3834: sent by software, so autoresponders should not answer it. Content-Language (RFC 3282)
-    // says which language the message is in, which is English when it had no templates in its own.
+    // says which language the message is in: its BCP 47 tag (pt-BR for `br`), English when it had none.
     headers: { "Auto-Submitted": "auto-generated", "Content-Language": rendered.language },
   };
 }

@@ -1,5 +1,6 @@
 import type postgres from "postgres";
 import type { InterviewTokenClaims } from "../interviews/token.ts";
+import type { Branding } from "./templates.ts";
 
 /**
  * The outbox's side of delivery: thin calls to the SQL functions that own its state machine
@@ -22,6 +23,8 @@ export interface ClaimedEmail {
     email_from_name: string | null;
     email_reply_to: string | null;
     interview_base_url: string | null;
+    /** The merchant's logo, colour and, for invitations, its subject and opening paragraph in this language. */
+    branding: Branding;
   };
 }
 

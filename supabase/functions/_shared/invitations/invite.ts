@@ -1,7 +1,7 @@
 import { type Caller, callerSql } from "../auth.ts";
 import type { Runtime } from "../runtime.ts";
-import type { ValidUser } from "../schemas.ts";
-import { type InviteResult, type MemberRole, type MojitoLanguage, validateInviteUser } from "./schemas.ts";
+import type { MojitoLanguage, ValidUser } from "../schemas.ts";
+import { type InviteResult, type MemberRole, validateInviteUser } from "./schemas.ts";
 
 export interface InviteRequest {
   merchantId: string | null;

@@ -5,6 +5,7 @@
 import { z } from "zod";
 import {
   flag,
+  mojitoLanguageCode,
   RegisterUser,
   storable,
   UNSTORABLE,
@@ -13,45 +14,6 @@ import {
   validateRegisterUser,
   type ValidUser,
 } from "../schemas.ts";
-
-/** JobMojito's interface languages, as the spec lists them (`br` is Brazilian Portuguese). */
-export const MOJITO_LANGUAGE_CODES = [
-  "ar",
-  "bg",
-  "zh",
-  "hr",
-  "cs",
-  "da",
-  "nl",
-  "en",
-  "fil",
-  "fi",
-  "fr",
-  "de",
-  "el",
-  "hi",
-  "hu",
-  "id",
-  "it",
-  "ja",
-  "ko",
-  "ms",
-  "no",
-  "pl",
-  "pt",
-  "br",
-  "ro",
-  "ru",
-  "sk",
-  "es",
-  "sv",
-  "ta",
-  "th",
-  "tr",
-  "uk",
-  "vi",
-] as const;
-export type MojitoLanguage = (typeof MOJITO_LANGUAGE_CODES)[number];
 
 /** The roles invite-users grants besides `candidate`: the team's and the coaching portal's. */
 export const MEMBER_ROLES = ["merchant_owner", "merchant", "merchant_selection", "mentor", "user"] as const;
@@ -131,9 +93,7 @@ export function inviteUsersRequestSchema(maxUsers: number) {
       'When true (or the string "true"), a still-pending invitation is sent again (with a new link; the old one ' +
         "stops working) instead of being skipped.",
     ),
-    mojito_language_code: z.enum(MOJITO_LANGUAGE_CODES, {
-      error: `Must be one of: ${MOJITO_LANGUAGE_CODES.join(", ")}`,
-    }).nullish().meta({ description: 'Language of the emails. Default "en".' }),
+    mojito_language_code: mojitoLanguageCode(),
     message_from_recruiter: z.string({ error: "Must be a string" })
       .max(MESSAGE_FROM_RECRUITER_MAX, `At most ${MESSAGE_FROM_RECRUITER_MAX} characters`)
       .refine(storable, `Contains ${UNSTORABLE}`)

@@ -44,6 +44,7 @@ export function registerUsersOperation(runtime: Runtime): Operation<z.infer<type
       hideMenu: body.hide_menu,
       hideIframe: body.hide_iframe,
       users: body.users,
+      language: body.mojito_language_code ?? "en",
     }, deadline);
     return body.users.map((user, i) => answerRow(user, ANSWER_KEYS, resultFields(outcomes[i])));
   };

@@ -52,13 +52,14 @@ const JSON_HEADERS = { "content-type": "application/json; charset=utf-8" };
 function gatewayAnswer(request: Request, status: number, error: string, cause?: unknown): Response {
   const requestId = crypto.randomUUID();
   const url = new URL(request.url);
-  log(status >= 500 ? "error" : "info", "request", {
+  // As the functions' own access lines (app.ts): a refusal at warn with its reason, a fault at error.
+  log(status >= 500 ? "error" : "warn", "request", {
     request_id: requestId,
     function: null,
     method: request.method,
     path: url.pathname,
     status,
-    ...(cause === undefined ? {} : describeError(cause)),
+    ...(cause === undefined ? { reason: error } : describeError(cause)),
   });
   return new Response(JSON.stringify({ error, ...(status >= 500 ? { request_id: requestId } : {}) }), {
     status,

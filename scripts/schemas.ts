@@ -32,7 +32,7 @@ const CONCERNS: [RegExp, string][] = [
   [/api_key/, "merchants"],
   [/deadline/, "requests"],
   [
-    /^(merchants|accounts|merchant_members|member_role|nearest_role|acting_merchant|merchant_lock_key|merchant_within|as_caller)$/,
+    /^(merchants|accounts|merchant_members|member_role|nearest_role|acting_merchant|merchant_lock_key|merchant_within|as_caller|bootstrap_merchant)$/,
     "merchants",
   ],
   [

@@ -73,6 +73,7 @@ async function banner(
     "",
     "Functions:",
     ...gateway.functionNames.map((name) => `  ${gateway.functionsUrl}/${name}`),
+    `API reference (interactive): ${gateway.functionsUrl}/openapi/reference`,
     "",
     `Database: ${
       db.server ? `${db.url} (embedded, data in ${db.server.dataDir})` : "external (from the environment)"

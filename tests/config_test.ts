@@ -17,6 +17,8 @@ import {
   MIN_SECRET_LENGTH,
 } from "../supabase/functions/_shared/config.ts";
 import { createRuntime } from "../supabase/functions/_shared/runtime.ts";
+import { FUNCTION_DEFINITIONS } from "../supabase/functions/_shared/functions.ts";
+import { REQUIREMENTS } from "../supabase/functions/_shared/config.ts";
 import { asymmetricSigner, userToken } from "./_support/credentials.ts";
 import { createMerchant } from "./_support/fixtures.ts";
 import { callFunction } from "./_support/http.ts";
@@ -112,7 +114,7 @@ Deno.test(
     // Hosted Supabase sets SB_REGION; local mode there would fill the unset JWT_SECRET with the published one.
     assert.throws(
       () => loadConfig({ ...PRODUCTION, ...LOCAL_ENV, SB_REGION: "eu-central-1" }),
-      /JOBMOJITO_LOCAL=1 on hosted Supabase/,
+      /JOBMOJITO_LOCAL is 1 on hosted Supabase/,
     );
     assert.doesNotThrow(() => loadConfig({ ...PRODUCTION, SB_REGION: "eu-central-1" }));
     for (
@@ -325,3 +327,86 @@ Deno.test(
     }
   },
 );
+
+Deno.test("a bad value names its variable and the rule it broke, every one at once", () => {
+  assert.throws(
+    () => loadConfig({ ...PRODUCTION, SUPABASE_SECRET_KEYS: "{bad" }),
+    /^Error: SUPABASE_SECRET_KEYS is not valid JSON/,
+  );
+  assert.throws(
+    () => loadConfig({ ...PRODUCTION, INTERVIEW_BASE_URL: "not-a-url" }),
+    /^Error: INTERVIEW_BASE_URL must be an http:\/\/ or https:\/\/ URL$/,
+  );
+  assert.throws(
+    () =>
+      loadConfig({
+        ...PRODUCTION,
+        SMTP_URL: "http://mail.example.com",
+        LOG_LEVEL: "loud",
+        DB_POOL_SIZE: "x",
+      }),
+    (err: Error) => {
+      assert.match(err.message, /SMTP_URL must be an smtp:\/\/ or smtps:\/\/ URL/);
+      assert.match(err.message, /LOG_LEVEL must be debug, info, warn or error/);
+      assert.match(err.message, /DB_POOL_SIZE must be an integer >= 1/);
+      return true;
+    },
+  );
+  assert.throws(
+    () => loadConfig({ ...PRODUCTION, LOG_REQUEST_SAMPLE_RATE: "2" }),
+    /LOG_REQUEST_SAMPLE_RATE must be/,
+  );
+  // Local mode keeps its defaults, and refuses the same mistakes.
+  assert.equal(loadConfig(LOCAL_ENV).interviewBaseUrl, "http://localhost:3000");
+  assert.throws(
+    () => loadConfig({ ...LOCAL_ENV, INTERVIEW_BASE_URL: "not-a-url" }),
+    /INTERVIEW_BASE_URL must be/,
+  );
+});
+
+Deno.test("each function requires only what it uses: openapi starts without SMTP_URL, and a missing need is named", () => {
+  for (const [name, definition] of Object.entries(FUNCTION_DEFINITIONS)) {
+    const needed = new Set<string>(definition.requires.flatMap((requirement) => REQUIREMENTS[requirement]));
+    // Only the variables its requirements name (and DATABASE_URL stands in for SUPABASE_DB_URL).
+    const env = Object.fromEntries(
+      Object.entries({ ...PRODUCTION, DATABASE_URL: databaseUrl }).filter(([variable]) =>
+        needed.has(variable)
+      ),
+    );
+    const config = loadConfig(env, definition.requires);
+    const runtime = createRuntime(config);
+    assert.doesNotThrow(() => definition.app(runtime), name);
+    if (definition.requires.includes("databaseUrl")) runtime.sql.end({ timeout: 1 });
+    for (const requirement of definition.requires) {
+      const without = Object.fromEntries(
+        Object.entries(env).filter(([variable]) =>
+          !(REQUIREMENTS[requirement] as readonly string[]).includes(variable)
+        ),
+      );
+      assert.throws(
+        () => loadConfig(without, definition.requires),
+        new RegExp(`Missing configuration: .*${REQUIREMENTS[requirement][0]}`),
+        `${name} without ${requirement}`,
+      );
+    }
+  }
+  const openapi = loadConfig(
+    { SUPABASE_URL: "https://abc.supabase.co" },
+    FUNCTION_DEFINITIONS.openapi.requires,
+  );
+  assert.throws(() => openapi.email.smtpUrl, /SMTP_URL is not set, and this function does not require it/);
+  assert.throws(() => openapi.databaseUrl, /DATABASE_URL or SUPABASE_DB_URL is not set/);
+});
+
+Deno.test("hosted Supabase defaults: a small pool, no prepared statements, sampled success logs", () => {
+  const hosted = loadConfig({ ...PRODUCTION, SB_REGION: "eu-central-1" });
+  assert.equal(hosted.dbPoolSize, 3);
+  assert.equal(hosted.dbPrepare, false);
+  assert.equal(hosted.logRequestSampleRate, 0.1);
+  const elsewhere = loadConfig(PRODUCTION);
+  assert.equal(elsewhere.dbPoolSize, 10);
+  assert.equal(elsewhere.logRequestSampleRate, 1);
+  const set = loadConfig({ ...PRODUCTION, SB_REGION: "eu-central-1", DB_POOL_SIZE: "5", DB_PREPARE: "1" });
+  assert.equal(set.dbPoolSize, 5);
+  assert.equal(set.dbPrepare, true);
+});

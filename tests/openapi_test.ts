@@ -4,6 +4,8 @@ import { createClient } from "@supabase/supabase-js";
 import { SEED, userToken } from "./_support/credentials.ts";
 import { createMerchant, merchantFootprint } from "./_support/fixtures.ts";
 import { LOCAL_ANON_JWT } from "../supabase/functions/_shared/config.ts";
+import { API_FUNCTIONS } from "../supabase/functions/_shared/api_functions.ts";
+import { buildOpenApiDocument } from "../supabase/functions/_shared/openapi.ts";
 import { fileServer } from "./_support/suite.ts";
 
 const server = await fileServer();
@@ -157,4 +159,94 @@ Deno.test("a merchant app calls the API through supabase-js functions.invoke", a
   assert.deepEqual(refused.error?.name, "FunctionsHttpError");
   assert.deepEqual(refused.error?.context.status, 401);
   assert.deepEqual(await refused.error?.context.json(), { error: "Unauthenticated user" });
+});
+
+Deno.test(
+  "every operation has an operationId (JobMojito's tool names), every security scheme is declared, and the paths are the routes",
+  async () => {
+    const ours = await (await fetch(`${server.functionsUrl}/openapi`)).json();
+    const operations = Object.entries<Schema>(ours.paths).flatMap(([path, item]) =>
+      Object.entries<Schema>(item).map(([method, operation]) => ({
+        key: `${method.toUpperCase()} ${path}`,
+        operation,
+      }))
+    );
+    const ids = operations.map(({ operation }) => operation.operationId);
+    assert.ok(ids.every((id) => typeof id === "string" && id.length > 0), JSON.stringify(ids));
+    assert.equal(new Set(ids).size, ids.length, "operationIds are unique");
+    assert.equal(
+      ours.paths["/job-interview-register-users"].post.operationId,
+      "register_users_for_interview",
+    );
+    assert.equal(ours.paths["/invite-users"].post.operationId, "invite_users");
+    for (const { key, operation } of operations) {
+      for (const requirement of operation.security) {
+        for (const scheme of Object.keys(requirement)) {
+          assert.ok(ours.components.securitySchemes[scheme], `${key}: ${scheme} is not declared`);
+        }
+      }
+    }
+    // The document's operations are exactly the routes the API functions serve.
+    const routes = Object.entries(API_FUNCTIONS).flatMap(([, definition]) =>
+      definition.app(server.runtime).routes.filter((r) => r.method !== "ALL").map((r) =>
+        `${r.method} ${r.path.replace(/:(\w+)/g, "{$1}")}`
+      )
+    );
+    assert.deepEqual(operations.map(({ key }) => key).toSorted(), routes.toSorted());
+  },
+);
+
+Deno.test("the document cannot drift from the routes: an undocumented route or a routeless operation is an error", () => {
+  const config = server.runtime.config;
+  assert.throws(
+    () => buildOpenApiDocument(config, [{ method: "POST", path: "/job-interview-register-users" }]),
+    /without a route/,
+  );
+  const routes = Object.values(API_FUNCTIONS).flatMap((definition) =>
+    definition.app(server.runtime).routes.filter((r) => r.method !== "ALL")
+  );
+  assert.throws(
+    () => buildOpenApiDocument(config, [...routes, { method: "GET", path: "/invite-users" }]),
+    /undocumented/,
+  );
+});
+
+Deno.test("Redocly's recommended rules pass on the served document, warnings included", async () => {
+  const document = await (await fetch(`${server.functionsUrl}/openapi`)).text();
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/openapi.json`, document);
+    const { stdout, stderr } = await new Deno.Command("npx", {
+      args: ["-y", "@redocly/cli@2.77.0", "lint", "--format=json", "openapi.json"],
+      cwd: dir,
+      env: { NO_COLOR: "1", REDOCLY_TELEMETRY: "off", REDOCLY_SUPPRESS_UPDATE_NOTICE: "true" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(stdout);
+    const report = JSON.parse(text.slice(text.indexOf("{")));
+    assert.deepEqual(
+      report.totals,
+      { errors: 0, warnings: 0, ignored: 0 },
+      JSON.stringify(report.problems, null, 1) + new TextDecoder().decode(stderr).slice(-2000),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("GET /openapi/reference: an interactive reference page holding the document", async () => {
+  const res = await fetch(`${server.functionsUrl}/openapi/reference`);
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get("content-type") ?? "", /text\/html/);
+  const html = await res.text();
+  assert.match(html, /<title>JobMojito-compatible registration API<\/title>/);
+  assert.ok(
+    html.includes(`<script src="${server.runtime.config.apiReferenceScriptUrl}"`),
+    "the pinned script",
+  );
+  assert.match(server.runtime.config.apiReferenceScriptUrl, /@scalar\/api-reference@\d+\.\d+\.\d+\//);
+  for (const id of ["register_users_for_interview", "invite_users", "retry_failed_emails"]) {
+    assert.ok(html.includes(id), id);
+  }
 });

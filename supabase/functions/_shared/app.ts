@@ -8,14 +8,27 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { Config } from "./config.ts";
 import { apiErrorFromDatabase } from "./db_errors.ts";
 import { ApiError } from "./errors.ts";
-import { describeError, log } from "./log.ts";
+import { describeError, log, type LogLevel } from "./log.ts";
 
 export type AppEnv = {
   Variables: RequestIdVariables & {
+    /** Why the request was refused (a 4xx's message), for its access-log line. */
+    refusal?: string;
     /** When the request must be answered by (epoch ms): REQUEST_TIMEOUT_MS after it arrived (db.ts). */
     deadline: number;
   };
 };
+
+/**
+ * An access-log line's level: faults at error, refusals at warn, both always written; a client that hung
+ * up is nobody's fault (info, always written); successes at info, sampled at LOG_REQUEST_SAMPLE_RATE.
+ */
+export function accessLogLevel(status: number, clientAborted: boolean, sampleRate: number): LogLevel | null {
+  if (status >= 500) return "error";
+  if (clientAborted) return "info";
+  if (status >= 400) return "warn";
+  return Math.random() < sampleRate ? "info" : null;
+}
 
 /**
  * How a function renders an error: by default `{"error", "name"?}` (plus `request_id` on an unexpected
@@ -48,14 +61,19 @@ export function createFunctionApp(
     c.set("deadline", Date.now() + config.requestTimeoutMs);
     const started = performance.now();
     await next();
-    log(c.res.status >= 500 ? "error" : "info", "request", {
+    const clientAborted = c.error instanceof ApiError && c.error.logFields.clientAborted;
+    const level = accessLogLevel(c.res.status, !!clientAborted, config.logRequestSampleRate);
+    if (!level) return;
+    const refusal = c.get("refusal");
+    log(level, "request", {
       request_id: c.get("requestId"),
       function: functionName,
       method: c.req.method,
       path: c.req.path,
       status: c.res.status,
-      ...(c.error instanceof ApiError && c.error.logFields.clientAborted ? { client_aborted: true } : {}),
+      ...(clientAborted ? { client_aborted: true } : {}),
       duration_ms: Math.round((performance.now() - started) * 10) / 10,
+      ...(refusal ? { reason: refusal } : {}),
     });
   });
   app.use(cors({
@@ -77,6 +95,7 @@ export function createFunctionApp(
   app.use(methodNotAllowed({
     app,
     onMethodNotAllowed: (c, methods) => {
+      c.set("refusal", "Method not allowed");
       const { status, body } = renderError(new ApiError(405, "Method not allowed"));
       return c.json(body, status, { Allow: methods.join(", ") });
     },
@@ -92,6 +111,7 @@ export function createFunctionApp(
   }));
 
   app.notFound((c) => {
+    c.set("refusal", "Not found");
     const { status, body } = renderError(new ApiError(404, "Not found"));
     return c.json(body, status);
   });
@@ -101,12 +121,19 @@ export function createFunctionApp(
       return c.json(body, status, error.headers);
     };
     if (err instanceof HTTPException && err.status < 500) {
+      c.set("refusal", err.message || "Bad request");
       return render(new ApiError(err.status as ContentfulStatusCode, err.message || "Bad request"));
     }
     const failure = failureOf(err, c.get("requestId"));
+    if (failure.error.status < 500) c.set("refusal", refusalOf(failure.error));
     return render(failure.error, failure.requestId);
   });
   return app;
+}
+
+/** How the access log words a refusal: the field at fault, then the message. */
+export function refusalOf(error: ApiError): string {
+  return error.field ? `${error.field}: ${error.message}` : error.message;
 }
 
 /**

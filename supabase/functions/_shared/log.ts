@@ -1,14 +1,27 @@
 /**
  * Structured JSON logs, one object per line. Callers pass only what is safe to
  * keep: request bodies, headers, tokens and keys are never logged.
+ *
+ * LOG_LEVEL (config.ts) sets the least severe level written; createRuntime
+ * applies it with setLogLevel. Hosted Supabase rate-limits each function's
+ * logs, so a deployment can keep to warnings and errors, or sample successful
+ * requests' access lines (app.ts).
  */
-type Level = "info" | "warn" | "error";
+export type LogLevel = "debug" | "info" | "warn" | "error";
+
+const SEVERITY: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
+let threshold = SEVERITY.info;
+
+export function setLogLevel(level: LogLevel): void {
+  threshold = SEVERITY[level];
+}
 
 export function log(
-  level: Level,
+  level: LogLevel,
   message: string,
   fields: Record<string, unknown> = {},
 ): void {
+  if (SEVERITY[level] < threshold) return;
   const line = JSON.stringify({
     time: new Date().toISOString(),
     level,

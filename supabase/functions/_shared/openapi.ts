@@ -1,24 +1,34 @@
 import { z } from "zod";
 import type { Config } from "./config.ts";
+import { HEALTH_DATABASE_TIMEOUT_MS } from "./routes/health.ts";
 import {
   CompleteInterviewRequest,
   CompleteInterviewResponse,
   EmailDispatchResponse,
   ErrorBody,
+  FailedEmailsQuery,
+  FailedEmailsResponse,
+  HealthResponse,
   RedeemRequest,
   RedeemResponse,
-  RegisterUser,
   registerUsersRequestSchema,
   RegisterUsersResponse,
+  RetryEmailsRequest,
+  RetryEmailsResponse,
 } from "./schemas.ts";
 import {
   InviteAcceptRequest,
   InviteAcceptResponse,
-  InviteUser,
   inviteUsersRequestSchema,
   InviteUsersResponse,
 } from "./invitations/schemas.ts";
-import { ApiKey, ApiKeyList, CreateApiKeyRequest, CreatedApiKey } from "./api_keys/schemas.ts";
+import {
+  ApiKey,
+  ApiKeyList,
+  CreateApiKeyRequest,
+  CreatedApiKey,
+  ListApiKeysQuery,
+} from "./api_keys/schemas.ts";
 import { Micro1Error, micro1InviteRequestSchema, Micro1InviteResponse } from "./micro1/schemas.ts";
 import { MerchantBranding, MerchantBrandingRequest } from "./email/branding.ts";
 
@@ -32,28 +42,33 @@ export function jsonSchema(schema: z.ZodType): Record<string, unknown> {
   return rest;
 }
 
+/** The repository has chosen no open license yet (docs/decisions.md): until it does, none is claimed. */
+const LICENSE = { name: "Proprietary", identifier: "LicenseRef-Proprietary" };
+
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const errorResponse = (description: string, schema = "Error") => ({
   description,
   content: { "application/json": { schema: ref(schema) } },
 });
 
-interface Endpoint {
-  path: string;
-  /** POST unless given. */
-  method?: "get" | "post" | "delete";
-  /** Query and path parameters. */
-  parameters?: Record<string, unknown>[];
+/** What a route does, in the document: everything but its method and path, which come from the routes. */
+interface Operation {
+  operationId: string;
+  tag: string;
+  summary: string;
+  description: string;
+  /** Takes a credential (any of components.securitySchemes); false: none, or one of its own in the body. */
+  authenticated: boolean;
+  /** Absent for endpoints that take no body. */
+  request?: string;
+  /** Query parameters, for GETs that take some. */
+  query?: z.ZodObject;
+  /** The schemas of the route's path parameters (`:id`), a string by default. */
+  pathParameters?: Record<string, Record<string, unknown>>;
   /** The success status: 200 unless given. */
   status?: number;
   /** The error body's schema: "Error" unless given. */
   errorSchema?: string;
-  tag: string;
-  summary: string;
-  description: string;
-  authenticated: boolean;
-  /** Absent for endpoints that take no body. */
-  request?: string;
   response: { schema: string; description: string };
   errors: Record<number, string>;
 }
@@ -63,12 +78,15 @@ const COMMON_ERRORS: Record<number, string> = {
   405: "Wrong method.",
   413: "Request body over the size limit.",
   500: "Unexpected fault; the body carries a request id that is also in the log.",
-  503: "Database unreachable; retry after the Retry-After header's seconds.",
+  503:
+    "Database unreachable, busy, or not answering within the request's deadline; retry after the Retry-After " +
+    "header's seconds. The message says when the connection was lost after the request was sent, so it may " +
+    "or may not have been applied.",
 };
 
-const ENDPOINTS: Endpoint[] = [
-  {
-    path: "/job-interview-register-users",
+const OPERATIONS: Record<string, Operation> = {
+  "POST /job-interview-register-users": {
+    operationId: "register_users_for_interview",
     tag: "Interviews",
     summary: "Register users for an interview",
     description:
@@ -91,8 +109,8 @@ const ENDPOINTS: Endpoint[] = [
         "with the service key, merchant or interview not found, interview not available, too many users.",
     },
   },
-  {
-    path: "/interview-token-redeem",
+  "POST /interview-token-redeem": {
+    operationId: "redeem_interview_token",
     tag: "Interviews",
     summary: "Redeem a one-time interview token",
     description:
@@ -111,8 +129,8 @@ const ENDPOINTS: Endpoint[] = [
       422: "Body not a JSON object or interview_token missing.",
     },
   },
-  {
-    path: "/invite-users",
+  "POST /invite-users": {
+    operationId: "invite_users",
     tag: "Invitations",
     summary: "Invite people to the merchant",
     description:
@@ -135,8 +153,8 @@ const ENDPOINTS: Endpoint[] = [
         "not found.",
     },
   },
-  {
-    path: "/invite-accept",
+  "POST /invite-accept": {
+    operationId: "accept_invitation",
     tag: "Invitations",
     summary: "Accept an invitation",
     description:
@@ -155,8 +173,8 @@ const ENDPOINTS: Endpoint[] = [
       422: "Body not a JSON object, invitation_token missing, or not an invitation token of this deployment.",
     },
   },
-  {
-    path: "/interview-complete",
+  "POST /interview-complete": {
+    operationId: "complete_interview",
     tag: "Interviews",
     summary: "Report a completed interview",
     description:
@@ -174,8 +192,8 @@ const ENDPOINTS: Endpoint[] = [
       422: "Body not a JSON object or profile_interview_id missing or not a UUID.",
     },
   },
-  {
-    path: "/merchant-branding",
+  "POST /merchant-branding": {
+    operationId: "set_merchant_branding",
     tag: "Email",
     summary: "Brand the merchant's emails",
     description:
@@ -196,8 +214,8 @@ const ENDPOINTS: Endpoint[] = [
         "placeholder, merchant_id missing with the service key or not found.",
     },
   },
-  {
-    path: "/email-dispatch",
+  "POST /email-dispatch": {
+    operationId: "dispatch_emails",
     tag: "Email",
     summary: "Send due emails from the outbox",
     description:
@@ -210,8 +228,8 @@ const ENDPOINTS: Endpoint[] = [
       403: "Not the service key.",
     },
   },
-  {
-    path: "/api-keys",
+  "POST /api-keys": {
+    operationId: "create_api_key",
     tag: "API keys",
     summary: "Create an API key",
     description:
@@ -230,22 +248,15 @@ const ENDPOINTS: Endpoint[] = [
         "missing with the service key or not found.",
     },
   },
-  {
-    path: "/api-keys",
-    method: "get",
+  "GET /api-keys": {
+    operationId: "list_api_keys",
     tag: "API keys",
     summary: "List API keys",
     description:
       "The merchant's keys, oldest first, revoked and expired ones included; never a secret. For the " +
       "same callers as creating one.",
     authenticated: true,
-    parameters: [{
-      name: "merchant_id",
-      in: "query",
-      required: false,
-      schema: { type: "string", format: "uuid" },
-      description: "The merchant: the caller's own by default; required with the service key.",
-    }],
+    query: ListApiKeysQuery,
     response: { schema: "ApiKeyList", description: "The merchant's keys." },
     errors: {
       401: "Missing or invalid credential.",
@@ -253,15 +264,14 @@ const ENDPOINTS: Endpoint[] = [
       422: "merchant_id not a UUID, missing with the service key, or not found.",
     },
   },
-  {
-    path: "/api-keys/{id}",
-    method: "delete",
+  "DELETE /api-keys/:id": {
+    operationId: "revoke_api_key",
     tag: "API keys",
     summary: "Revoke an API key",
     description: "Revokes a key: every request that starts after this one answers is refused, on every " +
       "function instance. Revoking a revoked key changes nothing.",
     authenticated: true,
-    parameters: [{ name: "id", in: "path", required: true, schema: { type: "string", format: "uuid" } }],
+    pathParameters: { id: { type: "string", format: "uuid" } },
     response: { schema: "ApiKey", description: "The key, revoked." },
     errors: {
       401: "Missing or invalid credential.",
@@ -269,8 +279,8 @@ const ENDPOINTS: Endpoint[] = [
       404: "No such key.",
     },
   },
-  {
-    path: "/interview/invite",
+  "POST /interview/invite": {
+    operationId: "micro1_invite_candidates",
     tag: "micro1",
     summary: "Invite candidates to an interview (micro1)",
     description:
@@ -291,16 +301,111 @@ const ENDPOINTS: Endpoint[] = [
       403: "Role not permitted, or merchant_id of a merchant the caller may not act for.",
     },
   },
+  "GET /health": {
+    operationId: "check_health",
+    tag: "Operations",
+    summary: "Check the function and its database",
+    description: "Whether the function answers and its database answers a trivial query within " +
+      `${
+        HEALTH_DATABASE_TIMEOUT_MS / 1000
+      } s. No credential; the answer holds the two verdicts and nothing ` +
+      "else (no versions, hosts or error text). For load balancers and uptime monitors.",
+    authenticated: false,
+    response: { schema: "HealthResponse", description: "Both answer." },
+    errors: { 503: "The database did not answer in time, or is unreachable; the body says so, and no more." },
+  },
+  "GET /email-failures": {
+    operationId: "list_failed_emails",
+    tag: "Email",
+    summary: "List failed email messages",
+    description:
+      "The outbox's failed messages (attempts exhausted, recipient refused, or not renderable), most recently " +
+      "failed first, each with the reason its last attempt failed. Paginated: pass the answer's next_cursor as " +
+      "cursor for the next page. Service key only.",
+    authenticated: true,
+    query: FailedEmailsQuery,
+    response: { schema: "FailedEmailsResponse", description: "One page of failed messages." },
+    errors: {
+      401: "Missing or invalid credential.",
+      403: "Not the service key.",
+      422: "A query parameter out of range or malformed, or a cursor this endpoint did not return.",
+    },
+  },
+  "POST /email-failures/retry": {
+    operationId: "retry_failed_emails",
+    tag: "Email",
+    summary: "Retry failed email messages",
+    description:
+      "Queues failed messages again, their attempts counted from zero: the one `id` names, or every message " +
+      "that failed at or after `failed_since` (of one merchant with `merchant_id`). They go out with the next " +
+      "dispatch. Service key only.",
+    authenticated: true,
+    request: "RetryEmailsRequest",
+    response: { schema: "RetryEmailsResponse", description: "The messages queued again." },
+    errors: {
+      401: "Missing or invalid credential.",
+      403: "Not the service key.",
+      404: "No message with that id.",
+      409: "The message has not failed (the message gives its status).",
+      422: "Body not a JSON object, neither or both of id and failed_since, or a malformed value.",
+    },
+  },
+};
+
+/** A route as Hono lists it: `GET /health`, `POST /email-failures/retry`. */
+export interface Route {
+  method: string;
+  path: string;
+}
+
+const TAGS = [
+  {
+    name: "Interviews",
+    description: "Registering candidates for interviews, and the interview app's callbacks.",
+  },
+  { name: "Invitations", description: "Inviting candidates, team members and coaching users to a merchant." },
+  { name: "Email", description: "The invitation email chain's outbox: sending, and failed messages." },
+  { name: "API keys", description: "A merchant's long-lived API keys: create, list, revoke." },
+  { name: "micro1", description: "micro1's interview invitation API, served as micro1 defines it." },
+  { name: "Operations", description: "Health checks." },
 ];
 
-/** The OpenAPI 3.1 document of every endpoint, generated from the zod schemas the handlers validate with. */
-export function buildOpenApiDocument(config: Config): Record<string, unknown> {
+/** Query parameters from a zod object: each property's JSON Schema, required unless optional or defaulted. */
+function queryParameters(query: z.ZodObject): Record<string, unknown>[] {
+  const schema = jsonSchema(query) as {
+    properties: Record<string, Record<string, unknown>>;
+    required?: string[];
+  };
+  return Object.entries(schema.properties).map(([name, property]) => {
+    const { description, ...rest } = property;
+    return {
+      name,
+      in: "query",
+      required: schema.required?.includes(name) ?? false,
+      ...(description ? { description } : {}),
+      schema: rest,
+    };
+  });
+}
+
+/**
+ * The OpenAPI 3.1 document of every route in `routes` (the API functions' own, as Hono lists them), each
+ * described by its OPERATIONS entry, with schemas generated from the zod schemas the handlers validate
+ * with. A route without an entry, or an entry without its route, is an error: the two cannot drift.
+ */
+export function buildOpenApiDocument(config: Config, routes: Route[]): Record<string, unknown> {
+  const keys = routes.map((route) => `${route.method} ${route.path}`);
+  const undocumented = keys.filter((key) => !(key in OPERATIONS));
+  const unrouted = Object.keys(OPERATIONS).filter((key) => !keys.includes(key));
+  if (undocumented.length > 0 || unrouted.length > 0) {
+    throw new Error(
+      `OpenAPI operations out of step with the routes: undocumented ${JSON.stringify(undocumented)}, ` +
+        `without a route ${JSON.stringify(unrouted)}`,
+    );
+  }
   const schemas: Record<string, Record<string, unknown>> = {
-    JobInterviewRegisterUsersRequest: jsonSchema(
-      registerUsersRequestSchema(config.maxUsersPerRequest),
-    ),
+    JobInterviewRegisterUsersRequest: jsonSchema(registerUsersRequestSchema(config.maxUsersPerRequest)),
     JobInterviewRegisterUsersResponse: jsonSchema(RegisterUsersResponse),
-    RegisterUser: jsonSchema(RegisterUser),
     InterviewTokenRedeemRequest: jsonSchema(RedeemRequest),
     InterviewTokenRedeemResponse: jsonSchema(RedeemResponse),
     InterviewCompleteRequest: jsonSchema(CompleteInterviewRequest),
@@ -308,7 +413,6 @@ export function buildOpenApiDocument(config: Config): Record<string, unknown> {
     EmailDispatchResponse: jsonSchema(EmailDispatchResponse),
     InviteUsersRequest: jsonSchema(inviteUsersRequestSchema(config.maxUsersPerRequest)),
     InviteUsersResponse: jsonSchema(InviteUsersResponse),
-    InviteUser: jsonSchema(InviteUser),
     InviteAcceptRequest: jsonSchema(InviteAcceptRequest),
     InviteAcceptResponse: jsonSchema(InviteAcceptResponse),
     CreateApiKeyRequest: jsonSchema(CreateApiKeyRequest),
@@ -318,6 +422,10 @@ export function buildOpenApiDocument(config: Config): Record<string, unknown> {
     Micro1InviteRequest: jsonSchema(micro1InviteRequestSchema(config.maxUsersPerRequest)),
     Micro1InviteResponse: jsonSchema(Micro1InviteResponse),
     Micro1Error: jsonSchema(Micro1Error),
+    HealthResponse: jsonSchema(HealthResponse),
+    FailedEmailsResponse: jsonSchema(FailedEmailsResponse),
+    RetryEmailsRequest: jsonSchema(RetryEmailsRequest),
+    RetryEmailsResponse: jsonSchema(RetryEmailsResponse),
     MerchantBrandingRequest: jsonSchema(MerchantBrandingRequest),
     MerchantBranding: jsonSchema(MerchantBranding),
     Error: jsonSchema(ErrorBody),
@@ -326,36 +434,44 @@ export function buildOpenApiDocument(config: Config): Record<string, unknown> {
   // Any one of them: the first that carries a credential is read (docs/api-keys.md).
   const credentials = [{ bearerAuth: [] }, { apiKey: [] }, { supabaseApiKey: [] }];
   const paths: Record<string, Record<string, unknown>> = {};
-  for (const endpoint of ENDPOINTS) {
-    paths[endpoint.path] ??= {};
-    paths[endpoint.path][endpoint.method ?? "post"] = {
-      tags: [endpoint.tag],
-      summary: endpoint.summary,
-      description: endpoint.description,
-      security: endpoint.authenticated ? credentials : [],
-      ...(endpoint.parameters ? { parameters: endpoint.parameters } : {}),
-      ...(endpoint.request
+  for (const route of routes) {
+    const operation = OPERATIONS[`${route.method} ${route.path}`];
+    const errors = { ...COMMON_ERRORS, ...operation.errors };
+    // Hono's `/api-keys/:id` is OpenAPI's `/api-keys/{id}`.
+    const names = [...route.path.matchAll(/:(\w+)/g)].map((match) => match[1]);
+    const parameters = [
+      ...names.map((name) => ({
+        name,
+        in: "path",
+        required: true,
+        schema: operation.pathParameters?.[name] ?? { type: "string" },
+      })),
+      ...(operation.query ? queryParameters(operation.query) : []),
+    ];
+    (paths[route.path.replace(/:(\w+)/g, "{$1}")] ??= {})[route.method.toLowerCase()] = {
+      operationId: operation.operationId,
+      tags: [operation.tag],
+      summary: operation.summary,
+      description: operation.description,
+      security: operation.authenticated ? credentials : [],
+      ...(parameters.length > 0 ? { parameters } : {}),
+      ...(operation.request
         ? {
           requestBody: {
             required: true,
-            content: { "application/json": { schema: ref(endpoint.request) } },
+            content: { "application/json": { schema: ref(operation.request) } },
           },
         }
         : {}),
       responses: {
-        [endpoint.status ?? 200]: {
-          description: endpoint.response.description,
-          content: {
-            "application/json": { schema: ref(endpoint.response.schema) },
-          },
+        [operation.status ?? 200]: {
+          description: operation.response.description,
+          content: { "application/json": { schema: ref(operation.response.schema) } },
         },
         ...Object.fromEntries(
-          Object.entries({ ...endpoint.errors, ...COMMON_ERRORS }).map((
+          Object.entries(errors).map((
             [status, text],
-          ) => [
-            status,
-            errorResponse(text, endpoint.errorSchema),
-          ]),
+          ) => [status, errorResponse(text, operation.errorSchema)]),
         ),
       },
     };
@@ -369,9 +485,10 @@ export function buildOpenApiDocument(config: Config): Record<string, unknown> {
       description:
         "Candidate registration served by Supabase Edge Functions. Authenticate with a merchant API key, a " +
         "Supabase JWT access token or the service key, in Authorization: Bearer, x-api-key or apikey.",
+      license: LICENSE,
     },
     servers: [{ url: `${config.supabaseUrl}/functions/v1` }],
-    security: [],
+    tags: TAGS,
     paths,
     components: {
       schemas,
@@ -379,9 +496,8 @@ export function buildOpenApiDocument(config: Config): Record<string, unknown> {
         bearerAuth: {
           type: "http",
           scheme: "bearer",
-          bearerFormat: "JWT",
           description:
-            "A merchant API key (jmk_...), a Supabase user access token, the service_role JWT, or an " +
+            "A merchant API key (jmk_...), a Supabase user access token (JWT), the service_role JWT, or an " +
             "sb_secret_ key.",
         },
         apiKey: {

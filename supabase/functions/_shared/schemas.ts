@@ -313,3 +313,69 @@ export const EmailDispatchResponse = z.object({
   }),
   released: z.int().meta({ description: "Handed back unsent because the time budget ran out." }),
 });
+
+/** The most failed messages one page of GET /email-failures lists. */
+export const MAX_FAILED_EMAILS_PAGE = 500;
+
+const timestamp = (description: string) =>
+  z.iso.datetime({ offset: true, error: "Must be an ISO 8601 date-time, e.g. 2026-12-01T09:00:00Z" }).meta({
+    description,
+  });
+
+export const FailedEmailsQuery = z.object({
+  limit: z.coerce.number({ error: `Must be an integer from 1 to ${MAX_FAILED_EMAILS_PAGE}` })
+    .int({ error: `Must be an integer from 1 to ${MAX_FAILED_EMAILS_PAGE}` })
+    .min(1, { error: `Must be an integer from 1 to ${MAX_FAILED_EMAILS_PAGE}` })
+    .max(MAX_FAILED_EMAILS_PAGE, { error: `Must be an integer from 1 to ${MAX_FAILED_EMAILS_PAGE}` })
+    .default(50).meta({ description: "Messages per page." }),
+  since: timestamp("Only messages that failed at or after this time.").optional(),
+  merchant_id: uuid("Only this merchant's messages.").optional(),
+  cursor: z.string().optional().meta({ description: "The previous page's next_cursor." }),
+});
+
+export const FailedEmail = z.object({
+  id: z.string().meta({
+    description: "The outbox id (the email dispatcher logs it as outbox_id).",
+    format: "uuid",
+  }),
+  merchant_id: z.string().meta({ format: "uuid" }),
+  kind: z.string().meta({ description: "invitation, reminder, completion, role_invitation, role_granted." }),
+  to_email: z.string(),
+  language: z.string(),
+  attempts: z.int(),
+  reason: z.string().nullable().meta({
+    description: "Why the last attempt failed (the SMTP server's reply, or the error).",
+  }),
+  profile_interview_id: z.string().nullable().meta({ format: "uuid" }),
+  invitation_id: z.string().nullable().meta({ format: "uuid" }),
+  created_at: z.string().meta({ format: "date-time" }),
+  failed_at: z.string().meta({ format: "date-time" }),
+});
+
+export const FailedEmailsResponse = z.object({
+  messages: z.array(FailedEmail).meta({ description: "Most recently failed first." }),
+  next_cursor: z.string().nullable().meta({
+    description: "Pass as cursor for the next page; null on the last.",
+  }),
+});
+
+export const RetryEmailsRequest = z.object({
+  id: uuid("The one failed message to retry.").optional(),
+  failed_since: timestamp("Retry every message that failed at or after this time.").optional(),
+  merchant_id: uuid("With failed_since: only this merchant's messages.").optional(),
+}).strict().refine((body) => (body.id === undefined) !== (body.failed_since === undefined), {
+  error: "Give either id or failed_since",
+});
+
+export const RetryEmailsResponse = z.object({
+  retried: z.array(z.string().meta({ format: "uuid" })).meta({
+    description: "The messages queued again: each is sent on the next dispatch, attempts counted from zero.",
+  }),
+});
+
+export const HealthResponse = z.object({
+  status: z.enum(["ok", "unavailable"]),
+  database: z.enum(["ok", "unavailable"]).meta({
+    description: "Whether the database answered a trivial query within the health check's timeout.",
+  }),
+});

@@ -1,4 +1,4 @@
-import { apiKeysApp } from "../_shared/routes/api_keys.ts";
-import { createRuntime } from "../_shared/runtime.ts";
+import { API_KEYS_REQUIRES, apiKeysApp } from "../_shared/routes/api_keys.ts";
+import { serveFunction } from "../_shared/runtime.ts";
 
-Deno.serve(apiKeysApp(createRuntime()).fetch);
+serveFunction(apiKeysApp, API_KEYS_REQUIRES);

@@ -1,4 +1,4 @@
-import { emailDispatchApp } from "../_shared/routes/email_dispatch.ts";
-import { createRuntime } from "../_shared/runtime.ts";
+import { EMAIL_DISPATCH_REQUIRES, emailDispatchApp } from "../_shared/routes/email_dispatch.ts";
+import { serveFunction } from "../_shared/runtime.ts";
 
-Deno.serve(emailDispatchApp(createRuntime()).fetch);
+serveFunction(emailDispatchApp, EMAIL_DISPATCH_REQUIRES);

@@ -1,4 +1,4 @@
-import { interviewCompleteApp } from "../_shared/routes/interview_complete.ts";
-import { createRuntime } from "../_shared/runtime.ts";
+import { INTERVIEW_COMPLETE_REQUIRES, interviewCompleteApp } from "../_shared/routes/interview_complete.ts";
+import { serveFunction } from "../_shared/runtime.ts";
 
-Deno.serve(interviewCompleteApp(createRuntime()).fetch);
+serveFunction(interviewCompleteApp, INTERVIEW_COMPLETE_REQUIRES);

@@ -1,4 +1,7 @@
-import { interviewTokenRedeemApp } from "../_shared/routes/interview_token_redeem.ts";
-import { createRuntime } from "../_shared/runtime.ts";
+import {
+  INTERVIEW_TOKEN_REDEEM_REQUIRES,
+  interviewTokenRedeemApp,
+} from "../_shared/routes/interview_token_redeem.ts";
+import { serveFunction } from "../_shared/runtime.ts";
 
-Deno.serve(interviewTokenRedeemApp(createRuntime()).fetch);
+serveFunction(interviewTokenRedeemApp, INTERVIEW_TOKEN_REDEEM_REQUIRES);

@@ -1,4 +1,4 @@
-import { micro1InviteApp } from "../_shared/routes/micro1_invite.ts";
-import { createRuntime } from "../_shared/runtime.ts";
+import { MICRO1_REQUIRES, micro1InviteApp } from "../_shared/routes/micro1_invite.ts";
+import { serveFunction } from "../_shared/runtime.ts";
 
-Deno.serve(micro1InviteApp(createRuntime()).fetch);
+serveFunction(micro1InviteApp, MICRO1_REQUIRES);

@@ -1,4 +1,4 @@
-import { inviteAcceptApp } from "../_shared/routes/invite_accept.ts";
-import { createRuntime } from "../_shared/runtime.ts";
+import { INVITE_ACCEPT_REQUIRES, inviteAcceptApp } from "../_shared/routes/invite_accept.ts";
+import { serveFunction } from "../_shared/runtime.ts";
 
-Deno.serve(inviteAcceptApp(createRuntime()).fetch);
+serveFunction(inviteAcceptApp, INVITE_ACCEPT_REQUIRES);

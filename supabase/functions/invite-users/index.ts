@@ -1,4 +1,4 @@
-import { inviteUsersApp } from "../_shared/routes/invite_users.ts";
-import { createRuntime } from "../_shared/runtime.ts";
+import { INVITE_USERS_REQUIRES, inviteUsersApp } from "../_shared/routes/invite_users.ts";
+import { serveFunction } from "../_shared/runtime.ts";
 
-Deno.serve(inviteUsersApp(createRuntime()).fetch);
+serveFunction(inviteUsersApp, INVITE_USERS_REQUIRES);

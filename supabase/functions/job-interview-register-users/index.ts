@@ -1,4 +1,4 @@
-import { registerUsersApp } from "../_shared/routes/register_users.ts";
-import { createRuntime } from "../_shared/runtime.ts";
+import { REGISTER_USERS_REQUIRES, registerUsersApp } from "../_shared/routes/register_users.ts";
+import { serveFunction } from "../_shared/runtime.ts";
 
-Deno.serve(registerUsersApp(createRuntime()).fetch);
+serveFunction(registerUsersApp, REGISTER_USERS_REQUIRES);

@@ -1,4 +1,4 @@
-import { mcpApp } from "../_shared/routes/mcp.ts";
-import { createRuntime } from "../_shared/runtime.ts";
+import { MCP_REQUIRES, mcpApp } from "../_shared/routes/mcp.ts";
+import { serveFunction } from "../_shared/runtime.ts";
 
-Deno.serve(mcpApp(createRuntime()).fetch);
+serveFunction(mcpApp, MCP_REQUIRES);

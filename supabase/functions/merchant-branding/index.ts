@@ -1,4 +1,4 @@
-import { merchantBrandingApp } from "../_shared/routes/merchant_branding.ts";
-import { createRuntime } from "../_shared/runtime.ts";
+import { MERCHANT_BRANDING_REQUIRES, merchantBrandingApp } from "../_shared/routes/merchant_branding.ts";
+import { serveFunction } from "../_shared/runtime.ts";
 
-Deno.serve(merchantBrandingApp(createRuntime()).fetch);
+serveFunction(merchantBrandingApp, MERCHANT_BRANDING_REQUIRES);

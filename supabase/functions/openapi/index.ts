@@ -1,4 +1,4 @@
-import { openapiApp } from "../_shared/routes/openapi.ts";
-import { createRuntime } from "../_shared/runtime.ts";
+import { OPENAPI_REQUIRES, openapiApp } from "../_shared/routes/openapi.ts";
+import { serveFunction } from "../_shared/runtime.ts";
 
-Deno.serve(openapiApp(createRuntime()).fetch);
+serveFunction(openapiApp, OPENAPI_REQUIRES);

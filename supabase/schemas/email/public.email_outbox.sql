@@ -19,25 +19,34 @@ create table public.email_outbox (
   claim_id uuid,
   lease_expires_at timestamp with time zone,
   invitation_id uuid,
+  failed_at timestamp with time zone,
   constraint email_outbox_pkey PRIMARY KEY (id),
   constraint email_outbox_invitation_id_fkey FOREIGN KEY (invitation_id) REFERENCES public.merchant_invitations(id) ON DELETE CASCADE,
   constraint email_outbox_merchant_id_fkey FOREIGN KEY (merchant_id) REFERENCES public.merchants(id),
   constraint email_outbox_profile_interview_id_fkey FOREIGN KEY (profile_interview_id) REFERENCES public.profile_interviews(id),
   constraint email_outbox_attempts_check CHECK (attempts >= 0),
-  constraint email_outbox_claim_check CHECK ((status = 'sending'::public.email_status) = (claim_id IS NOT NULL AND lease_expires_at IS NOT NULL))
+  constraint email_outbox_claim_check CHECK ((status = 'sending'::public.email_status) = (claim_id IS NOT NULL AND lease_expires_at IS NOT NULL)),
+  constraint email_outbox_failed_at_check CHECK ((status = 'failed'::public.email_status) = (failed_at IS NOT NULL))
 );
 
 CREATE INDEX email_outbox_due_idx ON public.email_outbox USING btree (send_after) WHERE (status = 'pending'::public.email_status);
+CREATE INDEX email_outbox_failed_idx ON public.email_outbox USING btree (failed_at DESC, id DESC) WHERE (status = 'failed'::public.email_status);
 CREATE INDEX email_outbox_invitation_idx ON public.email_outbox USING btree (invitation_id) WHERE (invitation_id IS NOT NULL);
 CREATE INDEX email_outbox_lease_idx ON public.email_outbox USING btree (lease_expires_at) WHERE (status = 'sending'::public.email_status);
 CREATE UNIQUE INDEX email_outbox_one_completion_idx ON public.email_outbox USING btree (profile_interview_id) WHERE (kind = 'completion'::public.email_kind);
 CREATE INDEX email_outbox_registration_idx ON public.email_outbox USING btree (profile_interview_id);
 
 CREATE TRIGGER email_outbox_notify AFTER INSERT ON public.email_outbox REFERENCING NEW TABLE AS queued FOR EACH STATEMENT EXECUTE FUNCTION app.notify_email_outbox();
+CREATE TRIGGER email_outbox_stamp_failure BEFORE UPDATE OF status ON public.email_outbox FOR EACH ROW WHEN ((old.status = 'failed'::public.email_status) IS DISTINCT FROM (new.status = 'failed'::public.email_status)) EXECUTE FUNCTION app.stamp_email_failure();
 
 alter table public.email_outbox enable row level security;
 
 comment on table public.email_outbox is $$
 Transactional outbox: a row is written in the same transaction as the
 registration it belongs to, and a dispatcher delivers it.
+$$;
+
+comment on column public.email_outbox.failed_at is $$
+When the message became 'failed' (null in any other status); for messages
+failed before this column existed, when they were queued.
 $$;

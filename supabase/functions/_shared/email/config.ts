@@ -1,12 +1,12 @@
 /**
- * Email delivery settings, read from the environment with defaults that work
- * on a developer's machine: with no SMTP_URL, mail goes to the local mail
- * catcher `deno task start` runs on 127.0.0.1:54325 (the port Supabase's
- * local stack gives its own mail testing server). Those defaults are local
- * only: outside local development loadConfig (config.ts) refuses to start
- * without SMTP_URL and EMAIL_FROM_ADDRESS.
+ * Email delivery settings. config.ts reads them from the environment (its
+ * one schema has their rules and defaults), with defaults that work on a
+ * developer's machine: with no SMTP_URL, mail goes to the local mail catcher
+ * `deno task start` runs on 127.0.0.1:54325 (the port Supabase's local stack
+ * gives its own mail testing server). Those defaults are local only: outside
+ * local development a function that sends refuses to start without SMTP_URL
+ * and EMAIL_FROM_ADDRESS.
  */
-import { type Env, envNumber } from "../env.ts";
 
 /** SMTP port of the local mail catcher. */
 export const LOCAL_SMTP_PORT = 54325;
@@ -62,35 +62,4 @@ export function parseReminderSchedule(text: string): number[] {
   const trimmed = text.trim();
   if (trimmed === "" || trimmed.toLowerCase() === "none") return [];
   return trimmed.split(",").map((part) => Math.round(parseDurationSeconds(part)));
-}
-
-export function loadEmailConfig(env: Env): EmailConfig {
-  const smtpUrl = env.SMTP_URL || null;
-  const config: EmailConfig = {
-    smtpUrl: smtpUrl ?? `smtp://127.0.0.1:${LOCAL_SMTP_PORT}`,
-    smtpConfigured: smtpUrl !== null,
-    fromAddress: env.EMAIL_FROM_ADDRESS || "no-reply@jobmojito.localhost",
-    fromName: env.EMAIL_FROM_NAME || "JobMojito",
-    replyTo: env.EMAIL_REPLY_TO || null,
-    reminderScheduleSeconds: parseReminderSchedule(env.EMAIL_REMINDER_SCHEDULE ?? "48h"),
-    maxAttempts: envNumber(env, "EMAIL_MAX_ATTEMPTS", 12, { min: 1 }),
-    retryBaseSeconds: envNumber(env, "EMAIL_RETRY_BASE_SECONDS", 60, { min: 0 }),
-    retryMaxSeconds: envNumber(env, "EMAIL_RETRY_MAX_SECONDS", 3600, { min: 0 }),
-    leaseSeconds: envNumber(env, "EMAIL_LEASE_SECONDS", 300, { min: 1 }),
-    batchSize: envNumber(env, "EMAIL_BATCH_SIZE", 50, { min: 1 }),
-    concurrency: envNumber(env, "EMAIL_CONCURRENCY", 5, { min: 1 }),
-    sendTimeoutMs: envNumber(env, "EMAIL_SEND_TIMEOUT_MS", 30_000, { min: 100 }),
-    pollIntervalMs: envNumber(env, "EMAIL_POLL_INTERVAL_MS", 2000, { min: 10 }),
-    dispatchBudgetSeconds: envNumber(env, "EMAIL_DISPATCH_BUDGET_SECONDS", 50, { min: 1 }),
-    dispatchMaxMessages: envNumber(env, "EMAIL_DISPATCH_MAX_MESSAGES", 500, { min: 1 }),
-  };
-  if (!/^[^@\s]+@[^@\s]+$/.test(config.fromAddress)) {
-    throw new Error("EMAIL_FROM_ADDRESS must be an email address");
-  }
-  if (config.leaseSeconds * 1000 < 3 * config.sendTimeoutMs) {
-    // A dispatcher only starts a send with two send timeouts of lease left (one
-    // to send, one to record): a shorter lease would leave it no time to send.
-    throw new Error("EMAIL_LEASE_SECONDS must be at least three times EMAIL_SEND_TIMEOUT_MS");
-  }
-  return config;
 }

@@ -214,6 +214,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       // Recorded as soon as the server has it, not with the rest of its slot: a dispatcher that dies
       // now sends again only what it had not recorded (docs/email.md, "Recording").
       await recordSentPersistently(message, claimId, leaseEnd, options.signal);
+      note("info", "email sent", { outbox_id: message.id, kind: message.kind, attempt: message.attempts });
       summary.sent++;
     }
 

@@ -17,7 +17,7 @@ import {
   type Tool,
 } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
-import { failureOf } from "../app.ts";
+import { accessLogLevel, failureOf, refusalOf } from "../app.ts";
 import { createAuthenticator } from "../auth.ts";
 import { log } from "../log.ts";
 import { jsonSchema } from "../openapi.ts";
@@ -73,6 +73,7 @@ export function createMcpHandler(runtime: Runtime) {
     const started = performance.now();
     let result: CallToolResult;
     let status = 200;
+    let refusal: string | undefined;
     try {
       const caller = await authenticate(headers);
       refuseDeepNesting(args);
@@ -87,6 +88,7 @@ export function createMcpHandler(runtime: Runtime) {
     } catch (err) {
       const failure = failureOf(err, requestId);
       status = failure.error.status;
+      if (status < 500) refusal = refusalOf(failure.error);
       const retryAfter = failure.error.headers["Retry-After"];
       const body = {
         ...failure.error.body(),
@@ -96,12 +98,17 @@ export function createMcpHandler(runtime: Runtime) {
       };
       result = { isError: true, content: [{ type: "text", text: JSON.stringify(body) }] };
     }
-    log(status >= 500 ? "error" : "info", "mcp tool call", {
-      request_id: requestId,
-      tool: name,
-      status,
-      duration_ms: Math.round((performance.now() - started) * 10) / 10,
-    });
+    // Logged as the access log logs a request: faults and refusals always, successes sampled.
+    const level = accessLogLevel(status, false, runtime.config.logRequestSampleRate);
+    if (level) {
+      log(level, "mcp tool call", {
+        request_id: requestId,
+        tool: name,
+        status,
+        duration_ms: Math.round((performance.now() - started) * 10) / 10,
+        ...(refusal ? { reason: refusal } : {}),
+      });
+    }
     return result;
   }
 

@@ -6,13 +6,13 @@
  */
 import type { ToolAnnotations } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
-import type { Config } from "../config.ts";
+import type { Config, Requirement } from "../config.ts";
 import { inviteUsersRequestSchema, InviteUsersResponse } from "../invitations/schemas.ts";
 import { micro1InviteRequestSchema, Micro1InviteResponse } from "../micro1/schemas.ts";
 import type { Operation } from "../operation.ts";
-import { inviteUsersOperation } from "../routes/invite_users.ts";
-import { micro1InviteOperation } from "../routes/micro1_invite.ts";
-import { registerUsersOperation } from "../routes/register_users.ts";
+import { INVITE_USERS_REQUIRES, inviteUsersOperation } from "../routes/invite_users.ts";
+import { MICRO1_REQUIRES, micro1InviteOperation } from "../routes/micro1_invite.ts";
+import { REGISTER_USERS_REQUIRES, registerUsersOperation } from "../routes/register_users.ts";
 import type { Runtime } from "../runtime.ts";
 import { registerUsersRequestSchema, RegisterUsersResponse } from "../schemas.ts";
 
@@ -35,6 +35,8 @@ export interface McpTool {
   resultKey?: string;
   /** The endpoint's operation, the one its HTTP route runs. */
   operation: (runtime: Runtime) => Operation<unknown>;
+  /** The endpoint's settings (its route's `*_REQUIRES`): the mcp function requires all its tools'. */
+  requires: readonly Requirement[];
 }
 
 /** Writes that spend credits or send email: a client asks before each call. */
@@ -69,6 +71,7 @@ export const MCP_TOOLS: McpTool[] = [
     output: RegisterUsersResponse,
     resultKey: "users",
     operation: registerUsersOperation,
+    requires: REGISTER_USERS_REQUIRES,
   },
   {
     name: "invite_users",
@@ -86,6 +89,7 @@ export const MCP_TOOLS: McpTool[] = [
     output: InviteUsersResponse,
     resultKey: "users",
     operation: inviteUsersOperation,
+    requires: INVITE_USERS_REQUIRES,
   },
   {
     name: "invite_candidates",
@@ -101,5 +105,6 @@ export const MCP_TOOLS: McpTool[] = [
     input: (config) => micro1InviteRequestSchema(config.maxUsersPerRequest),
     output: Micro1InviteResponse,
     operation: micro1InviteOperation,
+    requires: MICRO1_REQUIRES,
   },
 ];

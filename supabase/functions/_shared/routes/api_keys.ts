@@ -3,12 +3,15 @@ import { createApiKeyManager } from "../api_keys/manage.ts";
 import { CreateApiKeyRequest, ListApiKeysQuery } from "../api_keys/schemas.ts";
 import { type AppEnv, createFunctionApp } from "../app.ts";
 import { createAuthenticator } from "../auth.ts";
+import type { Requirement } from "../config.ts";
 import { ApiError } from "../errors.ts";
 import { readJsonObject, validate } from "../request_body.ts";
 import type { Runtime } from "../runtime.ts";
 import { uuid } from "../schemas.ts";
 
 export const API_KEYS_FUNCTION = "api-keys";
+/** The settings it cannot start without (config.ts REQUIREMENTS). */
+export const API_KEYS_REQUIRES: readonly Requirement[] = ["databaseUrl", "supabaseUrl"];
 
 const KeyId = uuid("The key's id.");
 

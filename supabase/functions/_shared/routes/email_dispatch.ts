@@ -1,5 +1,6 @@
 import type { Hono } from "hono";
 import { type AppEnv, createFunctionApp } from "../app.ts";
+import { ALL_REQUIREMENTS, type Requirement } from "../config.ts";
 import { createAuthenticator } from "../auth.ts";
 import { createDispatcher } from "../email/dispatcher.ts";
 import { createTemplateRenderer } from "../email/templates.ts";
@@ -8,6 +9,8 @@ import { ApiError } from "../errors.ts";
 import type { Runtime } from "../runtime.ts";
 
 export const EMAIL_DISPATCH_FUNCTION = "email-dispatch";
+/** The settings it cannot start without (config.ts REQUIREMENTS). */
+export const EMAIL_DISPATCH_REQUIRES: readonly Requirement[] = ALL_REQUIREMENTS;
 
 /**
  * POST /email-dispatch: sends the outbox's due messages, up to

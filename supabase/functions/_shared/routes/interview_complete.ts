@@ -1,5 +1,6 @@
 import type { Hono } from "hono";
 import { type AppEnv, createFunctionApp } from "../app.ts";
+import type { Requirement } from "../config.ts";
 import { createAuthenticator } from "../auth.ts";
 import { createCompleter } from "../interviews/completion.ts";
 import { ApiError } from "../errors.ts";
@@ -8,6 +9,8 @@ import type { Runtime } from "../runtime.ts";
 import { CompleteInterviewRequest } from "../schemas.ts";
 
 export const INTERVIEW_COMPLETE_FUNCTION = "interview-complete";
+/** The settings it cannot start without (config.ts REQUIREMENTS). */
+export const INTERVIEW_COMPLETE_REQUIRES: readonly Requirement[] = ["databaseUrl", "supabaseUrl"];
 
 /**
  * POST /interview-complete: the interview app's backend reports that a

@@ -1,5 +1,6 @@
 import type { Hono } from "hono";
 import { type AppEnv, createFunctionApp } from "../app.ts";
+import type { Requirement } from "../config.ts";
 import { createAuthenticator } from "../auth.ts";
 import { createInvitationAccepter } from "../invitations/accept.ts";
 import { InviteAcceptRequest } from "../invitations/schemas.ts";
@@ -7,6 +8,12 @@ import { readJsonObject, validate } from "../request_body.ts";
 import type { Runtime } from "../runtime.ts";
 
 export const INVITE_ACCEPT_FUNCTION = "invite-accept";
+/** The settings it cannot start without (config.ts REQUIREMENTS). */
+export const INVITE_ACCEPT_REQUIRES: readonly Requirement[] = [
+  "databaseUrl",
+  "supabaseUrl",
+  "invitationTokenSecret",
+];
 
 /** POST /invite-accept: the invited person, signed in as the invited email, accepts their one-time link. */
 export function inviteAcceptApp(runtime: Runtime): Hono<AppEnv> {

@@ -1,6 +1,7 @@
 import type { Hono } from "hono";
 import type { z } from "zod";
 import { type AppEnv, createFunctionApp } from "../app.ts";
+import type { Requirement } from "../config.ts";
 import { createAuthenticator } from "../auth.ts";
 import { createInviter, type InviteOutcome } from "../invitations/invite.ts";
 import { inviteUsersEnvelopeSchema, type InviteUsersResponse } from "../invitations/schemas.ts";
@@ -9,6 +10,13 @@ import { readJsonObject, validate } from "../request_body.ts";
 import type { Runtime } from "../runtime.ts";
 
 export const INVITE_USERS_FUNCTION = "invite-users";
+/** The settings it cannot start without (config.ts REQUIREMENTS). */
+export const INVITE_USERS_REQUIRES: readonly Requirement[] = [
+  "databaseUrl",
+  "supabaseUrl",
+  "interviewTokenSecret",
+  "interviewBaseUrl",
+];
 
 const ANSWER_KEYS = ["result", "profile_id", "profile_interview_id", "invitation_id"] as const;
 

@@ -2,11 +2,14 @@ import type { Hono } from "hono";
 import type { z } from "zod";
 import { type AppEnv, createFunctionApp } from "../app.ts";
 import { callerSql, createAuthenticator } from "../auth.ts";
+import type { Requirement } from "../config.ts";
 import { MerchantBranding, MerchantBrandingRequest } from "../email/branding.ts";
 import { readJsonObject, validate } from "../request_body.ts";
 import type { Runtime } from "../runtime.ts";
 
 export const MERCHANT_BRANDING_FUNCTION = "merchant-branding";
+/** The settings it cannot start without (config.ts REQUIREMENTS). */
+export const MERCHANT_BRANDING_REQUIRES: readonly Requirement[] = ["databaseUrl", "supabaseUrl"];
 
 /**
  * POST /merchant-branding: a merchant's owner (or an admin, or the service key) sets the logo, brand colour

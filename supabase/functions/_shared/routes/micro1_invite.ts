@@ -2,6 +2,7 @@ import type { Hono } from "hono";
 import type { z } from "zod";
 import { type AppEnv, createFunctionApp, type ErrorRenderer } from "../app.ts";
 import { createAuthenticator } from "../auth.ts";
+import type { Requirement } from "../config.ts";
 import { createMicro1Inviter } from "../micro1/invite.ts";
 import { micro1InviteRequestSchema, type Micro1InviteResponse } from "../micro1/schemas.ts";
 import type { Operation } from "../operation.ts";
@@ -10,6 +11,13 @@ import type { Runtime } from "../runtime.ts";
 
 /** Served at /functions/v1/interview/invite: micro1's base URL + /interview/invite. */
 export const MICRO1_FUNCTION = "interview";
+/** The settings it cannot start without (config.ts REQUIREMENTS). */
+export const MICRO1_REQUIRES: readonly Requirement[] = [
+  "databaseUrl",
+  "supabaseUrl",
+  "interviewTokenSecret",
+  "interviewBaseUrl",
+];
 
 /**
  * micro1's envelope for every failure, `{status: false, message}`; micro1 documents 400 for whatever the

@@ -1,6 +1,7 @@
 import type { Hono } from "hono";
 import type { z } from "zod";
 import { type AppEnv, createFunctionApp } from "../app.ts";
+import type { Requirement } from "../config.ts";
 import { createAuthenticator } from "../auth.ts";
 import { ApiError } from "../errors.ts";
 import { answerRow, type Operation } from "../operation.ts";
@@ -10,6 +11,13 @@ import type { Runtime } from "../runtime.ts";
 import { registerUsersEnvelopeSchema, type RegisterUsersResponse } from "../schemas.ts";
 
 export const REGISTER_USERS_FUNCTION = "job-interview-register-users";
+/** The settings it cannot start without (config.ts REQUIREMENTS). */
+export const REGISTER_USERS_REQUIRES: readonly Requirement[] = [
+  "databaseUrl",
+  "supabaseUrl",
+  "interviewTokenSecret",
+  "interviewBaseUrl",
+];
 
 const ANSWER_KEYS = ["result", "interview_url", "profile_interview_id"] as const;
 

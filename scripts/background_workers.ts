@@ -27,6 +27,8 @@ export interface BackgroundWorkerContext {
   runtime: Pick<Runtime, "config" | "sql">;
   /** Aborted when shutdown begins. */
   signal: AbortSignal;
+  /** Where the local mail catcher listens, when it runs (0: a free port). */
+  mailPorts: { smtp: number; http: number };
 }
 
 export type BackgroundWorkerStarter = (

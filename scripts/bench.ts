@@ -25,6 +25,7 @@ import postgres from "postgres";
 import { LATEST_PROTOCOL_VERSION } from "@modelcontextprotocol/sdk/types.js";
 import { freePort, prepareDatabase, REPO_ROOT } from "./local_db.ts";
 import { signUserToken } from "./user_token.ts";
+import { FREE_LOCAL_PORTS } from "./start.ts";
 import { benchDispatcher } from "./bench_email.ts";
 import { LOCAL_ENV, LOCAL_JWT_SECRET, LOCAL_SECRET_KEY } from "../supabase/functions/_shared/config.ts";
 
@@ -182,7 +183,8 @@ async function main() {
   });
   const apiPort = freePort();
   const server = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "scripts/start.ts", "--port", String(apiPort)],
+    // Free ports for everything: the bench runs beside a local stack.
+    args: ["run", "-A", "scripts/start.ts", "--port", String(apiPort), ...FREE_LOCAL_PORTS],
     cwd: REPO_ROOT,
     // Local whatever the shell says: the bench signs its tokens with the published local JWT secret.
     env: { ...LOCAL_ENV, DATABASE_URL: db.url, DB_POOL_SIZE: args.values["db-pool"] },
@@ -250,6 +252,31 @@ async function main() {
     }
     const credentials = Object.fromEntries(
       Object.entries(credentialTimes).map((
+        [name, times],
+      ) => [name, round(percentile(times.sort((a, b) => a - b), 50))]),
+    );
+
+    // What an Idempotency-Key costs: a first request (the key claimed and its answer stored in the same
+    // statement) and its replay (the stored answer, nothing run), against the same request without a key.
+    const keyTimes: Record<string, number[]> = { first: [], replay: [] };
+    for (let i = 0; i < (quick ? 50 : 300); i++) {
+      const body = JSON.stringify({ interview_id: merchant.interviewId, type: "url", users: users(1) });
+      const keyed = { ...headers, "Idempotency-Key": crypto.randomUUID() };
+      for (const attempt of ["first", "replay"]) {
+        const started = performance.now();
+        const res = await fetch(endpoint, { method: "POST", headers: keyed, body });
+        const rows = await res.json();
+        keyTimes[attempt].push(performance.now() - started);
+        if (res.status !== 200 || rows[0]?.result !== "ok") {
+          throw new Error(`keyed request failed: ${res.status}`);
+        }
+        if ((res.headers.get("idempotent-replayed") === "true") !== (attempt === "replay")) {
+          throw new Error(`the ${attempt} keyed request was answered as the other`);
+        }
+      }
+    }
+    const idempotency = Object.fromEntries(
+      Object.entries(keyTimes).map((
         [name, times],
       ) => [name, round(percentile(times.sort((a, b) => a - b), 50))]),
     );
@@ -329,6 +356,8 @@ async function main() {
       credentials_single_user_p50_ms: credentials,
       api_key_vs_jwt: Math.round(credentials.api_key / credentials.jwt * 100) / 100,
       mcp_vs_http: Math.round(credentials.mcp_api_key / credentials.api_key * 100) / 100,
+      idempotency_key_single_user_p50_ms: { none: credentials.jwt, ...idempotency },
+      idempotency_key_vs_none: Math.round(idempotency.first / credentials.jwt * 100) / 100,
       concurrency,
       baseline_per_row_1000_ms: baselineMs,
       batch_1000_vs_per_row: round(baselineMs / batches["1000"].p50_ms),
@@ -352,6 +381,10 @@ async function main() {
     console.log(
       `  the same through the MCP server (tools/call, API key), p50: ${credentials.mcp_api_key} ms ` +
         `(${figures.mcp_vs_http}x the HTTP endpoint's)`,
+    );
+    console.log(
+      `  single user with an Idempotency-Key, p50: first ${idempotency.first} ms ` +
+        `(${figures.idempotency_key_vs_none}x without a key), replay ${idempotency.replay} ms`,
     );
     for (const [connections, f] of Object.entries(concurrency)) {
       console.log(

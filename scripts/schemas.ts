@@ -30,16 +30,16 @@ const CONCERNS: [RegExp, string][] = [
   [/email|branding/, "email"],
   [/invitation|invite_members|invite_users|grant_ceiling|role_rank/, "invitations"],
   [/api_key/, "merchants"],
-  [/deadline/, "requests"],
+  [/deadline|idempotency/, "requests"],
   [
-    /^(merchants|accounts|merchant_members|member_role|nearest_role|acting_merchant|merchant_lock_key|merchant_within|as_caller|bootstrap_merchant)$/,
+    /^(merchants|accounts|merchant_members|member_role|nearest_role|acting_merchant|merchant_lock_key|merchant_within|merchant_tree|as_caller|bootstrap_merchant)$/,
     "merchants",
   ],
   [
     /^(interviews|positions|interview_status|registrable_interview|interview_is_open|resolve_interview_ids)$/,
     "interviews",
   ],
-  [/regist|batch_row|candidate_profiles|profile_interviews|interview_token/, "registration"],
+  [/regist|batch_row|candidate_profiles|profile_interviews|interview_token|live_link_expiry/, "registration"],
 ];
 
 /**

@@ -7,14 +7,18 @@
  * merchant's API key), registrations through the MCP server (the SDK's client, Acme's API key as a bearer),
  * micro1's invite (API key in `x-api-key`), invite-users (a team member and a
  * candidate; every other request names a merchant that does not exist, so its transaction fails),
- * redemptions of links handed out and completions of redeemed interviews.
+ * redemptions of links handed out and completions of redeemed interviews, cancellations of unredeemed
+ * registrations, and registrations sent with an `Idempotency-Key` the way a retrying client sends them
+ * (twice at once, and again after each 503).
  * With `--faults`, the database is frozen (SIGSTOP) for a while and then restarted mid-load.
  *
  * Then the invariants, against the database and the catcher (docs/decisions.md, "Reliability"):
  * every row answered ok exists, its link redeems exactly once and it spent one credit; every row answered
  * with an error wrote nothing; credits balance; no message is delivered twice and every sent one was
  * delivered; no session sits idle in a transaction; no 500, and 503s (with Retry-After) only while the
- * database was away; every request answered within its deadline; service back soon after the database.
+ * database was away; every request answered within its deadline; service back soon after the database;
+ * every answer to one Idempotency-Key the same, and its registration with one link and one invitation; a
+ * cancelled registration holds no credit and its link answers 410.
  *
  * Exits 1 when an invariant is broken. tests/soak_test.ts runs a short version in `deno task test`.
  */
@@ -69,6 +73,8 @@ export interface SoakReport {
   /** Answers by operation and status, e.g. {register: {"200": 812, "503": 4}}. */
   answers: Record<string, Record<string, number>>;
   okRegistrations: number;
+  /** Registrations made by requests with an Idempotency-Key (also counted in okRegistrations). */
+  keyedRegistrations: number;
   /**
    * Requests answered with a 503 that says the outcome is unknown, whose statement did commit: the
    * database frozen between a statement's deadline check and its commit, or a connection lost after its
@@ -93,6 +99,9 @@ interface Registration {
   redeemed: boolean;
   /** A redemption answered 503: whether it was applied is for the final check to find out. */
   redeemAnswered503: Answer | null;
+  /** Cancelled (POST registrations/<id>/cancel answered 200), or a cancel answered 503 (outcome unknown). */
+  cancelled?: true;
+  cancelAnswered503?: Answer;
   completed: boolean;
 }
 
@@ -403,6 +412,51 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       });
     };
 
+    // A client that retries with an Idempotency-Key: the same request twice at once, and again after a
+    // 503, up to four times. However the attempts end, the request runs once: every 200 is the same
+    // answer, and the registration has one link and one invitation (checked below).
+    const keyed: { email: string; key: string }[] = [];
+    const idempotent = async (): Promise<void> => {
+      const address = email("keyed");
+      const key = crypto.randomUUID();
+      const send = () =>
+        call(
+          "idempotent",
+          "job-interview-register-users",
+          {
+            interview_id: ACME.interview,
+            merchant_id: ACME.merchant,
+            type: "invitation",
+            users: [{ email: address, name: "Soak Keyed" }],
+          },
+          credentials.service,
+          { "Idempotency-Key": key },
+        );
+      const attempts = await Promise.all([send(), send()]);
+      while (attempts.length < 4 && attempts.every((a) => a.status === 503)) attempts.push(await send());
+      const answered = new Set(attempts.filter((a) => a.status === 200).map((a) => JSON.stringify(a.reply)));
+      if (answered.size > 1) violate(`Idempotency-Key ${key} was answered ${answered.size} different ways`);
+      const ok = attempts.find((a) => a.status === 200);
+      const row = ok ? (ok.reply as Record<string, unknown>[])[0] : null;
+      if (row?.result !== "ok") {
+        const unknown = attempts.find((a) =>
+          a.answer.error === DEADLINE_EXCEEDED || a.answer.error === CONNECTION_LOST_MESSAGE
+        );
+        refused.set(address, (unknown ?? attempts[attempts.length - 1]).answer);
+        return;
+      }
+      keyed.push({ email: address, key });
+      registrations.push({
+        email: address,
+        merchant: ACME.merchant,
+        profileInterviewId: row.profile_interview_id as string,
+        url: row.interview_url as string,
+        redeemed: false,
+        redeemAnswered503: null,
+        completed: false,
+      });
+    };
+
     const pick = (match: (r: Registration) => boolean): Registration | undefined => {
       const candidates = registrations.filter(match);
       return candidates[Math.floor(Math.random() * candidates.length)];
@@ -410,7 +464,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
 
     const busy = new Set<Registration>();
     const redeem = async (): Promise<void> => {
-      const registration = pick((r) => r.url !== null && !r.redeemed && !r.redeemAnswered503 && !busy.has(r));
+      const registration = pick((r) =>
+        r.url !== null && !r.redeemed && !r.redeemAnswered503 && !r.cancelled && !r.cancelAnswered503 &&
+        !busy.has(r)
+      );
       if (!registration) return register();
       busy.add(registration);
       const token = new URL(registration.url!).searchParams.get("interview_token");
@@ -432,6 +489,32 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       }, credentials.service);
       if (status === 200) registration.completed = true;
       else if (status !== 503) violate(`completing ${registration.email} answered ${status}`);
+      busy.delete(registration);
+    };
+
+    // A merchant cancels a registration whose link was not redeemed: the credit must come back (checked by
+    // the credits balance below, which counts the registrations that still hold one), the link must then
+    // answer 410, and a redemption racing it elsewhere never sees a half-cancelled registration.
+    const cancel = async (): Promise<void> => {
+      const registration = pick((r) =>
+        r.profileInterviewId !== null && !r.redeemed && !r.redeemAnswered503 && !r.cancelled &&
+        !r.cancelAnswered503 && !busy.has(r)
+      );
+      if (!registration) return register();
+      busy.add(registration);
+      const { status, reply, answer } = await call(
+        "cancel",
+        `registrations/${registration.profileInterviewId}/cancel?merchant_id=${registration.merchant}`,
+        {},
+        credentials.service,
+      );
+      if (status === 200) {
+        registration.cancelled = true;
+        if ((reply as { credit_returned: boolean }).credit_returned !== true) {
+          violate(`cancelling the unredeemed registration of ${registration.email} returned no credit`);
+        }
+      } else if (status === 503) registration.cancelAnswered503 = answer;
+      else violate(`cancelling ${registration.email} answered ${status}`);
       busy.delete(registration);
     };
 
@@ -469,7 +552,20 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       faults.push({ kind: "restart", startedMs: restartStart, endedMs: now(), firstOkAfterMs: null });
     })();
 
-    const ops = [register, register, register, mcp, micro1, invite, invite, redeem, redeem, complete];
+    const ops = [
+      register,
+      register,
+      register,
+      mcp,
+      micro1,
+      invite,
+      invite,
+      redeem,
+      redeem,
+      complete,
+      idempotent,
+      cancel,
+    ];
     await Promise.all(Array.from({ length: options.clients }, async () => {
       while (now() < options.seconds * 1000) await ops[Math.floor(Math.random() * ops.length)]();
     }));
@@ -497,7 +593,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     const okEmails = registrations.map((r) => r.email.toLowerCase());
     // Every soak email is new, so each names one registration.
     const found = new Map(
-      (await check`select pi.id, cp.email_key, pi.merchant_id, pi.credit_spent from profile_interviews pi
+      (await check`select pi.id, cp.email_key, pi.merchant_id, pi.credit_spent, pi.status::text
+        from profile_interviews pi
         join candidate_profiles cp on cp.id = pi.profile_id
         where cp.email_key = any(${okEmails})`).map((row) => [row.email_key as string, row]),
     );
@@ -505,7 +602,11 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       const row = found.get(r.email);
       if (!row || (r.profileInterviewId !== null && row.id !== r.profileInterviewId)) {
         violate(`registration of ${r.email} answered ok is not in the database`);
-      } else if (row.merchant_id !== r.merchant || !row.credit_spent) {
+      } else if (r.cancelled && (row.status !== "cancelled" || row.credit_spent)) {
+        violate(`cancelled registration of ${r.email} is ${row.status}, credit spent: ${row.credit_spent}`);
+      } else if (
+        row.merchant_id !== r.merchant || (!r.cancelled && !r.cancelAnswered503 && !row.credit_spent)
+      ) {
         violate(`registration of ${r.email} is at ${row.merchant_id}, credit spent: ${row.credit_spent}`);
       }
     }
@@ -532,6 +633,22 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
         );}
     }
 
+    // A keyed request ran once, whatever its attempts were told: one link, one invitation.
+    for (
+      const row of await check`select cp.email_key as email,
+          (select count(*)::int from interview_tokens t where t.profile_interview_id = pi.id) as links,
+          (select count(*)::int from email_outbox o where o.profile_interview_id = pi.id and o.kind = 'invitation')
+            as invitations
+        from profile_interviews pi join candidate_profiles cp on cp.id = pi.profile_id
+        where cp.email_key = any(${keyed.map((k) => k.email)})`
+    ) {
+      if (row.links !== 1 || row.invitations !== 1) {
+        violate(
+          `the keyed registration of ${row.email} has ${row.links} links and ${row.invitations} invitations`,
+        );
+      }
+    }
+
     // Credits balance: one spent for each registration the database holds, whatever its answer said.
     for (const [merchant, before] of creditsBefore) {
       const [{ credits, registered }] = await check`select interview_credits as credits,
@@ -548,7 +665,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       const token = new URL(r.url!).searchParams.get("interview_token");
       const first = await call("final-redeem", "interview-token-redeem", { interview_token: token });
       if (r.redeemed && first.status === 200) violate(`the link of ${r.email} redeemed twice`);
-      if (!r.redeemed) {
+      if (r.cancelled && first.status !== 410) {
+        violate(`the cancelled link of ${r.email} answered ${first.status}`);
+      }
+      if (!r.redeemed && !r.cancelled && !r.cancelAnswered503) {
         const unknown = r.redeemAnswered503 !== null && explained(r.redeemAnswered503);
         if (unknown && first.status === 410) appliedDespite503++;
         else if (first.status !== 200) {
@@ -601,6 +721,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     return {
       answers: byOp,
       okRegistrations: registrations.length,
+      keyedRegistrations: keyed.length,
       appliedDespite503,
       redeemed: registrations.filter((r) => r.redeemed).length,
       completed: registrations.filter((r) => r.completed).length,

@@ -295,6 +295,12 @@ Deno.test("DB_PREPARE: on by default, off behind a transaction pooler (port 6543
   assert.equal(prepare({ DATABASE_URL: direct }).dbPrepare, true);
   assert.equal(prepare({ DATABASE_URL: pooler }).dbPrepare, false);
   assert.equal(prepare({ DATABASE_URL: marked }).dbPrepare, false);
+  // Behind a pooler the email worker does not LISTEN either (no session state).
+  assert.deepEqual([direct, pooler, marked].map((url) => prepare({ DATABASE_URL: url }).dbPooled), [
+    false,
+    true,
+    true,
+  ]);
   // The hint is the client's, not a server setting: it leaves the URL, the rest stays.
   assert.equal(
     prepare({ DATABASE_URL: marked }).databaseUrl,

@@ -185,7 +185,7 @@ Deno.test(
     const french = uniqueEmail("fr");
     const klingon = uniqueEmail("tlh");
     for (const [address, language] of [[french, "fr"], [klingon, "tlh"]]) {
-      const [outcome] = await registerUsers({ kind: "service" }, {
+      const { outcomes: [outcome] } = await registerUsers({ kind: "service" }, {
         interviewId: fixture.interviewId,
         merchantId: fixture.merchantId,
         isTest: false,

@@ -6,13 +6,17 @@ import assert from "node:assert/strict";
 import postgres from "postgres";
 import { loadConfig, LOCAL_ENV, LOCAL_SECRET_KEY } from "../supabase/functions/_shared/config.ts";
 import { startLocalEmail } from "../scripts/email_worker.ts";
+import { startMailCatcher } from "../scripts/mail_catcher.ts";
+import { startEmailWorker } from "../supabase/functions/_shared/email/worker.ts";
 import { startTestServer } from "./_support/server.ts";
 import { createMerchant } from "./_support/fixtures.ts";
 import { callFunction } from "./_support/http.ts";
-import { uniqueEmail, waitFor } from "./_support/email.ts";
+import { testEmailConfig, uniqueEmail, waitFor } from "./_support/email.ts";
 
 Deno.test(
   "with no SMTP server configured, an invitation lands in the local mail catcher at once and can be read there",
+  // The outbox's NOTIFY wakes the worker: no LISTEN behind a transaction pooler (the next test).
+  { ignore: loadConfig({ ...Deno.env.toObject(), ...LOCAL_ENV }).dbPooled },
   async () => {
     // A poll interval far longer than the test may wait: only the outbox's NOTIFY can deliver in time.
     const defaults = loadConfig({ ...LOCAL_ENV, DATABASE_URL: Deno.env.get("DATABASE_URL") }).email;
@@ -26,8 +30,11 @@ Deno.test(
       connection: { application_name: "email-local-test-worker" },
     });
     const worker = await startLocalEmail(
-      { runtime: { config: server.runtime.config, sql: workerSql }, signal: new AbortController().signal },
-      { smtp: 0, http: 0 },
+      {
+        runtime: { config: server.runtime.config, sql: workerSql },
+        signal: new AbortController().signal,
+        mailPorts: { smtp: 0, http: 0 },
+      },
     );
     try {
       const webUrl = worker.mailUrl!;
@@ -73,6 +80,46 @@ Deno.test(
     } finally {
       await worker.stop();
       await workerSql.end();
+    }
+  },
+);
+
+Deno.test(
+  "behind a transaction pooler the worker does not LISTEN: it finds queued messages by polling",
+  async () => {
+    const catcher = await startMailCatcher();
+    await using server = await startTestServer({ email: testEmailConfig(catcher.smtpUrl) });
+    const config = { ...server.runtime.config, dbPooled: true };
+    // Its own pool straight to the database (not through the pooler, in the pooler pass): a LISTEN would stay
+    // that session's last query in pg_stat_activity.
+    const workerSql = postgres(Deno.env.get("DIRECT_DATABASE_URL") ?? config.databaseUrl, {
+      max: 2,
+      onnotice: () => {},
+      connection: { application_name: "email-pooled-test-worker" },
+    });
+    const worker = await startEmailWorker({ ...server.runtime, config, sql: workerSql });
+    try {
+      const fixture = await createMerchant(server.runtime.sql);
+      const address = uniqueEmail("polled");
+      const reply = await callFunction(server.functionsUrl, "job-interview-register-users", {
+        token: LOCAL_SECRET_KEY,
+        body: {
+          merchant_id: fixture.merchantId,
+          interview_id: fixture.interviewId,
+          type: "invitation",
+          users: [{ email: address }],
+        },
+      });
+      assert.equal(reply.body[0].result, "ok");
+      await catcher.waitFor((m) => m.envelope.to.includes(address));
+      const sessions = await server.runtime.sql`select query from pg_stat_activity
+        where application_name = 'email-pooled-test-worker'`;
+      assert.ok(sessions.length > 0);
+      assert.ok(sessions.every((s) => !/^\s*listen\b/i.test(s.query)), JSON.stringify(sessions));
+    } finally {
+      await worker.stop();
+      await workerSql.end();
+      await catcher.close();
     }
   },
 );

@@ -3,7 +3,8 @@
  * PostgreSQL of its own, with two email dispatchers and a loopback SMTP catcher. Each run must have
  * exercised every operation, and every invariant must hold: a `200 ok` is in the database and its link
  * redeems once, an error wrote nothing, credits balance, no email twice, no session left in a
- * transaction, no 500, and 503s only while the database was away.
+ * transaction, no 500, 503s only while the database was away, and a request with an Idempotency-Key runs
+ * once however often it is retried.
  */
 import assert from "node:assert/strict";
 import { runSoak, type SoakReport } from "../scripts/soak.ts";
@@ -13,11 +14,12 @@ import { sharedAcrossTests } from "./_support/suite.ts";
 sharedAcrossTests();
 
 function assertExercised(report: SoakReport) {
-  for (const op of ["register", "mcp", "micro1", "invite", "redeem", "complete"]) {
+  for (const op of ["register", "mcp", "micro1", "invite", "redeem", "complete", "idempotent", "cancel"]) {
     assert((report.answers[op]?.["200"] ?? 0) > 0, `no ${op} succeeded: ${JSON.stringify(report.answers)}`);
   }
   assert((report.answers.invite?.["422"] ?? 0) > 0, "no invite-users request failed in its transaction");
   assert(report.emailsDelivered > 0, "no email was delivered");
+  assert(report.keyedRegistrations > 0, "no registration was made with an Idempotency-Key");
 }
 
 Deno.test("soak: mixed concurrent load keeps every invariant", async () => {

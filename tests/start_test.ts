@@ -4,15 +4,16 @@
  */
 import assert from "node:assert/strict";
 import { freePort, REPO_ROOT } from "../scripts/local_db.ts";
+import { DEMO_USER_ID, FREE_LOCAL_PORTS } from "../scripts/start.ts";
 import { waitFor } from "./_support/email.ts";
 import { asymmetricSigner } from "./_support/credentials.ts";
-import { DEMO_USER_ID } from "../scripts/start.ts";
 
 Deno.test(
   "deno task start: the printed curl registers a candidate, and a terminal's Ctrl-C stops it cleanly",
   async () => {
     const child = new Deno.Command(Deno.execPath(), {
-      args: ["task", "start", "--port", String(freePort())],
+      // Free ports only: a local stack (`deno task start` on its default ports) may be running beside the tests.
+      args: ["task", "start", "--port", String(freePort()), ...FREE_LOCAL_PORTS],
       cwd: REPO_ROOT,
       // Its own process group, like a job in a terminal: the Ctrl-C below goes to the whole group.
       detached: true,
@@ -74,6 +75,13 @@ Deno.test(
       const detail = await (await fetch(`${mailUrl}/api/messages/${message.id}`)).json();
       assert.ok(detail.text.includes(invited.interview_url));
 
+      // The link opens the interview app stand-in deno task start serves at INTERVIEW_BASE_URL.
+      const appUrl = printed.match(/^Interview app .*: (http:\/\/\S+)$/m)![1];
+      assert.ok(invited.interview_url.startsWith(`${appUrl}/interview/take/`), invited.interview_url);
+      const page = await fetch(invited.interview_url);
+      assert.equal(page.status, 200);
+      assert.match(await page.text(), /Mary Jane[\s\S]*registered[\s\S]*Start the interview/);
+
       // An ES256 token the local stack cannot verify (its key endpoint, like a project with only an HS256
       // secret, lists no public key) is a 401, not "Signing keys unavailable".
       const apiUrl = printed.match(/^JobMojito registration API is up: (\S+)$/m)![1];
@@ -93,5 +101,42 @@ Deno.test(
     await reading;
     assert.equal(status.code, 0, `${printed}\n${await stderr}`);
     assert.match(printed, /SIGINT received, shutting down\.\.\.[\s\S]*Stopped \(\d+ ms\)\./);
+    assert.match(printed, /Connecting to local database/);
+    assert.doesNotMatch(printed + await stderr, /remote database|approve-scripts/);
   },
 );
+
+for (const option of ["--port", "--db-port", "--mail-port", "--smtp-port", "--interview-port"]) {
+  Deno.test(`deno task start: a taken ${option} stops it at once, naming the option`, async () => {
+    using taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const takenPort = String((taken.addr as Deno.NetAddr).port);
+    const dataDir = await Deno.makeTempDir({ prefix: "start-test-" });
+    // The embedded database's port is only checked when there is no external one.
+    const env = Deno.env.toObject();
+    delete env.DATABASE_URL;
+    delete env.SUPABASE_DB_URL;
+    try {
+      const ports: Record<string, string> = {
+        "--port": String(freePort()),
+        "--db-port": String(freePort()),
+        "--mail-port": "0",
+        "--smtp-port": "0",
+        "--interview-port": "0",
+        [option]: takenPort,
+      };
+      const run = await new Deno.Command(Deno.execPath(), {
+        args: ["task", "start", "--data-dir", dataDir, ...Object.entries(ports).flat()],
+        cwd: REPO_ROOT,
+        env,
+        clearEnv: true,
+        stdin: "null",
+      }).output();
+      const output = new TextDecoder().decode(run.stdout) + new TextDecoder().decode(run.stderr);
+      assert.equal(run.code, 1, output);
+      assert.match(output, new RegExp(`127\\.0\\.0\\.1:${takenPort} is already in use.*${option}\\b`));
+      assert.equal([...Deno.readDirSync(dataDir)].length, 0, "no database was started");
+    } finally {
+      await Deno.remove(dataDir, { recursive: true });
+    }
+  });
+}

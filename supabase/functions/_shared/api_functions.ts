@@ -13,6 +13,8 @@ import { EMAIL_FAILURES_REQUIRES, emailFailuresApp } from "./routes/email_failur
 import { API_KEYS_REQUIRES, apiKeysApp } from "./routes/api_keys.ts";
 import { MICRO1_REQUIRES, micro1InviteApp } from "./routes/micro1_invite.ts";
 import { MERCHANT_BRANDING_REQUIRES, merchantBrandingApp } from "./routes/merchant_branding.ts";
+import { REGISTRATIONS_REQUIRES, registrationsApp } from "./routes/registrations.ts";
+import { JOB_INTERVIEW_TOKEN_REQUIRES, jobInterviewTokenApp } from "./routes/job_interview_token.ts";
 
 export interface FunctionDefinition {
   app: (runtime: Runtime) => Hono<AppEnv>;
@@ -34,6 +36,8 @@ export const API_FUNCTIONS: Record<string, FunctionDefinition> = {
   "api-keys": { app: apiKeysApp, requires: API_KEYS_REQUIRES },
   "interview": { app: micro1InviteApp, requires: MICRO1_REQUIRES },
   "merchant-branding": { app: merchantBrandingApp, requires: MERCHANT_BRANDING_REQUIRES },
+  "registrations": { app: registrationsApp, requires: REGISTRATIONS_REQUIRES },
+  "job-interview-token": { app: jobInterviewTokenApp, requires: JOB_INTERVIEW_TOKEN_REQUIRES },
   "health": { app: healthApp, requires: HEALTH_REQUIRES },
   "email-failures": { app: emailFailuresApp, requires: EMAIL_FAILURES_REQUIRES },
 };

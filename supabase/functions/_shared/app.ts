@@ -85,11 +85,12 @@ export function createFunctionApp(
       "x-api-key",
       "content-type",
       "x-request-id",
+      "idempotency-key",
       // MCP's Streamable HTTP (the mcp function), for browser clients such as the MCP Inspector.
       "mcp-protocol-version",
     ],
     allowMethods: ["POST", "GET", "DELETE", "OPTIONS"],
-    exposeHeaders: ["x-request-id", "retry-after"],
+    exposeHeaders: ["x-request-id", "retry-after", "idempotent-replayed"],
     maxAge: 86400,
   }));
   app.use(methodNotAllowed({

@@ -187,6 +187,9 @@ const SETTINGS = z.object({
   JWKS_CACHE_SECONDS: number(0, { integer: true }).default(600),
   INTERVIEW_TOKEN_SECRET: secret.optional(),
   INTERVIEW_TOKEN_TTL_SECONDS: number(1, { integer: true }).default(30 * 24 * 3600),
+  INTERVIEW_TOKEN_MAX_TTL_SECONDS: number(60, { integer: true }).default(90 * 24 * 3600),
+  // An Idempotency-Key's answer is kept at least a day (docs/idempotency.md).
+  IDEMPOTENCY_KEY_TTL_SECONDS: number(24 * 3600, { integer: true }).default(24 * 3600),
   INTERVIEW_BASE_URL: httpUrl.optional(),
   INVITATION_TOKEN_SECRET: secret.optional(),
   INVITATION_TTL_SECONDS: number(1, { integer: true }).default(7 * 24 * 3600),
@@ -257,6 +260,8 @@ export interface Config {
   secretKeys: string[];
   interviewTokenSecret: string;
   interviewTokenTtlSeconds: number;
+  /** The latest a request may ask its links to expire (link_expires_at), from now. */
+  interviewTokenMaxTtlSeconds: number;
   /** Used when the merchant has no interview domain of its own (also for invitation accept links). */
   interviewBaseUrl: string;
   invitationTokenSecret: string;
@@ -265,6 +270,8 @@ export interface Config {
   databaseUrl: string;
   /** Server-side prepared statements; off behind a transaction pooler (see poolerHint) and on hosted Supabase. */
   dbPrepare: boolean;
+  /** Behind a transaction pooler (see poolerHint) or on hosted Supabase: no session state, so no LISTEN. */
+  dbPooled: boolean;
   /** Connections per function instance. */
   dbPoolSize: number;
   /** How long a request may wait for the database; past it the answer is 503 and nothing is committed. */
@@ -272,6 +279,8 @@ export interface Config {
   maxUsersPerRequest: number;
   maxBodyBytes: number;
   allowedOrigins: string[];
+  /** How long an Idempotency-Key's first answer is kept (at least a day: docs/idempotency.md). */
+  idempotencyKeyTtlSeconds: number;
   /** The script GET /openapi/reference loads (Scalar's API reference). */
   apiReferenceScriptUrl: string;
   /** The least severe log lines written. */
@@ -289,7 +298,7 @@ export interface Config {
  * which Supabase's connection strings use) marks any other. The hint is taken out of the URL because
  * postgres.js would send it to the server as a setting, which PostgreSQL rejects.
  */
-function poolerHint(url: string): { url: string; pooled: boolean } {
+export function poolerHint(url: string): { url: string; pooled: boolean } {
   // postgres.js's multi-host form (host1:5432,host2:5432) is no WHATWG URL: it has no hint to find.
   if (!URL.canParse(url)) return { url, pooled: false };
   const parsed = new URL(url);
@@ -387,6 +396,7 @@ export function loadConfig(
     secretKeys: s.SECRET_KEYS ?? s.SUPABASE_SECRET_KEYS ?? [],
     interviewTokenSecret: s.INTERVIEW_TOKEN_SECRET ?? "",
     interviewTokenTtlSeconds: s.INTERVIEW_TOKEN_TTL_SECONDS,
+    interviewTokenMaxTtlSeconds: s.INTERVIEW_TOKEN_MAX_TTL_SECONDS,
     interviewBaseUrl: s.INTERVIEW_BASE_URL ?? "",
     invitationTokenSecret: s.INVITATION_TOKEN_SECRET ?? "",
     invitationTtlSeconds: s.INVITATION_TTL_SECONDS,
@@ -394,12 +404,14 @@ export function loadConfig(
     // Hosted Supabase's injected SUPABASE_DB_URL may lead through its pooler: nothing there may depend
     // on a statement prepared by an earlier transaction (README "Deploying to Supabase").
     dbPrepare: s.DB_PREPARE ?? !(database.pooled || hosted),
+    dbPooled: database.pooled || hosted,
     // Many small instances share the database (and the pooler's client limit) on hosted Supabase.
     dbPoolSize: s.DB_POOL_SIZE ?? (hosted ? 3 : 10),
     requestTimeoutMs: s.REQUEST_TIMEOUT_MS,
     maxUsersPerRequest: s.MAX_USERS_PER_REQUEST,
     maxBodyBytes: s.MAX_BODY_BYTES,
     allowedOrigins: s.CORS_ALLOWED_ORIGINS,
+    idempotencyKeyTtlSeconds: s.IDEMPOTENCY_KEY_TTL_SECONDS,
     apiReferenceScriptUrl: s.API_REFERENCE_SCRIPT_URL,
     logLevel: s.LOG_LEVEL,
     // Hosted Supabase rate-limits each function's logs: one success in ten keeps failures from being dropped.

@@ -9,6 +9,8 @@ import {
   FailedEmailsQuery,
   FailedEmailsResponse,
   HealthResponse,
+  JobInterviewTokenRequest,
+  JobInterviewTokenResponse,
   RedeemRequest,
   RedeemResponse,
   registerUsersRequestSchema,
@@ -30,6 +32,13 @@ import {
   ListApiKeysQuery,
 } from "./api_keys/schemas.ts";
 import { Micro1Error, micro1InviteRequestSchema, Micro1InviteResponse } from "./micro1/schemas.ts";
+import {
+  CancelledRegistration,
+  GetRegistrationQuery,
+  ListRegistrationsQuery,
+  Registration,
+  RegistrationList,
+} from "./registrations/schemas.ts";
 import { MerchantBranding, MerchantBrandingRequest } from "./email/branding.ts";
 
 /** OpenAPI 3.1 schemas are JSON Schema 2020-12, which zod emits natively. */
@@ -69,9 +78,30 @@ interface Operation {
   status?: number;
   /** The error body's schema: "Error" unless given. */
   errorSchema?: string;
+  /** Takes an Idempotency-Key (docs/idempotency.md). */
+  idempotent?: true;
   response: { schema: string; description: string };
   errors: Record<number, string>;
 }
+
+const IDEMPOTENCY_KEY_PARAMETER = {
+  name: "Idempotency-Key",
+  in: "header",
+  required: false,
+  description: 'Makes a retry safe (IETF draft "The Idempotency-Key HTTP Header Field"): the first request ' +
+    "with a key runs, a repeat with the same body within IDEMPOTENCY_KEY_TTL_SECONDS (a day by default) gets " +
+    "its answer again with Idempotent-Replayed: true and changes nothing; a concurrent repeat waits for the " +
+    "first. The same key with a different body is a 422. Keys are per merchant; 1 to 255 printable ASCII " +
+    'characters, bare or as a Structured Field string ("...").',
+  schema: { type: "string", minLength: 1, maxLength: 257 },
+};
+
+const REPLAYED_HEADER = {
+  "Idempotent-Replayed": {
+    description: "true when this is the stored answer of an earlier request with the same Idempotency-Key.",
+    schema: { type: "string", enum: ["true"] },
+  },
+};
 
 const COMMON_ERRORS: Record<number, string> = {
   404: "Unknown path.",
@@ -86,6 +116,7 @@ const COMMON_ERRORS: Record<number, string> = {
 
 const OPERATIONS: Record<string, Operation> = {
   "POST /job-interview-register-users": {
+    idempotent: true,
     operationId: "register_users_for_interview",
     tag: "Interviews",
     summary: "Register users for an interview",
@@ -110,6 +141,7 @@ const OPERATIONS: Record<string, Operation> = {
     },
   },
   "POST /interview-token-redeem": {
+    idempotent: true,
     operationId: "redeem_interview_token",
     tag: "Interviews",
     summary: "Redeem a one-time interview token",
@@ -124,12 +156,15 @@ const OPERATIONS: Record<string, Operation> = {
     },
     errors: {
       401: "Malformed token or bad signature.",
-      409: "The interview or registration is no longer available.",
-      410: "Token expired, already used, or revoked by a newer link (the message says which).",
+      409: "The interview is no longer available, or the registration is completed.",
+      410:
+        "Token expired, already used, revoked by a newer link, or its registration cancelled (the message " +
+        "says which).",
       422: "Body not a JSON object or interview_token missing.",
     },
   },
   "POST /invite-users": {
+    idempotent: true,
     operationId: "invite_users",
     tag: "Invitations",
     summary: "Invite people to the merchant",
@@ -280,6 +315,7 @@ const OPERATIONS: Record<string, Operation> = {
     },
   },
   "POST /interview/invite": {
+    idempotent: true,
     operationId: "micro1_invite_candidates",
     tag: "micro1",
     summary: "Invite candidates to an interview (micro1)",
@@ -350,6 +386,87 @@ const OPERATIONS: Record<string, Operation> = {
       422: "Body not a JSON object, neither or both of id and failed_since, or a malformed value.",
     },
   },
+  "POST /job-interview-token": {
+    operationId: "generate_interview_url",
+    idempotent: true,
+    tag: "Interviews",
+    summary: "Generate a signed interview URL",
+    description:
+      "JobMojito's generate_interview_url. For type interview-for-profile: a new one-time interview " +
+      "URL for an existing candidate profile and interview; the candidate's open registration for it is " +
+      "reused (no credit) and its previous link stops working, or, with none open, a new registration " +
+      'spends a credit. The menu is hidden unless hide_menu is the string "false". Other types are a 422 ' +
+      "until the results side exists. For the callers job-interview-register-users takes.",
+    authenticated: true,
+    request: "JobInterviewTokenRequest",
+    response: { schema: "JobInterviewTokenResponse", description: "The URL, as a bare JSON string." },
+    errors: {
+      401: "Missing or invalid credential, or a revoked or expired API key.",
+      403: "Role not permitted, or merchant_id of a merchant the caller may not act for.",
+      422:
+        "Validation error: a type other than interview-for-profile, interview_id or interview_profile_id " +
+        "missing, the candidate or interview not the merchant's, the interview not available, not enough " +
+        "interview credits.",
+    },
+  },
+  "GET /registrations": {
+    operationId: "list_registrations",
+    tag: "Registrations",
+    summary: "List registrations",
+    description:
+      "The merchant's and its sub-merchants' registrations, oldest first (created_at, then id), filtered and " +
+      "paginated (limit 1-1000, default 50; offset). Each shows the candidate, interview and position, its " +
+      "status (registered, started, completed, cancelled, or expired: a link past its expiry, never redeemed), " +
+      "the time of each step, the link's expiry and the state of its emails. For the callers " +
+      "job-interview-register-users takes.",
+    authenticated: true,
+    query: ListRegistrationsQuery,
+    response: {
+      schema: "RegistrationList",
+      description: "A page of registrations and the total that match.",
+    },
+    errors: {
+      401: "Missing or invalid credential, or a revoked or expired API key.",
+      403: "Role not permitted, or merchant_id of a merchant the caller may not act for.",
+      422: "A query parameter invalid (the error names it), or merchant_id missing with the service key.",
+    },
+  },
+  "GET /registrations/:id": {
+    operationId: "get_registration",
+    tag: "Registrations",
+    summary: "Get a registration",
+    description: "One registration of the merchant or of a sub-merchant of it, as the list shows it.",
+    authenticated: true,
+    query: GetRegistrationQuery,
+    pathParameters: { id: { type: "string", format: "uuid" } },
+    response: { schema: "Registration", description: "The registration." },
+    errors: {
+      401: "Missing or invalid credential, or a revoked or expired API key.",
+      403: "Role not permitted, or merchant_id of a merchant the caller may not act for.",
+      404: "No such registration of this merchant or its sub-merchants.",
+      422: "merchant_id not a UUID, or missing with the service key.",
+    },
+  },
+  "POST /registrations/:id/cancel": {
+    operationId: "cancel_registration",
+    idempotent: true,
+    tag: "Registrations",
+    summary: "Cancel a registration",
+    description: "Cancels a registration: its link stops working (redeeming it is a 410 that says it was " +
+      "cancelled), its pending invitation and reminders are not sent, and the credit it spent is returned " +
+      "when its link was never redeemed. Cancelling a cancelled registration changes nothing. No body.",
+    authenticated: true,
+    query: GetRegistrationQuery,
+    pathParameters: { id: { type: "string", format: "uuid" } },
+    response: { schema: "CancelledRegistration", description: "The registration, cancelled." },
+    errors: {
+      401: "Missing or invalid credential, or a revoked or expired API key.",
+      403: "Role not permitted, or merchant_id of a merchant the caller may not act for.",
+      404: "No such registration of this merchant or its sub-merchants.",
+      409: "The registration is completed.",
+      422: "merchant_id not a UUID, or missing with the service key.",
+    },
+  },
 };
 
 /** A route as Hono lists it: `GET /health`, `POST /email-failures/retry`. */
@@ -367,6 +484,7 @@ const TAGS = [
   { name: "Email", description: "The invitation email chain's outbox: sending, and failed messages." },
   { name: "API keys", description: "A merchant's long-lived API keys: create, list, revoke." },
   { name: "micro1", description: "micro1's interview invitation API, served as micro1 defines it." },
+  { name: "Registrations", description: "What became of registered candidates: status, cancellation." },
   { name: "Operations", description: "Health checks." },
 ];
 
@@ -428,6 +546,11 @@ export function buildOpenApiDocument(config: Config, routes: Route[]): Record<st
     RetryEmailsResponse: jsonSchema(RetryEmailsResponse),
     MerchantBrandingRequest: jsonSchema(MerchantBrandingRequest),
     MerchantBranding: jsonSchema(MerchantBranding),
+    JobInterviewTokenRequest: jsonSchema(JobInterviewTokenRequest),
+    JobInterviewTokenResponse: jsonSchema(JobInterviewTokenResponse),
+    Registration: jsonSchema(Registration),
+    CancelledRegistration: jsonSchema(CancelledRegistration),
+    RegistrationList: jsonSchema(RegistrationList),
     Error: jsonSchema(ErrorBody),
   };
 
@@ -447,6 +570,7 @@ export function buildOpenApiDocument(config: Config, routes: Route[]): Record<st
         schema: operation.pathParameters?.[name] ?? { type: "string" },
       })),
       ...(operation.query ? queryParameters(operation.query) : []),
+      ...(operation.idempotent ? [IDEMPOTENCY_KEY_PARAMETER] : []),
     ];
     (paths[route.path.replace(/:(\w+)/g, "{$1}")] ??= {})[route.method.toLowerCase()] = {
       operationId: operation.operationId,
@@ -466,6 +590,7 @@ export function buildOpenApiDocument(config: Config, routes: Route[]): Record<st
       responses: {
         [operation.status ?? 200]: {
           description: operation.response.description,
+          ...(operation.idempotent ? { headers: REPLAYED_HEADER } : {}),
           content: { "application/json": { schema: ref(operation.response.schema) } },
         },
         ...Object.fromEntries(

@@ -70,7 +70,9 @@ export function validate<S extends z.ZodType>(
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
   const field = issue.path.length > 0 ? issue.path.map(String).join(".") : undefined;
-  const missing = issue.code === "invalid_type" && issue.input === undefined;
+  // An absent enum field is an invalid_value: missing too.
+  const missing = (issue.code === "invalid_type" || issue.code === "invalid_value") &&
+    issue.input === undefined;
   throw new ApiError(
     422,
     missing ? "Field is required." : issue.message,

@@ -19,6 +19,18 @@ export const flag = (description: string) =>
     )
     .meta({ description });
 
+/**
+ * A request's own link expiry: an ISO 8601 date-time at least a minute ahead and at most
+ * INTERVIEW_TOKEN_MAX_TTL_SECONDS ahead (checked when the links are minted: `linkExpiry`).
+ */
+export const linkExpiresAt = () =>
+  z.iso.datetime({ offset: true, error: "Must be an ISO 8601 date-time with a time zone" }).nullish().meta({
+    description: "When the interview links of this request stop working: at least a minute and at most " +
+      "INTERVIEW_TOKEN_MAX_TTL_SECONDS (90 days by default) ahead. Signed into the token (exp) and written in " +
+      "the invitation email. Default: INTERVIEW_TOKEN_TTL_SECONDS (30 days) from now.",
+    example: "2026-12-31T23:59:59Z",
+  });
+
 export const ErrorBody = z.object({
   error: z.string().meta({ example: "Field is required." }),
   name: z.string().optional().meta({
@@ -216,6 +228,12 @@ export function registerUsersRequestSchema(maxUsers: number) {
         "and flags the result as a test.",
     ),
     mojito_language_code: mojitoLanguageCode(),
+    link_expires_at: linkExpiresAt(),
+    dry_run: flag(
+      'When true (or the string "true"), runs the request for real and rolls it back: the answer is exactly ' +
+        "the real call's (results, credits, duplicates, reused registrations, errors) but nothing is written, no " +
+        "email is sent, no credit spent, and no link or new id is returned.",
+    ),
   });
 }
 
@@ -378,4 +396,43 @@ export const HealthResponse = z.object({
   database: z.enum(["ok", "unavailable"]).meta({
     description: "Whether the database answered a trivial query within the health check's timeout.",
   }),
+});
+
+/** JobMojito's generate_interview_url types; only interview-for-profile exists until the results side does. */
+export const INTERVIEW_TOKEN_TYPES = [
+  "interview-for-profile",
+  "results-for-profile",
+  "interview-results-for-position",
+  "interview-result-candidate",
+  "interview-result-talent-seeker",
+] as const;
+
+export const JobInterviewTokenRequest = z.object({
+  type: z.enum(INTERVIEW_TOKEN_TYPES, { error: `Must be one of ${INTERVIEW_TOKEN_TYPES.join(", ")}` }).meta({
+    description:
+      'Which kind of signed URL to generate. Only "interview-for-profile" is served (others: 422).',
+  }),
+  interview_id: uuid("Interview or position id. Required for interview-for-profile.").optional(),
+  interview_profile_id: uuid("Candidate profile id. Required for interview-for-profile.").optional(),
+  interview_result_id: uuid("Interview result id (the result types, not served yet).").optional(),
+  merchant_id: uuid(
+    "Merchant id. Required with the service key; with a user token or API key, its merchant or a sub-merchant.",
+  ).nullish(),
+  link_expires_at: linkExpiresAt(),
+  hide_menu: z.union([z.string(), z.boolean(), z.null()], { error: "Must be a string, a boolean or null" })
+    .optional()
+    .transform((value) =>
+      !(value === false || (typeof value === "string" && value.toLowerCase() === "false"))
+    )
+    .meta({
+      description:
+        'Pass the string "false" (or false) to show the navigation menu; any other value, or none, ' +
+        "hides it (view_hm).",
+    }),
+});
+
+export const JobInterviewTokenResponse = z.string().meta({
+  description: "The new one-time interview URL, as a bare JSON string.",
+  example:
+    "https://interview.example.com/interview/take/<interview id>/?interview_token=<token>&view_hm=true",
 });

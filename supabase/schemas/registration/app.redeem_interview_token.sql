@@ -13,10 +13,14 @@ declare
   v_registration_status public.registration_status;
 begin
   -- Registration before token: the order app.register_batch locks them in.
-  perform 1 from public.profile_interviews where id = p_profile_interview_id for update;
+  select status into v_registration_status from public.profile_interviews where id = p_profile_interview_id for update;
   select * into v_token from public.interview_tokens where jti = p_jti for update;
   if not found or v_token.profile_interview_id <> p_profile_interview_id then
     raise exception 'Invalid interview token' using errcode = 'JM401', hint = 'interview_token';
+  end if;
+  if v_registration_status = 'cancelled' then
+    raise exception 'Interview link cancelled: the registration was cancelled' using errcode = 'JM410',
+      hint = 'interview_token';
   end if;
   if v_token.redeemed_at is not null then
     raise exception 'Interview token already used' using errcode = 'JM410', hint = 'interview_token';
@@ -72,7 +76,8 @@ comment on function app.redeem_interview_token(uuid,uuid) is $$
 Spends a one-time interview token. The caller has already checked the
 token's signature and expiry; this decides, under a row lock, whether it is
 still the registration's live link. Of concurrent calls for one token the
-first wins and the rest see it used.
+first wins and the rest see it used. A cancelled registration's link is a
+410 that says so (app.cancel_registration).
 
 Returns the registration (its job_application_id included), status 'started'.
 $$;

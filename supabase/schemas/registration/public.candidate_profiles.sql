@@ -16,4 +16,6 @@ create table public.candidate_profiles (
   constraint candidate_profiles_email_check CHECK (email <> ''::text)
 );
 
+CREATE INDEX candidate_profiles_external_id_idx ON public.candidate_profiles USING btree (merchant_id, external_id) WHERE (external_id IS NOT NULL);
+
 alter table public.candidate_profiles enable row level security;

@@ -14,6 +14,7 @@ create table public.profile_interviews (
   started_at timestamp with time zone,
   completed_at timestamp with time zone,
   job_application_id text,
+  cancelled_at timestamp with time zone,
   constraint profile_interviews_pkey PRIMARY KEY (id),
   constraint profile_interviews_interview_id_fkey FOREIGN KEY (interview_id) REFERENCES public.interviews(id),
   constraint profile_interviews_merchant_id_fkey FOREIGN KEY (merchant_id) REFERENCES public.merchants(id),
@@ -23,11 +24,17 @@ create table public.profile_interviews (
   constraint profile_interviews_job_application_id_check CHECK (length(job_application_id) <= 255)
 );
 
-CREATE INDEX profile_interviews_merchant_idx ON public.profile_interviews USING btree (merchant_id);
+CREATE INDEX profile_interviews_interview_idx ON public.profile_interviews USING btree (interview_id, created_at, id);
+CREATE INDEX profile_interviews_job_application_idx ON public.profile_interviews USING btree (merchant_id, job_application_id) WHERE (job_application_id IS NOT NULL);
+CREATE INDEX profile_interviews_merchant_created_idx ON public.profile_interviews USING btree (merchant_id, created_at, id);
 CREATE UNIQUE INDEX profile_interviews_one_open_idx ON public.profile_interviews USING btree (profile_id, interview_id, is_test) WHERE (status = ANY (ARRAY['registered'::public.registration_status, 'started'::public.registration_status]));
+CREATE INDEX profile_interviews_position_idx ON public.profile_interviews USING btree (position_id, created_at, id) WHERE (position_id IS NOT NULL);
+CREATE INDEX profile_interviews_profile_idx ON public.profile_interviews USING btree (profile_id);
 
 alter table public.profile_interviews enable row level security;
 
 comment on table public.profile_interviews is $$
 profile_interview: one candidate's registration for one interview.
 $$;
+
+comment on column public.profile_interviews.cancelled_at is $$When the registration was cancelled (app.cancel_registration).$$;

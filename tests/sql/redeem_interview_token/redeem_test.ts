@@ -78,8 +78,8 @@ const refusals: {
     name: "its registration cancelled",
     before: (tx, r) =>
       tx`update profile_interviews set status = 'cancelled' where id = ${r.profile_interview_id}`,
-    code: "JM409",
-    message: "Registration is no longer open",
+    code: "JM410",
+    message: "Interview link cancelled: the registration was cancelled",
   },
   {
     name: "its interview archived",

@@ -34,8 +34,8 @@ export async function startEmailWorker(
   let wake = () => {
     woken = true;
   };
-  const listening = await sql.listen("email_outbox", () => wake()).catch((err) => {
-    // E.g. behind a transaction-mode pooler, which cannot LISTEN: polling alone still delivers.
+  // A transaction pooler hands the LISTEN's server connection to other clients: poll alone behind one.
+  const listening = config.dbPooled ? null : await sql.listen("email_outbox", () => wake()).catch((err) => {
     log("warn", "email worker cannot LISTEN; polling only", describeError(err));
     return null;
   });

@@ -1,5 +1,6 @@
 import { type Caller, callerSql } from "../auth.ts";
-import { buildInterviewUrl, interviewTokenKey, mintInterviewToken } from "./token.ts";
+import { createOnce, type IdempotencyKey } from "../idempotency.ts";
+import { buildInterviewUrl, interviewTokenKey, linkExpiry, mintInterviewToken } from "./token.ts";
 import type { Runtime } from "../runtime.ts";
 import { validateRegisterUser, type ValidUser } from "../schemas.ts";
 
@@ -25,6 +26,22 @@ export interface RegistrationRequest {
   candidateId?: string;
   /** The integrator's reference, kept on each registration (micro1's job_application_id). */
   jobApplicationId?: string;
+  /** The request's Idempotency-Key: a repeat is answered with the first request's outcomes. */
+  idempotencyKey?: IdempotencyKey | null;
+  /** The request's link_expires_at (ISO 8601), bounded by `linkExpiry`; absent: the default lifetime. */
+  linkExpiresAt?: string | null;
+  /**
+   * Run the real call and roll it back (app.register_users_dry_run): the outcomes are the real call's, but
+   * nothing was written, so their links and new ids name nothing. An Idempotency-Key is not used.
+   */
+  dryRun?: boolean;
+}
+
+export interface RegistrationOutcomes {
+  /** One per input row, in input order. */
+  outcomes: RowOutcome[];
+  /** Whether these are the outcomes of an earlier request with the same Idempotency-Key. */
+  replayed: boolean;
 }
 
 export type RowOutcome =
@@ -43,6 +60,12 @@ type DatabaseRow =
   | { i: number; profile_id: string; profile_interview_id: string; jti: string }
   | { i: number; error: string };
 
+/** When a request's links were issued and expire (seconds since the epoch). */
+type LinkTimes = {
+  issuedAt: number;
+  expiresAt: number;
+};
+
 interface DatabaseResult {
   merchant_id: string;
   interview_id: string;
@@ -60,14 +83,15 @@ interface DatabaseResult {
  * order.
  */
 export function createRegistrar(runtime: Runtime) {
-  const { db, config } = runtime;
+  const { config } = runtime;
   const tokenKey = interviewTokenKey(config.interviewTokenSecret);
+  const once = createOnce(runtime);
 
   return async function registerUsers(
     caller: Caller,
     request: RegistrationRequest,
     deadline: number,
-  ): Promise<RowOutcome[]> {
+  ): Promise<RegistrationOutcomes> {
     const outcomes: (RowOutcome | undefined)[] = new Array(
       request.candidateId ? 1 : request.users.length,
     );
@@ -88,15 +112,19 @@ export function createRegistrar(runtime: Runtime) {
       valid.push({ i, ...verdict.user });
     });
 
-    const issuedAt = Math.floor(Date.now() / 1000);
-    const expiresAt = issuedAt + config.interviewTokenTtlSeconds;
+    const now = Math.floor(Date.now() / 1000);
+    const exp = linkExpiry(config, request.linkExpiresAt, now);
     // Even with no valid row the call is made: it is what authorizes the
     // caller for the merchant and checks the interview, per request.
     const rows = request.allOrNothing && outcomes.some(Boolean) ? [] : valid;
-    const [{ result }] = await db.query(
-      deadline,
-      (sql) =>
-        sql<{ result: DatabaseResult }[]>`select app.register_users(
+    // A replay signs its links with the first request's times: the same claims, the same links.
+    const { result, context: { issuedAt, expiresAt }, replayed } = await once<DatabaseResult, LinkTimes>(
+      caller,
+      request.merchantId,
+      request.dryRun ? null : request.idempotencyKey ?? null,
+      { issuedAt: now, expiresAt: exp },
+      (sql) => {
+        const args = sql`
         ${callerSql(sql, caller)},
         ${request.merchantId}::uuid,
         ${request.interviewId}::uuid,
@@ -104,15 +132,17 @@ export function createRegistrar(runtime: Runtime) {
         ${request.sendInvitation},
         ${request.hideMenu},
         ${request.hideIframe},
-        to_timestamp(${issuedAt}::bigint),
-        to_timestamp(${expiresAt}::bigint),
+        to_timestamp(${now}::bigint),
+        to_timestamp(${exp}::bigint),
         ${sql.json(rows)}::jsonb,
         ${request.language ?? "en"},
         ${sql.json(request.emailPayload ?? {})}::jsonb,
         p_all_or_nothing => ${request.allOrNothing ?? false},
         p_candidate_id => ${request.candidateId ?? null}::uuid,
-        p_job_application_id => ${request.jobApplicationId ?? null}
-      ) as result`,
+        p_job_application_id => ${request.jobApplicationId ?? null}`;
+        return request.dryRun ? sql`app.register_users_dry_run(${args})` : sql`app.register_users(${args})`;
+      },
+      deadline,
     );
 
     const key = await tokenKey;
@@ -144,9 +174,12 @@ export function createRegistrar(runtime: Runtime) {
         email: result.candidate_email ?? emailOf.get(row.i)!,
       };
     }
-    return outcomes.map((outcome, i) => {
-      if (!outcome) throw new Error(`app.register_users returned no outcome for row ${i}`);
-      return outcome;
-    });
+    return {
+      outcomes: outcomes.map((outcome, i) => {
+        if (!outcome) throw new Error(`app.register_users returned no outcome for row ${i}`);
+        return outcome;
+      }),
+      replayed,
+    };
   };
 }

@@ -1,9 +1,38 @@
 import { createSecretKey, type KeyObject } from "node:crypto";
 import { errors as joseErrors, jwtVerify } from "jose";
+import type { Config } from "../config.ts";
 import { ApiError } from "../errors.ts";
 import { signHs256 } from "../hs256.ts";
 
 export const INTERVIEW_TOKEN_AUDIENCE = "interview";
+
+/** The shortest lifetime a request may give its links: a link must outlive its own delivery. */
+const MIN_LINK_SECONDS = 60;
+
+/**
+ * When a request's links expire (seconds since the epoch): its `link_expires_at`, at least a minute and at
+ * most INTERVIEW_TOKEN_MAX_TTL_SECONDS ahead of `now` (else a 422 naming the field), or the default TTL.
+ */
+export function linkExpiry(
+  config: Pick<Config, "interviewTokenTtlSeconds" | "interviewTokenMaxTtlSeconds">,
+  requested: string | null | undefined,
+  now: number,
+): number {
+  if (!requested) return now + config.interviewTokenTtlSeconds;
+  const exp = Math.floor(Date.parse(requested) / 1000);
+  if (exp < now + MIN_LINK_SECONDS) {
+    throw new ApiError(422, "Must be at least a minute in the future", "link_expires_at");
+  }
+  if (exp > now + config.interviewTokenMaxTtlSeconds) {
+    const days = Math.floor(config.interviewTokenMaxTtlSeconds / 86400);
+    throw new ApiError(
+      422,
+      `Must be at most ${days > 0 ? `${days} days` : `${config.interviewTokenMaxTtlSeconds} seconds`} ahead`,
+      "link_expires_at",
+    );
+  }
+  return exp;
+}
 
 /**
  * Everything an interview token says. The database keeps jti, iat and exp

@@ -1,4 +1,6 @@
 import { type Caller, callerSql } from "../auth.ts";
+import { createOnce, type IdempotencyKey } from "../idempotency.ts";
+import { linkExpiry } from "../interviews/token.ts";
 import type { Runtime } from "../runtime.ts";
 import type { MojitoLanguage, ValidUser } from "../schemas.ts";
 import { type InviteResult, type MemberRole, validateInviteUser } from "./schemas.ts";
@@ -10,6 +12,12 @@ export interface InviteRequest {
   messageFromRecruiter: string | null;
   /** The rows as sent; each is validated on its own. */
   users: Record<string, unknown>[];
+  /** The request's Idempotency-Key: a repeat is answered with the first request's outcomes. */
+  idempotencyKey: IdempotencyKey | null;
+  /** The request's link_expires_at for its candidates' interview links (see `linkExpiry`). */
+  linkExpiresAt: string | null;
+  /** Run the real call and roll it back (app.invite_users_dry_run); an Idempotency-Key is not used. */
+  dryRun: boolean;
 }
 
 export type InviteOutcome =
@@ -39,13 +47,14 @@ type DatabaseRow =
  * finds duplicates among them. Returns one outcome per input row, in input order.
  */
 export function createInviter(runtime: Runtime) {
-  const { db, config } = runtime;
+  const { config } = runtime;
+  const once = createOnce(runtime);
 
   return async function inviteUsers(
     caller: Caller,
     request: InviteRequest,
     deadline: number,
-  ): Promise<InviteOutcome[]> {
+  ): Promise<{ outcomes: InviteOutcome[]; replayed: boolean }> {
     const outcomes: (InviteOutcome | undefined)[] = new Array(request.users.length);
     const members: MemberRow[] = [];
     const candidates: CandidateRow[] = [];
@@ -65,22 +74,27 @@ export function createInviter(runtime: Runtime) {
     });
 
     const issuedAt = Math.floor(Date.now() / 1000);
-    const [{ result }] = await db.query(
-      deadline,
-      (sql) =>
-        sql<{ result: { merchant_id: string; rows: DatabaseRow[] } }[]>`
-        select app.invite_users(
+    const linkExpiresAt = linkExpiry(config, request.linkExpiresAt, issuedAt);
+    const { result, replayed } = await once<{ merchant_id: string; rows: DatabaseRow[] }, null>(
+      caller,
+      request.merchantId,
+      request.dryRun ? null : request.idempotencyKey,
+      null,
+      (sql) => {
+        const args = sql`
           ${callerSql(sql, caller)},
           ${request.merchantId}::uuid,
           ${request.forceInvite},
           to_timestamp(${issuedAt}::bigint),
           to_timestamp(${issuedAt + config.invitationTtlSeconds}::bigint),
-          to_timestamp(${issuedAt + config.interviewTokenTtlSeconds}::bigint),
+          to_timestamp(${linkExpiresAt}::bigint),
           ${sql.json(members)}::jsonb,
           ${sql.json(candidates)}::jsonb,
           ${request.language},
-          ${sql.json({ message_from_recruiter: request.messageFromRecruiter })}::jsonb
-        ) as result`,
+          ${sql.json({ message_from_recruiter: request.messageFromRecruiter })}::jsonb`;
+        return request.dryRun ? sql`app.invite_users_dry_run(${args})` : sql`app.invite_users(${args})`;
+      },
+      deadline,
     );
     for (const row of result.rows) {
       const candidate = request.users[row.i].type === "candidate";
@@ -101,9 +115,12 @@ export function createInviter(runtime: Runtime) {
         };
       }
     }
-    return outcomes.map((outcome, i) => {
-      if (!outcome) throw new Error(`invite-users decided no outcome for row ${i}`);
-      return outcome;
-    });
+    return {
+      outcomes: outcomes.map((outcome, i) => {
+        if (!outcome) throw new Error(`invite-users decided no outcome for row ${i}`);
+        return outcome;
+      }),
+      replayed,
+    };
   };
 }

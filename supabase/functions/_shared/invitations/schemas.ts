@@ -5,6 +5,7 @@
 import { z } from "zod";
 import {
   flag,
+  linkExpiresAt,
   mojitoLanguageCode,
   RegisterUser,
   storable,
@@ -101,6 +102,12 @@ export function inviteUsersRequestSchema(maxUsers: number) {
       .meta({
         description: "A personal note printed in every email of this request (as text, never as markup).",
       }),
+    link_expires_at: linkExpiresAt(),
+    dry_run: flag(
+      'When true (or the string "true"), runs the request for real and rolls it back: the answer is exactly ' +
+        "the real call's (results, credits, duplicates, reused registrations, errors) but nothing is written, no " +
+        "email is sent, no credit spent, and no link or new id is returned.",
+    ),
   });
 }
 

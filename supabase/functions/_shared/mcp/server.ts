@@ -77,7 +77,8 @@ export function createMcpHandler(runtime: Runtime) {
     try {
       const caller = await authenticate(headers);
       refuseDeepNesting(args);
-      const answer = await entry.run(caller, args, deadline);
+      // No Idempotency-Key: the client's headers are its connection's, the same for every call.
+      const { answer } = await entry.run(caller, args, { deadline, headers: new Headers() });
       const structured = entry.tool.resultKey
         ? { [entry.tool.resultKey]: answer }
         : answer as Record<string, unknown>;

@@ -3,7 +3,7 @@
  * these and `openapi.ts` describes the endpoint from them.
  */
 import { z } from "zod";
-import { storable, UNSTORABLE, uuid } from "../schemas.ts";
+import { linkExpiresAt, storable, UNSTORABLE, uuid } from "../schemas.ts";
 
 export const Micro1Candidate = z.object({
   name: z.string({ error: "Must be a string" }).min(1, "Field is required.")
@@ -34,6 +34,14 @@ export function micro1InviteRequestSchema(maxCandidates: number) {
         "Whether to disable the email notification sent to the candidate for the interview invitation",
       default: false,
     }),
+    link_expires_at: linkExpiresAt().meta({
+      description: "Not in micro1's API: when the links stop working (see job-interview-register-users).",
+    }),
+    dry_run: z.boolean({ error: "Must be a boolean" }).nullish().meta({
+      description:
+        "Not in micro1's API: run the invite for real and roll it back. The answer (or the 400) is " +
+        "exactly the real call's, but nothing is written or sent; invitations then carry candidate_email only.",
+    }),
     merchant_id: uuid(
       "Not in micro1's API: the merchant to act for, required with the service key; with an API key, " +
         "optional (the key's merchant or a sub-merchant of it).",
@@ -42,9 +50,11 @@ export function micro1InviteRequestSchema(maxCandidates: number) {
 }
 
 export const Micro1Invitation = z.object({
-  candidate_id: z.guid().meta({ description: "The ID of the candidate (their candidate profile)" }),
+  candidate_id: z.guid().optional().meta({
+    description: "The ID of the candidate (their candidate profile); absent in a dry run",
+  }),
   candidate_email: z.string().meta({ description: "The email of the candidate" }),
-  invite_url: z.string().meta({ description: "The one-time interview URL" }),
+  invite_url: z.string().optional().meta({ description: "The one-time interview URL; absent in a dry run" }),
 });
 
 export const Micro1InviteResponse = z.object({

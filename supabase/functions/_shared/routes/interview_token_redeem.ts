@@ -1,6 +1,7 @@
 import type { Hono } from "hono";
 import { type AppEnv, createFunctionApp } from "../app.ts";
 import type { Requirement } from "../config.ts";
+import { idempotencyKeyOf, IDEMPOTENT_REPLAYED_HEADER } from "../idempotency.ts";
 import { createRedeemer } from "../interviews/redemption.ts";
 import { readJsonObject, validate } from "../request_body.ts";
 import type { Runtime } from "../runtime.ts";
@@ -22,11 +23,12 @@ export function interviewTokenRedeemApp(runtime: Runtime): Hono<AppEnv> {
   const redeem = createRedeemer(runtime);
 
   app.post("/", async (c) => {
-    const { interview_token } = validate(
-      RedeemRequest,
-      await readJsonObject(c),
-    );
-    return c.json(await redeem(interview_token, c.get("deadline")));
+    const raw = await readJsonObject(c);
+    const { interview_token } = validate(RedeemRequest, raw);
+    const key = idempotencyKeyOf(c.req.raw.headers, INTERVIEW_TOKEN_REDEEM_FUNCTION, raw);
+    const { result, replayed } = await redeem(interview_token, key, c.get("deadline"));
+    if (replayed) c.header(IDEMPOTENT_REPLAYED_HEADER, "true");
+    return c.json(result);
   });
   return app;
 }

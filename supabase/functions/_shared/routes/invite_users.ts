@@ -1,10 +1,10 @@
 import type { Hono } from "hono";
-import type { z } from "zod";
 import { type AppEnv, createFunctionApp } from "../app.ts";
 import type { Requirement } from "../config.ts";
 import { createAuthenticator } from "../auth.ts";
+import { idempotencyKeyOf, IDEMPOTENT_REPLAYED_HEADER } from "../idempotency.ts";
 import { createInviter, type InviteOutcome } from "../invitations/invite.ts";
-import { inviteUsersEnvelopeSchema, type InviteUsersResponse } from "../invitations/schemas.ts";
+import { inviteUsersEnvelopeSchema } from "../invitations/schemas.ts";
 import { answerRow, type Operation } from "../operation.ts";
 import { readJsonObject, validate } from "../request_body.ts";
 import type { Runtime } from "../runtime.ts";
@@ -19,6 +19,13 @@ export const INVITE_USERS_REQUIRES: readonly Requirement[] = [
 ];
 
 const ANSWER_KEYS = ["result", "profile_id", "profile_interview_id", "invitation_id"] as const;
+
+/** A dry run created nothing: ids it would have created name nothing, so none is shown. */
+function dryRunFields(fields: Record<string, unknown>) {
+  return Object.fromEntries(
+    Object.entries(fields).map(([key, value]) => [key, key === "result" ? value : null]),
+  );
+}
 
 function resultFields(outcome: InviteOutcome) {
   if ("error" in outcome) {
@@ -39,20 +46,26 @@ function resultFields(outcome: InviteOutcome) {
 }
 
 /** Inviting users, body in, one row per user out: the work of POST /invite-users and of the MCP tool invite_users. */
-export function inviteUsersOperation(runtime: Runtime): Operation<z.infer<typeof InviteUsersResponse>> {
+export function inviteUsersOperation(runtime: Runtime): Operation<Record<string, unknown>[]> {
   const inviteUsers = createInviter(runtime);
   const envelope = inviteUsersEnvelopeSchema(runtime.config.maxUsersPerRequest);
 
-  return async (caller, raw, deadline) => {
+  return async (caller, raw, { deadline, headers }) => {
     const body = validate(envelope, raw);
-    const outcomes = await inviteUsers(caller, {
+    const { outcomes, replayed } = await inviteUsers(caller, {
       merchantId: body.merchant_id ?? null,
       forceInvite: body.force_invite,
       language: body.mojito_language_code ?? "en",
       messageFromRecruiter: body.message_from_recruiter || null,
       users: body.users,
+      linkExpiresAt: body.link_expires_at ?? null,
+      dryRun: body.dry_run,
+      idempotencyKey: idempotencyKeyOf(headers, INVITE_USERS_FUNCTION, raw),
     }, deadline);
-    return body.users.map((user, i) => answerRow(user, ANSWER_KEYS, resultFields(outcomes[i])));
+    const fields = body.dry_run
+      ? (i: number) => dryRunFields(resultFields(outcomes[i]))
+      : (i: number) => resultFields(outcomes[i]);
+    return { answer: body.users.map((user, i) => answerRow(user, ANSWER_KEYS, fields(i))), replayed };
   };
 }
 
@@ -64,7 +77,12 @@ export function inviteUsersApp(runtime: Runtime): Hono<AppEnv> {
 
   app.post("/", async (c) => {
     const caller = await authenticate(c.req.raw.headers);
-    return c.json(await inviteUsers(caller, await readJsonObject(c), c.get("deadline")));
+    const { answer, replayed } = await inviteUsers(caller, await readJsonObject(c), {
+      deadline: c.get("deadline"),
+      headers: c.req.raw.headers,
+    });
+    if (replayed) c.header(IDEMPOTENT_REPLAYED_HEADER, "true");
+    return c.json(answer);
   });
   return app;
 }

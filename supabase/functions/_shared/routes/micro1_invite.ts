@@ -3,6 +3,7 @@ import type { z } from "zod";
 import { type AppEnv, createFunctionApp, type ErrorRenderer } from "../app.ts";
 import { createAuthenticator } from "../auth.ts";
 import type { Requirement } from "../config.ts";
+import { idempotencyKeyOf, IDEMPOTENT_REPLAYED_HEADER } from "../idempotency.ts";
 import { createMicro1Inviter } from "../micro1/invite.ts";
 import { micro1InviteRequestSchema, type Micro1InviteResponse } from "../micro1/schemas.ts";
 import type { Operation } from "../operation.ts";
@@ -36,7 +37,12 @@ const micro1Error: ErrorRenderer = (error, requestId) => ({
 export function micro1InviteOperation(runtime: Runtime): Operation<z.infer<typeof Micro1InviteResponse>> {
   const invite = createMicro1Inviter(runtime);
   const schema = micro1InviteRequestSchema(runtime.config.maxUsersPerRequest);
-  return (caller, raw, deadline) => invite(caller, validate(schema, raw), deadline);
+  return async (caller, raw, { deadline, headers }) => {
+    const body = validate(schema, raw);
+    const key = idempotencyKeyOf(headers, `${MICRO1_FUNCTION}/invite`, raw);
+    const { response, replayed } = await invite(caller, body, key, deadline);
+    return { answer: response, replayed };
+  };
 }
 
 /** POST /interview/invite, micro1's API for the same job (docs/micro1.md), in micro1's envelope. */
@@ -47,7 +53,12 @@ export function micro1InviteApp(runtime: Runtime): Hono<AppEnv> {
 
   app.post("/invite", async (c) => {
     const caller = await authenticate(c.req.raw.headers);
-    return c.json(await invite(caller, await readJsonObject(c), c.get("deadline")));
+    const { answer, replayed } = await invite(caller, await readJsonObject(c), {
+      deadline: c.get("deadline"),
+      headers: c.req.raw.headers,
+    });
+    if (replayed) c.header(IDEMPOTENT_REPLAYED_HEADER, "true");
+    return c.json(answer);
   });
   return app;
 }

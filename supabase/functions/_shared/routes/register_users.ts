@@ -4,8 +4,9 @@ import { type AppEnv, createFunctionApp } from "../app.ts";
 import type { Requirement } from "../config.ts";
 import { createAuthenticator } from "../auth.ts";
 import { ApiError } from "../errors.ts";
-import { answerRow, type Operation } from "../operation.ts";
+import { idempotencyKeyOf, IDEMPOTENT_REPLAYED_HEADER } from "../idempotency.ts";
 import { createRegistrar, type RowOutcome } from "../interviews/registration.ts";
+import { answerRow, type Operation } from "../operation.ts";
 import { readJsonObject, validate } from "../request_body.ts";
 import type { Runtime } from "../runtime.ts";
 import { registerUsersEnvelopeSchema, type RegisterUsersResponse } from "../schemas.ts";
@@ -21,14 +22,15 @@ export const REGISTER_USERS_REQUIRES: readonly Requirement[] = [
 
 const ANSWER_KEYS = ["result", "interview_url", "profile_interview_id"] as const;
 
-function resultFields(outcome: RowOutcome) {
-  return outcome.ok
-    ? {
-      result: "ok",
-      interview_url: outcome.interviewUrl,
-      profile_interview_id: outcome.profileInterviewId,
-    }
-    : { result: `Error: ${outcome.error}` };
+/** A row's result; a dry run's has no link or registration id: it created neither. */
+function resultFields(outcome: RowOutcome, dryRun: boolean) {
+  if (!outcome.ok) return { result: `Error: ${outcome.error}` };
+  if (dryRun) return { result: "ok" };
+  return {
+    result: "ok",
+    interview_url: outcome.interviewUrl,
+    profile_interview_id: outcome.profileInterviewId,
+  };
 }
 
 /**
@@ -39,12 +41,12 @@ export function registerUsersOperation(runtime: Runtime): Operation<z.infer<type
   const registerUsers = createRegistrar(runtime);
   const envelope = registerUsersEnvelopeSchema(runtime.config.maxUsersPerRequest);
 
-  return async (caller, raw, deadline) => {
+  return async (caller, raw, { deadline, headers }) => {
     const body = validate(envelope, raw);
     if (body.type === "url" && body.send_email === true) {
       throw new ApiError(422, 'send_email: true contradicts type "url"', "send_email");
     }
-    const outcomes = await registerUsers(caller, {
+    const { outcomes, replayed } = await registerUsers(caller, {
       interviewId: body.interview_id,
       merchantId: body.merchant_id ?? null,
       isTest: body.is_test,
@@ -53,8 +55,14 @@ export function registerUsersOperation(runtime: Runtime): Operation<z.infer<type
       hideIframe: body.hide_iframe,
       users: body.users,
       language: body.mojito_language_code ?? "en",
+      linkExpiresAt: body.link_expires_at,
+      dryRun: body.dry_run,
+      idempotencyKey: idempotencyKeyOf(headers, REGISTER_USERS_FUNCTION, raw),
     }, deadline);
-    return body.users.map((user, i) => answerRow(user, ANSWER_KEYS, resultFields(outcomes[i])));
+    const answer = body.users.map((user, i) =>
+      answerRow(user, ANSWER_KEYS, resultFields(outcomes[i], body.dry_run))
+    );
+    return { answer, replayed };
   };
 }
 
@@ -66,7 +74,12 @@ export function registerUsersApp(runtime: Runtime): Hono<AppEnv> {
 
   app.post("/", async (c) => {
     const caller = await authenticate(c.req.raw.headers);
-    return c.json(await registerUsers(caller, await readJsonObject(c), c.get("deadline")));
+    const { answer, replayed } = await registerUsers(caller, await readJsonObject(c), {
+      deadline: c.get("deadline"),
+      headers: c.req.raw.headers,
+    });
+    if (replayed) c.header(IDEMPOTENT_REPLAYED_HEADER, "true");
+    return c.json(answer);
   });
   return app;
 }

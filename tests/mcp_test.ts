@@ -15,6 +15,10 @@ import { captureLogs } from "./_support/logs.ts";
 import { LOCAL_SECRET_KEY } from "../supabase/functions/_shared/config.ts";
 import { LOCAL_ACME_API_KEY } from "../supabase/functions/_shared/api_keys/key.ts";
 import { MAX_JSON_DEPTH } from "../supabase/functions/_shared/request_body.ts";
+import { MCP_TOOLS } from "../supabase/functions/_shared/mcp/tools.ts";
+import { jsonSchema } from "../supabase/functions/_shared/openapi.ts";
+import { RegistrationRequest } from "../supabase/functions/_shared/routes/registrations.ts";
+import { ListRegistrationsQuery } from "../supabase/functions/_shared/registrations/schemas.ts";
 
 const server = await fileServer({ maxUsersPerRequest: 20 });
 const { sql } = server.runtime;
@@ -89,11 +93,20 @@ Deno.test(
       const { tools } = await client.listTools() as { tools: Tool[] };
       const byName = new Map(tools.map((tool) => [tool.name, tool]));
       assert.deepEqual([...byName.keys()].sort(), [
+        "cancel_registration",
+        "generate_interview_url",
+        "get_registration",
         "invite_candidates",
         "invite_users",
+        "list_registrations",
         "register_users_for_interview",
       ]);
-      const expected: Record<string, { request: string; response: string; key?: string }> = {
+      // Request and answer schemas by the OpenAPI document's name, or (query and path parameters there) the zod
+      // schema the route validates with.
+      const expected: Record<
+        string,
+        { request: string | Json; response: string; key?: string; reads?: true }
+      > = {
         register_users_for_interview: {
           request: "JobInterviewRegisterUsersRequest",
           response: "JobInterviewRegisterUsersResponse",
@@ -101,22 +114,36 @@ Deno.test(
         },
         invite_users: { request: "InviteUsersRequest", response: "InviteUsersResponse", key: "users" },
         invite_candidates: { request: "Micro1InviteRequest", response: "Micro1InviteResponse" },
+        generate_interview_url: {
+          request: "JobInterviewTokenRequest",
+          response: "JobInterviewTokenResponse",
+          key: "interview_url",
+        },
+        list_registrations: {
+          request: jsonSchema(ListRegistrationsQuery),
+          response: "RegistrationList",
+          reads: true,
+        },
+        get_registration: { request: jsonSchema(RegistrationRequest), response: "Registration", reads: true },
+        cancel_registration: { request: jsonSchema(RegistrationRequest), response: "CancelledRegistration" },
       };
-      for (const [name, { request, response, key }] of Object.entries(expected)) {
+      for (const [name, { request, response, key, reads }] of Object.entries(expected)) {
         const tool = byName.get(name)!;
-        assert.deepEqual(tool.inputSchema, schemas[request], name);
+        assert.deepEqual(tool.inputSchema, typeof request === "string" ? schemas[request] : request, name);
         if (key) {
           assert.deepEqual(tool.outputSchema?.properties, { [key]: schemas[response] }, name);
           assert.deepEqual(tool.outputSchema?.required, [key], name);
         } else {
           assert.deepEqual(tool.outputSchema, schemas[response], name);
         }
-        // Every tool here spends credits: clients must ask first.
-        assert.equal(tool.annotations?.readOnlyHint, false, name);
-        assert.equal(tool.annotations?.destructiveHint, true, name);
-        assert.equal(tool.annotations?.openWorldHint, true, name);
-        assert.match(tool.description!, /credit/, name);
+        // Reads are marked so; every other tool writes, and clients must ask first.
+        assert.equal(tool.annotations?.readOnlyHint, !!reads, name);
+        assert.equal(tool.annotations?.destructiveHint, !reads, name);
+        if (!reads && name !== "cancel_registration") assert.match(tool.description!, /credit/, name);
       }
+      // The list's filters are the query parameters the OpenAPI document gives GET /registrations.
+      const listed = openapi.paths["/registrations"].get.parameters.map((p: Json) => p.name).sort();
+      assert.deepEqual(Object.keys(byName.get("list_registrations")!.inputSchema.properties!).sort(), listed);
       // The configured batch limit is in the listed schema, as in the OpenAPI document.
       assert.equal(
         (byName.get("register_users_for_interview")!.inputSchema.properties as Json).users.maxItems,
@@ -386,11 +413,11 @@ Deno.test(
       const client = await connect(headers);
       try {
         // Listing needs no credential: it shows the public schemas only.
-        assert.equal((await client.listTools()).tools.length, 3);
+        assert.equal((await client.listTools()).tools.length, MCP_TOOLS.length);
         const refused = toolError(await call(client, "register_users_for_interview", args));
         assert.deepEqual(refused, { ...http.body, status: http.status }, what);
         // The same client goes on working after the refusal.
-        assert.equal((await client.listTools()).tools.length, 3);
+        assert.equal((await client.listTools()).tools.length, MCP_TOOLS.length);
       } finally {
         await client.close();
       }
@@ -612,7 +639,7 @@ Deno.test(
       assert(logged.some((entry) => entry.msg === "mcp tool call" && entry.status === 500));
       assert(!lines.some((line) => line.includes(merchant.key)), "the key is never logged");
       assert.deepEqual(await merchantFootprint(sql, merchant.merchantId), before);
-      assert.equal((await client.listTools()).tools.length, 3);
+      assert.equal((await client.listTools()).tools.length, MCP_TOOLS.length);
     } finally {
       await client.close();
       await sql.unsafe(`drop trigger mcp_fault_${tag} on profile_interviews;
@@ -647,3 +674,114 @@ Deno.test("the database unreachable: a tool error saying when to retry", async (
     await client.close();
   }
 });
+
+Deno.test(
+  "generate_interview_url and the registration tools answer as their endpoints do",
+  async () => {
+    const merchant = await merchantWithKey({ credits: 10 });
+    const headers = bearer(merchant.key);
+    const client = await connect(headers);
+    try {
+      const registered = answer(
+        await call(client, "register_users_for_interview", {
+          interview_id: merchant.interviewId,
+          users: [{ name: "Ann", email: `reads-${crypto.randomUUID()}@example.com` }, {
+            email: `reads-${crypto.randomUUID()}@example.com`,
+          }],
+        }),
+      ).users;
+      const [first, second] = registered.map((row: Json) => row.profile_interview_id);
+
+      // generate_interview_url: a new link for the candidate, the earlier one revoked, as over HTTP.
+      const { profile_id } = (await sql`select profile_id from profile_interviews where id = ${first}`)[0];
+      const args = {
+        type: "interview-for-profile",
+        interview_id: merchant.interviewId,
+        interview_profile_id: profile_id,
+      };
+      const viaMcp = answer(await call(client, "generate_interview_url", args)).interview_url;
+      const viaHttp = await callFunction(server.functionsUrl, "job-interview-token", { headers, body: args });
+      assert.equal(viaHttp.status, 200);
+      assert.equal(typeof viaMcp, "string");
+      assert.equal(viaMcp.split("?")[0], viaHttp.body.split("?")[0]);
+      for (const url of [registered[0].interview_url, viaMcp]) {
+        const redeemed = await callFunction(server.functionsUrl, "interview-token-redeem", {
+          body: { interview_token: tokenOf(url) },
+        });
+        assert.equal(redeemed.status, 410, "replaced by the newer link");
+      }
+      assert.deepEqual(
+        toolError(await call(client, "generate_interview_url", { ...args, type: "interview-result" })),
+        {
+          ...(await callFunction(server.functionsUrl, "job-interview-token", {
+            headers,
+            body: { ...args, type: "interview-result" },
+          })).body,
+          status: 422,
+        },
+      );
+      assert.equal(await credits(sql, merchant.merchantId), 8, "the open registration was reused");
+
+      // Reads: the very same JSON as the HTTP endpoints.
+      const list = answer(await call(client, "list_registrations", { limit: 1, offset: 1 }));
+      const httpList = await callFunction(server.functionsUrl, "registrations?limit=1&offset=1", {
+        headers,
+        method: "GET",
+      });
+      assert.deepEqual(list, httpList.body);
+      assert.equal(list.pagination.total, 2);
+      const one = answer(await call(client, "get_registration", { registration_id: second }));
+      const httpOne = await callFunction(server.functionsUrl, `registrations/${second}`, {
+        headers,
+        method: "GET",
+      });
+      assert.deepEqual(one, httpOne.body);
+      for (const id of ["nope", crypto.randomUUID()]) {
+        const http = await callFunction(server.functionsUrl, `registrations/${id}`, {
+          headers,
+          method: "GET",
+        });
+        assert.deepEqual(toolError(await call(client, "get_registration", { registration_id: id })), {
+          ...http.body,
+          status: http.status,
+        });
+      }
+      const badFilter = { status: "lost" };
+      const httpBad = await callFunction(server.functionsUrl, "registrations?status=lost", {
+        headers,
+        method: "GET",
+      });
+      assert.deepEqual(toolError(await call(client, "list_registrations", badFilter)), {
+        ...httpBad.body,
+        status: httpBad.status,
+      });
+
+      // cancel_registration: the credit comes back, the registration reads cancelled.
+      const cancelled = answer(await call(client, "cancel_registration", { registration_id: second }));
+      assert.equal(cancelled.status, "cancelled");
+      assert.equal(cancelled.credit_returned, true);
+      assert.equal(await credits(sql, merchant.merchantId), 9);
+      const after = await callFunction(server.functionsUrl, `registrations/${second}`, {
+        headers,
+        method: "GET",
+      });
+      assert.equal(after.body.status, "cancelled");
+
+      // Another merchant's registration is not found, as over HTTP.
+      const other = await connect(bearer(await userToken(SEED.globexOwner)));
+      try {
+        assert.deepEqual(toolError(await call(other, "get_registration", { registration_id: first })), {
+          ...(await callFunction(server.functionsUrl, `registrations/${first}`, {
+            token: await userToken(SEED.globexOwner),
+            method: "GET",
+          })).body,
+          status: 404,
+        });
+      } finally {
+        await other.close();
+      }
+    } finally {
+      await client.close();
+    }
+  },
+);

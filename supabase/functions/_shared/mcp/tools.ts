@@ -14,7 +14,24 @@ import { INVITE_USERS_REQUIRES, inviteUsersOperation } from "../routes/invite_us
 import { MICRO1_REQUIRES, micro1InviteOperation } from "../routes/micro1_invite.ts";
 import { REGISTER_USERS_REQUIRES, registerUsersOperation } from "../routes/register_users.ts";
 import type { Runtime } from "../runtime.ts";
-import { registerUsersRequestSchema, RegisterUsersResponse } from "../schemas.ts";
+import {
+  JobInterviewTokenRequest,
+  JobInterviewTokenResponse,
+  registerUsersRequestSchema,
+  RegisterUsersResponse,
+} from "../schemas.ts";
+import { JOB_INTERVIEW_TOKEN_REQUIRES, jobInterviewTokenOperation } from "../routes/job_interview_token.ts";
+import {
+  RegistrationRequest,
+  REGISTRATIONS_REQUIRES,
+  registrationsOperations,
+} from "../routes/registrations.ts";
+import {
+  CancelledRegistration,
+  ListRegistrationsQuery,
+  Registration,
+  RegistrationList,
+} from "../registrations/schemas.ts";
 
 export interface McpTool {
   /** JobMojito's name for it, where JobMojito has one. */
@@ -48,6 +65,14 @@ const SPENDS: ToolAnnotations = {
   idempotentHint: false,
   // Emails go to people outside the merchant.
   openWorldHint: true,
+};
+
+/** Reads: nothing changes, so clients may call them without asking. */
+const READS: ToolAnnotations = {
+  readOnlyHint: true,
+  destructiveHint: false,
+  idempotentHint: true,
+  openWorldHint: false,
 };
 
 const PER_ROW =
@@ -106,5 +131,57 @@ export const MCP_TOOLS: McpTool[] = [
     output: Micro1InviteResponse,
     operation: micro1InviteOperation,
     requires: MICRO1_REQUIRES,
+  },
+  {
+    name: "generate_interview_url",
+    title: "Generate a new interview URL for a candidate",
+    description:
+      'JobMojito\'s generate_interview_url (POST /job-interview-token), type "interview-for-profile": a new ' +
+      "one-time interview URL for a candidate profile (interview_profile_id, a profile_id an earlier " +
+      "registration returned) and an interview. Their open registration is reused and its earlier link stops " +
+      "working; COST: with no open registration, a new one spends one interview credit. Sends no email.",
+    annotations: { ...SPENDS, openWorldHint: false },
+    input: () => JobInterviewTokenRequest,
+    output: JobInterviewTokenResponse,
+    resultKey: "interview_url",
+    operation: jobInterviewTokenOperation,
+    requires: JOB_INTERVIEW_TOKEN_REQUIRES,
+  },
+  {
+    name: "list_registrations",
+    title: "List registrations",
+    description:
+      "The merchant's (and its sub-merchants') registrations, oldest first, filtered by interview, " +
+      "position, external_id, email, job_application_id, status or creation time, a page at a time " +
+      "(GET /registrations): each with its candidate, status, each step's time, its link's expiry and its " +
+      "emails. Reads only; costs nothing.",
+    annotations: READS,
+    input: () => ListRegistrationsQuery,
+    output: RegistrationList,
+    operation: (runtime) => registrationsOperations(runtime).list,
+    requires: REGISTRATIONS_REQUIRES,
+  },
+  {
+    name: "get_registration",
+    title: "Show a registration",
+    description: "One registration by its id (profile_interview_id), as list_registrations shows it " +
+      "(GET /registrations/<id>). Reads only; costs nothing.",
+    annotations: READS,
+    input: () => RegistrationRequest,
+    output: Registration,
+    operation: (runtime) => registrationsOperations(runtime).get,
+    requires: REGISTRATIONS_REQUIRES,
+  },
+  {
+    name: "cancel_registration",
+    title: "Cancel a registration",
+    description: "Cancels a registration (POST /registrations/<id>/cancel): its link stops working, its " +
+      "pending invitation and reminders are not sent, and its interview credit comes back if the link was " +
+      "never redeemed. Cannot be undone.",
+    annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
+    input: () => RegistrationRequest,
+    output: CancelledRegistration,
+    operation: (runtime) => registrationsOperations(runtime).cancel,
+    requires: REGISTRATIONS_REQUIRES,
   },
 ];

@@ -22,6 +22,7 @@
 import { cpuUsage } from "node:process";
 import { parseArgs } from "node:util";
 import postgres from "postgres";
+import { LATEST_PROTOCOL_VERSION } from "@modelcontextprotocol/sdk/types.js";
 import { freePort, prepareDatabase, REPO_ROOT } from "./local_db.ts";
 import { signUserToken } from "./user_token.ts";
 import { FREE_LOCAL_PORTS } from "./start.ts";
@@ -142,6 +143,36 @@ async function register(
   return elapsed;
 }
 
+/**
+ * One single-user registration as an MCP client sends it (a JSON-RPC tools/call to the stateless server, no
+ * session); its latency in ms. Anything but an ok row fails the bench.
+ */
+async function registerByMcp(url: string, key: string, interviewId: string): Promise<number> {
+  const body = JSON.stringify({
+    jsonrpc: "2.0",
+    id: 1,
+    method: "tools/call",
+    params: {
+      name: "register_users_for_interview",
+      arguments: { interview_id: interviewId, users: users(1) },
+    },
+  });
+  const headers = {
+    authorization: `Bearer ${key}`,
+    "content-type": "application/json",
+    accept: "application/json, text/event-stream",
+    "mcp-protocol-version": LATEST_PROTOCOL_VERSION,
+  };
+  const started = performance.now();
+  const res = await fetch(url, { method: "POST", headers, body });
+  const reply = await res.json();
+  const elapsed = performance.now() - started;
+  if (res.status !== 200 || reply.result?.structuredContent?.users?.[0]?.result !== "ok") {
+    throw new Error(`bench MCP call failed: ${res.status} ${JSON.stringify(reply).slice(0, 300)}`);
+  }
+  return elapsed;
+}
+
 async function main() {
   const tempDir = await Deno.makeTempDir({ prefix: "jobmojito-bench-" });
   const db = await prepareDatabase({
@@ -204,7 +235,12 @@ async function main() {
       api_key: { "x-api-key": key, "content-type": "application/json" },
       service_key: { apikey: LOCAL_SECRET_KEY, "content-type": "application/json" },
     };
-    const credentialTimes: Record<string, number[]> = { jwt: [], api_key: [], service_key: [] };
+    const credentialTimes: Record<string, number[]> = {
+      jwt: [],
+      api_key: [],
+      service_key: [],
+      mcp_api_key: [],
+    };
     for (let i = 0; i < (quick ? 50 : 300); i++) {
       for (const [name, credentialHeader] of Object.entries(credentialHeaders)) {
         const body = name === "service_key" ? { merchant_id: merchant.merchantId } : {};
@@ -212,6 +248,7 @@ async function main() {
           await register(endpoint, credentialHeader, merchant.interviewId, 1, body),
         );
       }
+      credentialTimes.mcp_api_key.push(await registerByMcp(`${functionsUrl}/mcp`, key, merchant.interviewId));
     }
     const credentials = Object.fromEntries(
       Object.entries(credentialTimes).map((
@@ -318,6 +355,7 @@ async function main() {
       batches,
       credentials_single_user_p50_ms: credentials,
       api_key_vs_jwt: Math.round(credentials.api_key / credentials.jwt * 100) / 100,
+      mcp_vs_http: Math.round(credentials.mcp_api_key / credentials.api_key * 100) / 100,
       idempotency_key_single_user_p50_ms: { none: credentials.jwt, ...idempotency },
       idempotency_key_vs_none: Math.round(idempotency.first / credentials.jwt * 100) / 100,
       concurrency,
@@ -339,6 +377,10 @@ async function main() {
     console.log(
       `  single user by credential, p50: user JWT ${credentials.jwt} ms, API key ${credentials.api_key} ms ` +
         `(${figures.api_key_vs_jwt}x the JWT's), service key ${credentials.service_key} ms`,
+    );
+    console.log(
+      `  the same through the MCP server (tools/call, API key), p50: ${credentials.mcp_api_key} ms ` +
+        `(${figures.mcp_vs_http}x the HTTP endpoint's)`,
     );
     console.log(
       `  single user with an Idempotency-Key, p50: first ${idempotency.first} ms ` +

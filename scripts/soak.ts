@@ -4,7 +4,8 @@
  * Over real HTTP, against an embedded PostgreSQL of its own (so that it can freeze and restart it), with two
  * email dispatchers delivering into a loopback SMTP catcher, `clients` concurrent clients for `seconds`:
  * registrations (links and invitations, at two merchants, with the service key, an owner's JWT or the
- * merchant's API key), micro1's invite (API key in `x-api-key`), invite-users (a team member and a
+ * merchant's API key), registrations through the MCP server (the SDK's client, Acme's API key as a bearer),
+ * micro1's invite (API key in `x-api-key`), invite-users (a team member and a
  * candidate; every other request names a merchant that does not exist, so its transaction fails),
  * redemptions of links handed out and completions of redeemed interviews, cancellations of unredeemed
  * registrations, and registrations sent with an `Idempotency-Key` the way a retrying client sends them
@@ -24,6 +25,9 @@
 import { parseArgs } from "node:util";
 import { join } from "node:path";
 import postgres from "postgres";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { type CallToolResult, ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
 import {
   loadConfig,
   LOCAL_ENV,
@@ -247,6 +251,67 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       return { status, reply, answer };
     };
 
+    // One MCP client for every soak client: the server is stateless, each call is a POST of its own. Listing
+    // the tools first makes the client check every answer against the tool's output schema.
+    const mcpClient = new Client({ name: "soak", version: "1.0.0" });
+    await mcpClient.connect(
+      new StreamableHTTPClientTransport(new URL(`${gateway.functionsUrl}/mcp`), {
+        requestInit: { headers: { authorization: `Bearer ${credentials.acmeApiKey}` } },
+      }),
+    );
+    stopping.push(() => mcpClient.close());
+    await mcpClient.listTools();
+    /** A tool call, its outcome read as `call` reads an HTTP answer: a tool error carries the status. */
+    const callTool = async (op: string, name: string, args: Record<string, unknown>) => {
+      const startedMs = now();
+      let status = 0;
+      let reply: unknown = null;
+      let retryAfter: string | null = null;
+      let error: string | null = null;
+      try {
+        const result = await mcpClient.callTool({ name, arguments: args }, undefined, {
+          timeout: answerBoundMs,
+        }) as CallToolResult;
+        if (result.isError) {
+          const body = JSON.parse((result.content[0] as { text: string }).text);
+          status = body.status;
+          retryAfter = body.retry_after_seconds === undefined ? null : String(body.retry_after_seconds);
+          if (status === 503) error = body.error;
+        } else {
+          status = 200;
+          reply = result.structuredContent;
+        }
+      } catch (err) {
+        if (err instanceof McpError && (err as McpError).code === ErrorCode.RequestTimeout) clientTimeouts++;
+        else violate(`${op}: ${(err as Error).message}`);
+      }
+      const answer = { op, status, startedMs, endedMs: now(), retryAfter, error };
+      answers.push(answer);
+      return { status, reply, answer };
+    };
+
+    /** A registration answered: kept for the checks when its row is ok, else among the refused. */
+    const recordRegistration = (
+      address: string,
+      merchant: string,
+      row: Record<string, unknown> | null,
+      answer: Answer,
+    ): void => {
+      if (row?.result !== "ok") {
+        refused.set(address, answer);
+        return;
+      }
+      registrations.push({
+        email: address,
+        merchant,
+        profileInterviewId: row.profile_interview_id as string,
+        url: row.interview_url as string,
+        redeemed: false,
+        redeemAnswered503: null,
+        completed: false,
+      });
+    };
+
     const register = async (): Promise<void> => {
       const [at, type] = [Math.random() < 0.8 ? ACME : GLOBEX, Math.random() < 0.7 ? "url" : "invitation"];
       const address = email(type);
@@ -263,20 +328,28 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
         type,
         users: [{ email: address, name: "Soak Candidate" }],
       }, token);
-      const row = status === 200 ? (reply as Record<string, unknown>[])[0] : null;
-      if (row?.result !== "ok") {
-        refused.set(address, answer);
-        return;
-      }
-      registrations.push({
-        email: address,
-        merchant: at.merchant,
-        profileInterviewId: row.profile_interview_id as string,
-        url: row.interview_url as string,
-        redeemed: false,
-        redeemAnswered503: null,
-        completed: false,
+      recordRegistration(
+        address,
+        at.merchant,
+        status === 200 ? (reply as Record<string, unknown>[])[0] : null,
+        answer,
+      );
+    };
+
+    // The same registration as an AI assistant makes it, through the MCP server with Acme's API key.
+    const mcp = async (): Promise<void> => {
+      const address = email("mcp");
+      const { status, reply, answer } = await callTool("mcp", "register_users_for_interview", {
+        interview_id: ACME.interview,
+        type: Math.random() < 0.7 ? "url" : "invitation",
+        users: [{ email: address, name: "Soak MCP" }],
       });
+      recordRegistration(
+        address,
+        ACME.merchant,
+        status === 200 ? (reply as { users: Record<string, unknown>[] }).users[0] : null,
+        answer,
+      );
     };
 
     let invites = 0;
@@ -483,6 +556,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       register,
       register,
       register,
+      mcp,
       micro1,
       invite,
       invite,

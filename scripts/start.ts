@@ -176,6 +176,11 @@ async function banner(
       "Invite a candidate the way micro1's API does (POST /interview/invite; the email goes out too):",
       `  curl -sS -X POST ${gateway.functionsUrl}/interview/invite -H 'x-api-key: ${LOCAL_ACME_API_KEY}' \\`,
       `    -H 'Content-Type: application/json' -d ${shellQuote(micro1)}`,
+      "",
+      'Connect an MCP client (Streamable HTTP) with Acme\'s API key; README "MCP server" has client configs:',
+      `  ${gateway.functionsUrl}/mcp   header  Authorization: Bearer ${LOCAL_ACME_API_KEY}`,
+      `  npx @modelcontextprotocol/inspector --cli ${gateway.functionsUrl}/mcp --transport http \\`,
+      `    --header 'Authorization: Bearer ${LOCAL_ACME_API_KEY}' --method tools/list`,
     );
   }
   lines.push("", "Ctrl-C stops everything.", "");

@@ -100,6 +100,27 @@ Deno.test("every function, alone with only its own settings, serves its main pat
     await using micro1 = deployed("interview");
     assert.equal((await micro1.call("interview/invite", { token: "", body: {} })).status, 401);
 
+    // The MCP server registers through register-users' operation: alone, with its tools' settings.
+    await using mcp = deployed("mcp");
+    const called = await mcp.call("mcp", {
+      headers: { accept: "application/json, text/event-stream" },
+      body: {
+        jsonrpc: "2.0",
+        id: 1,
+        method: "tools/call",
+        params: {
+          name: "register_users_for_interview",
+          arguments: {
+            merchant_id: fixture.merchantId,
+            interview_id: fixture.interviewId,
+            users: [{ email: `mcp-${email}` }],
+          },
+        },
+      },
+    });
+    assert.equal(called.status, 200, JSON.stringify(called.body));
+    assert.equal(called.body.result.structuredContent.users[0].result, "ok", JSON.stringify(called.body));
+
     // invite-accept takes its own user JWT (tests/invite_accept_test.ts); alone, it starts and refuses a key.
     await using accept = deployed("invite-accept");
     assert.equal((await accept.call("invite-accept", { body: { invitation_token: "x" } })).status, 403);

@@ -14,7 +14,7 @@ import { sharedAcrossTests } from "./_support/suite.ts";
 sharedAcrossTests();
 
 function assertExercised(report: SoakReport) {
-  for (const op of ["register", "micro1", "invite", "redeem", "complete", "idempotent", "cancel"]) {
+  for (const op of ["register", "mcp", "micro1", "invite", "redeem", "complete", "idempotent", "cancel"]) {
     assert((report.answers[op]?.["200"] ?? 0) > 0, `no ${op} succeeded: ${JSON.stringify(report.answers)}`);
   }
   assert((report.answers.invite?.["422"] ?? 0) > 0, "no invite-users request failed in its transaction");

@@ -23,7 +23,7 @@ export type AppEnv = {
  * An access-log line's level: faults at error, refusals at warn, both always written; a client that hung
  * up is nobody's fault (info, always written); successes at info, sampled at LOG_REQUEST_SAMPLE_RATE.
  */
-function accessLogLevel(status: number, clientAborted: boolean, sampleRate: number): LogLevel | null {
+export function accessLogLevel(status: number, clientAborted: boolean, sampleRate: number): LogLevel | null {
   if (status >= 500) return "error";
   if (clientAborted) return "info";
   if (status >= 400) return "warn";
@@ -86,6 +86,8 @@ export function createFunctionApp(
       "content-type",
       "x-request-id",
       "idempotency-key",
+      // MCP's Streamable HTTP (the mcp function), for browser clients such as the MCP Inspector.
+      "mcp-protocol-version",
     ],
     allowMethods: ["POST", "GET", "DELETE", "OPTIONS"],
     exposeHeaders: ["x-request-id", "retry-after", "idempotent-replayed"],
@@ -119,25 +121,35 @@ export function createFunctionApp(
       const { status, body } = renderError(error, requestId);
       return c.json(body, status, error.headers);
     };
-    const apiError = err instanceof ApiError ? err : apiErrorFromDatabase(err);
-    if (apiError) {
-      if (apiError.status >= 500) {
-        log("error", "request failed", {
-          request_id: c.get("requestId"),
-          ...describeError(err),
-        });
-      } else {
-        c.set("refusal", apiError.field ? `${apiError.field}: ${apiError.message}` : apiError.message);
-      }
-      return render(apiError);
-    }
     if (err instanceof HTTPException && err.status < 500) {
       c.set("refusal", err.message || "Bad request");
       return render(new ApiError(err.status as ContentfulStatusCode, err.message || "Bad request"));
     }
-    const id = c.get("requestId");
-    log("error", "unexpected error", { request_id: id, ...describeError(err) });
-    return render(new ApiError(500, "Internal server error"), id);
+    const failure = failureOf(err, c.get("requestId"));
+    if (failure.error.status < 500) c.set("refusal", refusalOf(failure.error));
+    return render(failure.error, failure.requestId);
   });
   return app;
+}
+
+/** How the access log words a refusal: the field at fault, then the message. */
+export function refusalOf(error: ApiError): string {
+  return error.field ? `${error.field}: ${error.message}` : error.message;
+}
+
+/**
+ * What the caller is told of a failure, wherever it is answered (an HTTP route, an MCP tool): an ApiError as
+ * it is, a database error as db_errors.ts maps it, anything else a 500 that carries `requestId`. Every 5xx is
+ * logged with its cause under the request id.
+ */
+export function failureOf(err: unknown, requestId: string): { error: ApiError; requestId?: string } {
+  const apiError = err instanceof ApiError ? err : apiErrorFromDatabase(err);
+  if (apiError) {
+    if (apiError.status >= 500) {
+      log("error", "request failed", { request_id: requestId, ...describeError(err) });
+    }
+    return { error: apiError };
+  }
+  log("error", "unexpected error", { request_id: requestId, ...describeError(err) });
+  return { error: new ApiError(500, "Internal server error"), requestId };
 }

@@ -26,10 +26,15 @@ export async function readJsonObject(
   if (body === null || typeof body !== "object" || Array.isArray(body)) {
     throw new ApiError(422, "Request body must be a JSON object");
   }
-  if (nestingDepth(body) > MAX_JSON_DEPTH) {
+  refuseDeepNesting(body);
+  return body as Record<string, unknown>;
+}
+
+/** A 422 for a request that nests deeper than MAX_JSON_DEPTH: read as JSON here or by the MCP transport. */
+export function refuseDeepNesting(request: unknown): void {
+  if (nestingDepth(request) > MAX_JSON_DEPTH) {
     throw new ApiError(422, `Request body nests deeper than ${MAX_JSON_DEPTH} levels`);
   }
-  return body as Record<string, unknown>;
 }
 
 /**

@@ -245,10 +245,14 @@ export function registerUsersEnvelopeSchema(maxUsers: number) {
   });
 }
 
+/** A key of a row, echoed as it was sent: a row refused for an invalid field carries that field as sent. */
+const echoed = (description: string) =>
+  z.unknown().optional().meta({ description: `${description}, as sent.` });
+
 export const RegisterUserResult = z.looseObject({
-  name: z.string().nullish(),
-  email: z.string().nullish(),
-  external_id: z.string().nullish(),
+  name: echoed("The candidate's name"),
+  email: echoed("The candidate's email"),
+  external_id: echoed("The caller's id of the candidate"),
   result: z.string().meta({
     description: '"ok" on success, otherwise an "Error: ..." message for that user.',
     example: "ok",

@@ -5,6 +5,7 @@ import { createAuthenticator } from "../auth.ts";
 import { idempotencyKeyOf, IDEMPOTENT_REPLAYED_HEADER } from "../idempotency.ts";
 import { createInviter, type InviteOutcome } from "../invitations/invite.ts";
 import { inviteUsersEnvelopeSchema } from "../invitations/schemas.ts";
+import { answerRow, type Operation } from "../operation.ts";
 import { readJsonObject, validate } from "../request_body.ts";
 import type { Runtime } from "../runtime.ts";
 
@@ -16,6 +17,8 @@ export const INVITE_USERS_REQUIRES: readonly Requirement[] = [
   "interviewTokenSecret",
   "interviewBaseUrl",
 ];
+
+const ANSWER_KEYS = ["result", "profile_id", "profile_interview_id", "invitation_id"] as const;
 
 /** A dry run created nothing: ids it would have created name nothing, so none is shown. */
 function dryRunFields(fields: Record<string, unknown>) {
@@ -42,16 +45,12 @@ function resultFields(outcome: InviteOutcome) {
     : { result: outcome.result, profile_id: outcome.profileId };
 }
 
-/** POST /invite-users: invites candidates, coaching users and team members to a merchant, emailing each. */
-export function inviteUsersApp(runtime: Runtime): Hono<AppEnv> {
-  const app = createFunctionApp(INVITE_USERS_FUNCTION, runtime.config);
-  const authenticate = createAuthenticator(runtime.config);
+/** Inviting users, body in, one row per user out: the work of POST /invite-users and of the MCP tool invite_users. */
+export function inviteUsersOperation(runtime: Runtime): Operation<Record<string, unknown>[]> {
   const inviteUsers = createInviter(runtime);
   const envelope = inviteUsersEnvelopeSchema(runtime.config.maxUsersPerRequest);
 
-  app.post("/", async (c) => {
-    const caller = await authenticate(c.req.raw.headers);
-    const raw = await readJsonObject(c);
+  return async (caller, raw, { deadline, headers }) => {
     const body = validate(envelope, raw);
     const { outcomes, replayed } = await inviteUsers(caller, {
       merchantId: body.merchant_id ?? null,
@@ -61,13 +60,29 @@ export function inviteUsersApp(runtime: Runtime): Hono<AppEnv> {
       users: body.users,
       linkExpiresAt: body.link_expires_at ?? null,
       dryRun: body.dry_run,
-      idempotencyKey: idempotencyKeyOf(c.req.raw.headers, INVITE_USERS_FUNCTION, raw),
-    }, c.get("deadline"));
-    if (replayed) c.header(IDEMPOTENT_REPLAYED_HEADER, "true");
+      idempotencyKey: idempotencyKeyOf(headers, INVITE_USERS_FUNCTION, raw),
+    }, deadline);
     const fields = body.dry_run
       ? (i: number) => dryRunFields(resultFields(outcomes[i]))
       : (i: number) => resultFields(outcomes[i]);
-    return c.json(body.users.map((user, i) => ({ ...user, ...fields(i) })));
+    return { answer: body.users.map((user, i) => answerRow(user, ANSWER_KEYS, fields(i))), replayed };
+  };
+}
+
+/** POST /invite-users: invites candidates, coaching users and team members to a merchant, emailing each. */
+export function inviteUsersApp(runtime: Runtime): Hono<AppEnv> {
+  const app = createFunctionApp(INVITE_USERS_FUNCTION, runtime.config);
+  const authenticate = createAuthenticator(runtime.config);
+  const inviteUsers = inviteUsersOperation(runtime);
+
+  app.post("/", async (c) => {
+    const caller = await authenticate(c.req.raw.headers);
+    const { answer, replayed } = await inviteUsers(caller, await readJsonObject(c), {
+      deadline: c.get("deadline"),
+      headers: c.req.raw.headers,
+    });
+    if (replayed) c.header(IDEMPOTENT_REPLAYED_HEADER, "true");
+    return c.json(answer);
   });
   return app;
 }

@@ -118,6 +118,9 @@ Deno.test(
       await blocker`rollback`;
       blocker.release();
     }
+    // Neither the registration that waited in the API nor the one blocked in the database wrote anything.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.deepEqual((await merchantFootprint(sql, fixture.merchantId)).registrations, 0);
   },
 );
 

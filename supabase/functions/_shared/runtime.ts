@@ -8,7 +8,7 @@ import { setLogLevel } from "./log.ts";
 /** What every function needs at run time: its configuration and one database pool. */
 export interface Runtime {
   config: Config;
-  /** Requests' way to the database: admission, deadlines, transactions (db.ts). */
+  /** Requests' way to the database: one statement each, admitted in order, under a deadline (db.ts). */
   db: Database;
   /** The same pool, for work no request waits on (workers, scripts, tests). */
   sql: postgres.Sql;

@@ -27,6 +27,7 @@ const HEADER =
 
 /** Concern folders by object name (without its schema), first match wins; the fallback is `other`. */
 const CONCERNS: [RegExp, string][] = [
+  [/webhook/, "webhooks"],
   [/email|branding/, "email"],
   [/invitation|invite_members|invite_users|grant_ceiling|role_rank/, "invitations"],
   [/api_key/, "merchants"],

@@ -37,8 +37,12 @@ naming it, and its API keys (app.acting_merchant). Staff may not: an
 endpoint receives every candidate's email and external id.
 $$;
 
-create function app.webhook_endpoint_of(p_account_id uuid, p_merchant_id uuid, p_id uuid)
-returns public.webhook_endpoints
+create function app.webhook_endpoint_of(
+  p_account_id uuid,
+  p_merchant_id uuid,
+  p_id uuid,
+  p_for_update boolean default true
+) returns public.webhook_endpoints
 language plpgsql volatile
 set search_path = ''
 as $$
@@ -46,9 +50,14 @@ declare
   v_merchant_id uuid := app.webhook_endpoint_merchant(p_account_id, p_merchant_id);
   v_endpoint public.webhook_endpoints%rowtype;
 begin
-  select * into v_endpoint from public.webhook_endpoints
-  where id = p_id and merchant_id = v_merchant_id
-  for update;
+  if p_for_update then
+    select * into v_endpoint from public.webhook_endpoints
+    where id = p_id and merchant_id = v_merchant_id
+    for update;
+  else
+    select * into v_endpoint from public.webhook_endpoints
+    where id = p_id and merchant_id = v_merchant_id;
+  end if;
   if not found then
     raise exception 'Webhook endpoint not found' using errcode = 'JM404';
   end if;
@@ -58,8 +67,9 @@ $$;
 
 comment on function app.webhook_endpoint_of is $$
 The endpoint p_id of the merchant the caller manages
-(app.webhook_endpoint_merchant), locked for the rest of the transaction; a
-404 when that merchant has no such endpoint (another merchant's included).
+(app.webhook_endpoint_merchant), locked for the rest of the transaction
+unless p_for_update is false (reads); a 404 when that merchant has no such
+endpoint (another merchant's included).
 $$;
 
 create function app.create_webhook_endpoint(
@@ -127,7 +137,7 @@ create function app.get_webhook_endpoint(p_account_id uuid, p_merchant_id uuid, 
 language sql volatile
 set search_path = ''
 as $$
-  select app.webhook_endpoint_json(app.webhook_endpoint_of(p_account_id, p_merchant_id, p_id));
+  select app.webhook_endpoint_json(app.webhook_endpoint_of(p_account_id, p_merchant_id, p_id, false));
 $$;
 
 comment on function app.get_webhook_endpoint is $$
@@ -324,7 +334,7 @@ set search_path = ''
 as $$
 declare
   v_endpoint public.webhook_endpoints%rowtype :=
-    app.webhook_endpoint_of(p_account_id, p_merchant_id, p_endpoint_id);
+    app.webhook_endpoint_of(p_account_id, p_merchant_id, p_endpoint_id, false);
   v_page jsonb;
 begin
   with page as (

@@ -15,6 +15,7 @@ import { MICRO1_REQUIRES, micro1InviteApp } from "./routes/micro1_invite.ts";
 import { MERCHANT_BRANDING_REQUIRES, merchantBrandingApp } from "./routes/merchant_branding.ts";
 import { REGISTRATIONS_REQUIRES, registrationsApp } from "./routes/registrations.ts";
 import { JOB_INTERVIEW_TOKEN_REQUIRES, jobInterviewTokenApp } from "./routes/job_interview_token.ts";
+import { WEBHOOK_ENDPOINTS_REQUIRES, webhookEndpointsApp } from "./routes/webhook_endpoints.ts";
 
 export interface FunctionDefinition {
   app: (runtime: Runtime) => Hono<AppEnv>;
@@ -38,6 +39,7 @@ export const API_FUNCTIONS: Record<string, FunctionDefinition> = {
   "merchant-branding": { app: merchantBrandingApp, requires: MERCHANT_BRANDING_REQUIRES },
   "registrations": { app: registrationsApp, requires: REGISTRATIONS_REQUIRES },
   "job-interview-token": { app: jobInterviewTokenApp, requires: JOB_INTERVIEW_TOKEN_REQUIRES },
+  "webhook-endpoints": { app: webhookEndpointsApp, requires: WEBHOOK_ENDPOINTS_REQUIRES },
   "health": { app: healthApp, requires: HEALTH_REQUIRES },
   "email-failures": { app: emailFailuresApp, requires: EMAIL_FAILURES_REQUIRES },
 };

@@ -89,7 +89,7 @@ export function createFunctionApp(
       // MCP's Streamable HTTP (the mcp function), for browser clients such as the MCP Inspector.
       "mcp-protocol-version",
     ],
-    allowMethods: ["POST", "GET", "DELETE", "OPTIONS"],
+    allowMethods: ["POST", "GET", "PATCH", "DELETE", "OPTIONS"],
     exposeHeaders: ["x-request-id", "retry-after", "idempotent-replayed"],
     maxAge: 86400,
   }));

@@ -40,6 +40,21 @@ import {
   RegistrationList,
 } from "./registrations/schemas.ts";
 import { MerchantBranding, MerchantBrandingRequest } from "./email/branding.ts";
+import {
+  CreateWebhookEndpointRequest,
+  ListWebhookDeliveriesQuery,
+  MAX_WEBHOOK_ENDPOINTS,
+  ReplayedWebhookDeliveries,
+  ReplayWebhookDeliveriesRequest,
+  RotateWebhookSecretRequest,
+  UpdateWebhookEndpointRequest,
+  WebhookDeliveryList,
+  WebhookEndpoint,
+  WebhookEndpointList,
+  WebhookEndpointQuery,
+  WebhookEndpointWithSecret,
+  WebhookTestEvent,
+} from "./webhook_endpoints/schemas.ts";
 
 /** OpenAPI 3.1 schemas are JSON Schema 2020-12, which zod emits natively. */
 export function jsonSchema(schema: z.ZodType): Record<string, unknown> {
@@ -70,6 +85,8 @@ interface Operation {
   authenticated: boolean;
   /** Absent for endpoints that take no body. */
   request?: string;
+  /** The body may be left out. */
+  requestOptional?: true;
   /** Query parameters, for GETs that take some. */
   query?: z.ZodObject;
   /** The schemas of the route's path parameters (`:id`), a string by default. */
@@ -113,6 +130,16 @@ const COMMON_ERRORS: Record<number, string> = {
     "header's seconds. The message says when the connection was lost after the request was sent, so it may " +
     "or may not have been applied.",
 };
+
+const WEBHOOK_ERRORS: Record<401 | 403, string> = {
+  401: "Missing or invalid credential, or a revoked or expired API key.",
+  403:
+    "Not an owner of the merchant (staff may not manage webhooks), or merchant_id of a merchant the caller " +
+    "may not act for.",
+};
+const WEBHOOK_NOT_FOUND = "No such endpoint of this merchant.";
+const WEBHOOK_MERCHANT_422 = "merchant_id not a UUID, or missing with the service key.";
+const ENDPOINT_ID = { id: { type: "string", format: "uuid" } };
 
 const OPERATIONS: Record<string, Operation> = {
   "POST /job-interview-register-users": {
@@ -467,6 +494,188 @@ const OPERATIONS: Record<string, Operation> = {
       422: "merchant_id not a UUID, or missing with the service key.",
     },
   },
+  "POST /webhook-endpoints": {
+    operationId: "create_webhook_endpoint",
+    idempotent: true,
+    tag: "Webhooks",
+    summary: "Create a webhook endpoint",
+    description:
+      "Registers a URL to receive the merchant's events of the chosen types, signed by the Standard " +
+      "Webhooks scheme. The signing secret is in this response only (and in its Idempotency-Key replays). " +
+      "The URL must be https and every address its host resolves to public (local mode also takes http and " +
+      `loopback). A merchant has at most ${MAX_WEBHOOK_ENDPOINTS} endpoints. For the merchant's owner (or an ` +
+      "owner of a parent merchant), admins, the service key (merchant_id then required) and the merchant's " +
+      "API keys.",
+    authenticated: true,
+    status: 201,
+    request: "CreateWebhookEndpointRequest",
+    response: { schema: "WebhookEndpointWithSecret", description: "The new endpoint, with its secret." },
+    errors: {
+      401: WEBHOOK_ERRORS[401],
+      403: WEBHOOK_ERRORS[403],
+      409: `The merchant has ${MAX_WEBHOOK_ENDPOINTS} endpoints already.`,
+      422: "Validation error (the error names the field): url missing, too long, not https or not public, " +
+        "event_types empty or with an unknown type, description too long, an unknown field, merchant_id " +
+        "missing with the service key or not found.",
+    },
+  },
+  "GET /webhook-endpoints": {
+    operationId: "list_webhook_endpoints",
+    tag: "Webhooks",
+    summary: "List webhook endpoints",
+    description: "The merchant's endpoints, oldest first, disabled ones included; never a secret.",
+    authenticated: true,
+    query: WebhookEndpointQuery,
+    response: { schema: "WebhookEndpointList", description: "The merchant's endpoints." },
+    errors: { ...WEBHOOK_ERRORS, 422: "merchant_id not a UUID, missing with the service key, or not found." },
+  },
+  "GET /webhook-endpoints/:id": {
+    operationId: "get_webhook_endpoint",
+    tag: "Webhooks",
+    summary: "Get a webhook endpoint",
+    description: "One endpoint of the merchant; never its secret.",
+    authenticated: true,
+    query: WebhookEndpointQuery,
+    pathParameters: ENDPOINT_ID,
+    response: { schema: "WebhookEndpoint", description: "The endpoint." },
+    errors: { ...WEBHOOK_ERRORS, 404: WEBHOOK_NOT_FOUND, 422: WEBHOOK_MERCHANT_422 },
+  },
+  "PATCH /webhook-endpoints/:id": {
+    operationId: "update_webhook_endpoint",
+    tag: "Webhooks",
+    summary: "Change a webhook endpoint",
+    description: "Changes its url, event_types or description: the fields sent change, the others stay " +
+      "(a null description clears it). A new url is checked as on creation. Deliveries already queued go to " +
+      "the new url.",
+    authenticated: true,
+    query: WebhookEndpointQuery,
+    pathParameters: ENDPOINT_ID,
+    request: "UpdateWebhookEndpointRequest",
+    response: { schema: "WebhookEndpoint", description: "The endpoint, changed." },
+    errors: {
+      ...WEBHOOK_ERRORS,
+      404: WEBHOOK_NOT_FOUND,
+      422: "Validation error (the error names the field): no field, a url or event_types refused as on " +
+        "creation, description too long, an unknown field, merchant_id not a UUID.",
+    },
+  },
+  "DELETE /webhook-endpoints/:id": {
+    operationId: "delete_webhook_endpoint",
+    tag: "Webhooks",
+    summary: "Delete a webhook endpoint",
+    description: "Deletes the endpoint and its deliveries; what was still queued for it is never sent.",
+    authenticated: true,
+    query: WebhookEndpointQuery,
+    pathParameters: ENDPOINT_ID,
+    response: { schema: "WebhookEndpoint", description: "The endpoint as it was." },
+    errors: { ...WEBHOOK_ERRORS, 404: WEBHOOK_NOT_FOUND, 422: WEBHOOK_MERCHANT_422 },
+  },
+  "POST /webhook-endpoints/:id/disable": {
+    operationId: "disable_webhook_endpoint",
+    tag: "Webhooks",
+    summary: "Disable a webhook endpoint",
+    description: "Stops sending to it (disabled_reason says it was through the API); its queued deliveries " +
+      "wait. Disabling a disabled endpoint changes nothing. No body.",
+    authenticated: true,
+    query: WebhookEndpointQuery,
+    pathParameters: ENDPOINT_ID,
+    response: { schema: "WebhookEndpoint", description: "The endpoint, disabled." },
+    errors: { ...WEBHOOK_ERRORS, 404: WEBHOOK_NOT_FOUND, 422: WEBHOOK_MERCHANT_422 },
+  },
+  "POST /webhook-endpoints/:id/enable": {
+    operationId: "enable_webhook_endpoint",
+    tag: "Webhooks",
+    summary: "Enable a webhook endpoint",
+    description: "Sends to it again, also after it was disabled for failing: disabled_reason and " +
+      "failing_since are cleared. Enabling an enabled endpoint changes nothing. No body.",
+    authenticated: true,
+    query: WebhookEndpointQuery,
+    pathParameters: ENDPOINT_ID,
+    response: { schema: "WebhookEndpoint", description: "The endpoint, enabled." },
+    errors: { ...WEBHOOK_ERRORS, 404: WEBHOOK_NOT_FOUND, 422: WEBHOOK_MERCHANT_422 },
+  },
+  "POST /webhook-endpoints/:id/rotate-secret": {
+    operationId: "rotate_webhook_endpoint_secret",
+    idempotent: true,
+    tag: "Webhooks",
+    summary: "Rotate a webhook endpoint's signing secret",
+    description:
+      "Gives the endpoint a new signing secret, in this response only. The old one keeps signing " +
+      "beside it (each delivery carries both signatures) for grace_period_seconds, 24 hours by default, so " +
+      "receivers can switch without refusing a request. The body may be left out.",
+    authenticated: true,
+    query: WebhookEndpointQuery,
+    pathParameters: ENDPOINT_ID,
+    request: "RotateWebhookSecretRequest",
+    requestOptional: true,
+    response: { schema: "WebhookEndpointWithSecret", description: "The endpoint, with its new secret." },
+    errors: {
+      ...WEBHOOK_ERRORS,
+      404: WEBHOOK_NOT_FOUND,
+      422:
+        "grace_period_seconds not an integer from 0 to 604800, an unknown field, or merchant_id not a UUID.",
+    },
+  },
+  "POST /webhook-endpoints/:id/test": {
+    operationId: "send_webhook_test_event",
+    idempotent: true,
+    tag: "Webhooks",
+    summary: "Send a test event",
+    description:
+      "Queues a webhook.test event for this endpoint alone, whatever types it subscribes to; it is " +
+      "signed and delivered like any other event (see its deliveries). No body.",
+    authenticated: true,
+    query: WebhookEndpointQuery,
+    pathParameters: ENDPOINT_ID,
+    status: 202,
+    response: { schema: "WebhookTestEvent", description: "The event and its delivery, queued." },
+    errors: {
+      ...WEBHOOK_ERRORS,
+      404: WEBHOOK_NOT_FOUND,
+      409: "The endpoint is disabled.",
+      422: WEBHOOK_MERCHANT_422,
+    },
+  },
+  "GET /webhook-endpoints/:id/deliveries": {
+    operationId: "list_webhook_deliveries",
+    tag: "Webhooks",
+    summary: "List an endpoint's deliveries",
+    description: "The endpoint's deliveries, newest first, each with its event's id and type, its status, " +
+      "attempts, next attempt, and the last attempt's response status, the start of its body and error. " +
+      "Paginated: pass the answer's next_cursor as cursor for the next page.",
+    authenticated: true,
+    query: ListWebhookDeliveriesQuery,
+    pathParameters: ENDPOINT_ID,
+    response: { schema: "WebhookDeliveryList", description: "One page of deliveries." },
+    errors: {
+      ...WEBHOOK_ERRORS,
+      404: WEBHOOK_NOT_FOUND,
+      422: "A query parameter invalid (the error names it), or a cursor this endpoint did not return.",
+    },
+  },
+  "POST /webhook-endpoints/:id/replay": {
+    operationId: "replay_webhook_deliveries",
+    idempotent: true,
+    tag: "Webhooks",
+    summary: "Send deliveries again",
+    description:
+      "Sends again the one delivery delivery_id or event_id names (delivered or failed), or every " +
+      "delivery to this endpoint that failed at or after failed_since. Each is due at once with a fresh " +
+      "budget of attempts, and keeps its event, so its webhook-id: receivers that deduplicate see a repeat.",
+    authenticated: true,
+    query: WebhookEndpointQuery,
+    pathParameters: ENDPOINT_ID,
+    request: "ReplayWebhookDeliveriesRequest",
+    response: { schema: "ReplayedWebhookDeliveries", description: "The deliveries queued again." },
+    errors: {
+      ...WEBHOOK_ERRORS,
+      404: "No such endpoint of this merchant, or no such delivery of it.",
+      409: "The endpoint is disabled, or the delivery is being sent right now.",
+      422:
+        "Not exactly one of delivery_id, event_id and failed_since, a malformed value, an unknown field, or " +
+        "merchant_id not a UUID.",
+    },
+  },
 };
 
 /** A route as Hono lists it: `GET /health`, `POST /email-failures/retry`. */
@@ -485,6 +694,11 @@ const TAGS = [
   { name: "API keys", description: "A merchant's long-lived API keys: create, list, revoke." },
   { name: "micro1", description: "micro1's interview invitation API, served as micro1 defines it." },
   { name: "Registrations", description: "What became of registered candidates: status, cancellation." },
+  {
+    name: "Webhooks",
+    description: "Where a merchant's events are sent, signed (Standard Webhooks): endpoints, secrets, " +
+      "deliveries and replays.",
+  },
   { name: "Operations", description: "Health checks." },
 ];
 
@@ -551,6 +765,16 @@ export function buildOpenApiDocument(config: Config, routes: Route[]): Record<st
     Registration: jsonSchema(Registration),
     CancelledRegistration: jsonSchema(CancelledRegistration),
     RegistrationList: jsonSchema(RegistrationList),
+    CreateWebhookEndpointRequest: jsonSchema(CreateWebhookEndpointRequest),
+    UpdateWebhookEndpointRequest: jsonSchema(UpdateWebhookEndpointRequest),
+    RotateWebhookSecretRequest: jsonSchema(RotateWebhookSecretRequest),
+    ReplayWebhookDeliveriesRequest: jsonSchema(ReplayWebhookDeliveriesRequest),
+    WebhookEndpoint: jsonSchema(WebhookEndpoint),
+    WebhookEndpointWithSecret: jsonSchema(WebhookEndpointWithSecret),
+    WebhookEndpointList: jsonSchema(WebhookEndpointList),
+    WebhookTestEvent: jsonSchema(WebhookTestEvent),
+    WebhookDeliveryList: jsonSchema(WebhookDeliveryList),
+    ReplayedWebhookDeliveries: jsonSchema(ReplayedWebhookDeliveries),
     Error: jsonSchema(ErrorBody),
   };
 
@@ -582,7 +806,7 @@ export function buildOpenApiDocument(config: Config, routes: Route[]): Record<st
       ...(operation.request
         ? {
           requestBody: {
-            required: true,
+            required: !operation.requestOptional,
             content: { "application/json": { schema: ref(operation.request) } },
           },
         }

@@ -6,5 +6,6 @@ create type public.email_kind as enum (
   'reminder',
   'completion',
   'role_invitation',
-  'role_granted'
+  'role_granted',
+  'webhook_endpoint_disabled'
 );

@@ -38,6 +38,7 @@ CREATE INDEX email_outbox_registration_idx ON public.email_outbox USING btree (p
 
 CREATE TRIGGER email_outbox_notify AFTER INSERT ON public.email_outbox REFERENCING NEW TABLE AS queued FOR EACH STATEMENT EXECUTE FUNCTION app.notify_email_outbox();
 CREATE TRIGGER email_outbox_stamp_failure BEFORE UPDATE OF status ON public.email_outbox FOR EACH ROW WHEN ((old.status = 'failed'::public.email_status) IS DISTINCT FROM (new.status = 'failed'::public.email_status)) EXECUTE FUNCTION app.stamp_email_failure();
+CREATE TRIGGER email_outbox_webhook_settled AFTER UPDATE ON public.email_outbox REFERENCING OLD TABLE AS before_settled NEW TABLE AS settled FOR EACH STATEMENT EXECUTE FUNCTION app.webhook_emails_settled();
 
 alter table public.email_outbox enable row level security;
 

@@ -25,6 +25,8 @@ create table public.merchant_invitations (
 
 CREATE UNIQUE INDEX merchant_invitations_one_open_idx ON public.merchant_invitations USING btree (merchant_id, email_key) WHERE ((accepted_at IS NULL) AND (revoked_at IS NULL));
 
+CREATE TRIGGER merchant_invitations_webhook_accepted AFTER UPDATE ON public.merchant_invitations REFERENCING OLD TABLE AS before_accepted NEW TABLE AS accepted FOR EACH STATEMENT EXECUTE FUNCTION app.webhook_invitations_accepted();
+
 alter table public.merchant_invitations enable row level security;
 
 comment on table public.merchant_invitations is $$

@@ -31,6 +31,9 @@ CREATE UNIQUE INDEX profile_interviews_one_open_idx ON public.profile_interviews
 CREATE INDEX profile_interviews_position_idx ON public.profile_interviews USING btree (position_id, created_at, id) WHERE (position_id IS NOT NULL);
 CREATE INDEX profile_interviews_profile_idx ON public.profile_interviews USING btree (profile_id);
 
+CREATE TRIGGER profile_interviews_webhook_changed AFTER UPDATE ON public.profile_interviews REFERENCING OLD TABLE AS before_change NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION app.webhook_registrations_changed();
+CREATE TRIGGER profile_interviews_webhook_created AFTER INSERT ON public.profile_interviews REFERENCING NEW TABLE AS created FOR EACH STATEMENT EXECUTE FUNCTION app.webhook_registrations_created();
+
 alter table public.profile_interviews enable row level security;
 
 comment on table public.profile_interviews is $$

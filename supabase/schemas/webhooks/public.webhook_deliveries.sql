@@ -33,6 +33,8 @@ CREATE INDEX webhook_deliveries_endpoint_idx ON public.webhook_deliveries USING 
 CREATE INDEX webhook_deliveries_event_idx ON public.webhook_deliveries USING btree (event_id);
 CREATE INDEX webhook_deliveries_lease_idx ON public.webhook_deliveries USING btree (lease_expires_at) WHERE (status = 'sending'::public.webhook_delivery_status);
 
+CREATE TRIGGER webhook_deliveries_notify AFTER INSERT ON public.webhook_deliveries FOR EACH STATEMENT EXECUTE FUNCTION app.notify_webhook_deliveries();
+
 alter table public.webhook_deliveries enable row level security;
 
 comment on table public.webhook_deliveries is $$

@@ -424,6 +424,10 @@ begin
     returning id, created_at
   )
   select coalesce(array_agg(id order by created_at, id), '{}') into v_replayed from reset;
+  -- Wake the dispatchers as a queued delivery does (app.notify_webhook_deliveries fires on inserts only).
+  if cardinality(v_replayed) > 0 then
+    perform pg_notify('webhook_deliveries', '');
+  end if;
 
   return jsonb_build_object('endpoint_id', v_endpoint.id, 'replayed', to_jsonb(v_replayed));
 end;
@@ -434,7 +438,8 @@ Sends deliveries of an enabled endpoint again: the one p_delivery_id or
 p_event_id names (unless it is being sent right now: JM409), or every one
 that failed at or after p_failed_since. Each goes back to pending, due now,
 with its attempts counted from zero and its event, so its webhook-id,
-unchanged; the last response stays on it until the next attempt. Returns
+unchanged; the last response stays on it until the next attempt. Wakes the
+dispatchers (NOTIFY webhook_deliveries) when any was replayed. Returns
 {endpoint_id, replayed: the delivery ids, oldest first}.
 $$;
 

@@ -574,8 +574,10 @@ const OPERATIONS: Record<string, Operation> = {
     operationId: "disable_webhook_endpoint",
     tag: "Webhooks",
     summary: "Disable a webhook endpoint",
-    description: "Stops sending to it (disabled_reason says it was through the API); its queued deliveries " +
-      "wait. Disabling a disabled endpoint changes nothing. No body.",
+    description:
+      "Stops sending to it (disabled_reason says it was through the API): no new event is queued " +
+      "for it, and a delivery that comes due meanwhile is marked failed unsent (replay it after enabling). " +
+      "Disabling a disabled endpoint changes nothing. No body.",
     authenticated: true,
     query: WebhookEndpointQuery,
     pathParameters: ENDPOINT_ID,

@@ -15,6 +15,7 @@ import { MICRO1_REQUIRES, micro1InviteApp } from "./routes/micro1_invite.ts";
 import { MERCHANT_BRANDING_REQUIRES, merchantBrandingApp } from "./routes/merchant_branding.ts";
 import { REGISTRATIONS_REQUIRES, registrationsApp } from "./routes/registrations.ts";
 import { JOB_INTERVIEW_TOKEN_REQUIRES, jobInterviewTokenApp } from "./routes/job_interview_token.ts";
+import { WEBHOOK_DISPATCH_REQUIRES, webhookDispatchApp } from "./routes/webhook_dispatch.ts";
 
 export interface FunctionDefinition {
   app: (runtime: Runtime) => Hono<AppEnv>;
@@ -40,4 +41,5 @@ export const API_FUNCTIONS: Record<string, FunctionDefinition> = {
   "job-interview-token": { app: jobInterviewTokenApp, requires: JOB_INTERVIEW_TOKEN_REQUIRES },
   "health": { app: healthApp, requires: HEALTH_REQUIRES },
   "email-failures": { app: emailFailuresApp, requires: EMAIL_FAILURES_REQUIRES },
+  "webhook-dispatch": { app: webhookDispatchApp, requires: WEBHOOK_DISPATCH_REQUIRES },
 };

@@ -17,6 +17,7 @@ import {
   RegisterUsersResponse,
   RetryEmailsRequest,
   RetryEmailsResponse,
+  WebhookDispatchResponse,
 } from "./schemas.ts";
 import {
   InviteAcceptRequest,
@@ -263,6 +264,20 @@ const OPERATIONS: Record<string, Operation> = {
       403: "Not the service key.",
     },
   },
+  "POST /webhook-dispatch": {
+    operationId: "dispatch_webhooks",
+    tag: "Webhooks",
+    summary: "Send due webhook deliveries",
+    description: "Attempts the due webhook deliveries (signed, Standard Webhooks) for up to " +
+      "WEBHOOK_DISPATCH_BUDGET_SECONDS. Called by a scheduler (pg_cron + pg_net) with the service key; " +
+      "concurrent calls are safe. No request body.",
+    authenticated: true,
+    response: { schema: "WebhookDispatchResponse", description: "What this invocation did." },
+    errors: {
+      401: "Missing or invalid credential.",
+      403: "Not the service key.",
+    },
+  },
   "POST /api-keys": {
     operationId: "create_api_key",
     tag: "API keys",
@@ -486,6 +501,7 @@ const TAGS = [
   { name: "micro1", description: "micro1's interview invitation API, served as micro1 defines it." },
   { name: "Registrations", description: "What became of registered candidates: status, cancellation." },
   { name: "Operations", description: "Health checks." },
+  { name: "Webhooks", description: "Signed webhook events to a merchant's endpoints: delivery." },
 ];
 
 /** Query parameters from a zod object: each property's JSON Schema, required unless optional or defaulted. */
@@ -529,6 +545,7 @@ export function buildOpenApiDocument(config: Config, routes: Route[]): Record<st
     InterviewCompleteRequest: jsonSchema(CompleteInterviewRequest),
     InterviewCompleteResponse: jsonSchema(CompleteInterviewResponse),
     EmailDispatchResponse: jsonSchema(EmailDispatchResponse),
+    WebhookDispatchResponse: jsonSchema(WebhookDispatchResponse),
     InviteUsersRequest: jsonSchema(inviteUsersRequestSchema(config.maxUsersPerRequest)),
     InviteUsersResponse: jsonSchema(InviteUsersResponse),
     InviteAcceptRequest: jsonSchema(InviteAcceptRequest),

@@ -1,7 +1,8 @@
 /**
  * What a long-running job `deno task start` runs beside the gateway is: today
  * the email dispatcher, with the local mail catcher when no SMTP_URL is set
- * (startLocalEmail in email_worker.ts).
+ * (startLocalEmail in email_worker.ts), and the webhook dispatcher
+ * (startLocalWebhooks in webhook_worker.ts).
  *
  * To add one, write a BackgroundWorkerStarter and append it to
  * BACKGROUND_WORKERS in start.ts: given the gateway's runtime and the shutdown

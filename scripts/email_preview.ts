@@ -48,6 +48,14 @@ export function sampleView(kind: string, nowSeconds = Date.now() / 1000): Record
         accept_url: "http://localhost:3000/invite/accept?invitation_token=sample",
         link_expires_at: expires,
       };
+    case "webhook_endpoint_disabled":
+      return {
+        ...common,
+        endpoint_url: "https://ats.example.com/hooks/jobmojito",
+        failing_since: "2026-11-25 09:14 UTC",
+        disabled_reason:
+          "Disabled automatically: every delivery failed since 2026-11-25T09:14:03Z (last error: HTTP 503)",
+      };
     default:
       return {
         ...common,

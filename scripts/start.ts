@@ -6,7 +6,8 @@
  *   2. migrations (Supabase CLI `migration up`) and `supabase/seed.sql`;
  *   3. every function at http://127.0.0.1:54321/functions/v1/<name>, plus the
  *      BACKGROUND_WORKERS below (what one is: scripts/background_workers.ts): the
- *      email dispatcher and mail catcher (page on :54324, SMTP on :54325);
+ *      email dispatcher and mail catcher (page on :54324, SMTP on :54325), and the
+ *      webhook dispatcher;
  *   4. the local stand-in for the interview app (scripts/interview_app.ts) at
  *      INTERVIEW_BASE_URL, http://localhost:3000, unless the environment names one.
  *
@@ -36,6 +37,7 @@ import { LOCAL_ACME_API_KEY } from "../supabase/functions/_shared/api_keys/key.t
 import { createRuntime, type Runtime } from "../supabase/functions/_shared/runtime.ts";
 import type { BackgroundWorker, BackgroundWorkerStarter } from "./background_workers.ts";
 import { startLocalEmail } from "./email_worker.ts";
+import { startLocalWebhooks } from "./webhook_worker.ts";
 import { type Gateway, serveGateway } from "./gateway.ts";
 import { type InterviewApp, serveInterviewApp } from "./interview_app.ts";
 import { signUserToken } from "./user_token.ts";
@@ -53,6 +55,8 @@ import { LOCAL_MAIL_CATCHER_PORT, LOCAL_SMTP_PORT } from "../supabase/functions/
 export const BACKGROUND_WORKERS: BackgroundWorkerStarter[] = [
   // The email dispatcher, and the local mail catcher when no SMTP_URL is set.
   startLocalEmail,
+  // The webhook dispatcher (loopback receivers allowed: local mode).
+  startLocalWebhooks,
 ];
 
 /** The seeded merchant owner (Olivia Owner, Acme Recruiting) and Acme's active interview. */

@@ -133,3 +133,45 @@ Deno.test("the schedule file: a job every 10 s whose request email-dispatch acce
     await server.runtime.sql.unsafe(`drop database ${name} with (force)`);
   }
 });
+
+Deno.test("the webhook schedule file: a job every 10 s whose request webhook-dispatch accepts", async () => {
+  await using server = await startTestServer();
+  const name = `schedule_${crypto.randomUUID().replaceAll("-", "")}`;
+  await server.runtime.sql.unsafe(`create database ${name}`);
+  const url = new URL(server.runtime.config.databaseUrl);
+  url.pathname = `/${name}`;
+  const db = postgres(url.toString(), { max: 1, onnotice: () => {} });
+  try {
+    await db.unsafe(STAND_INS);
+    const file = await Deno.readTextFile(
+      new URL("../supabase/deploy/schedule_webhook_dispatch.sql", import.meta.url),
+    );
+    const script = file.replace(/^create extension if not exists pg_(cron|net);$/gm, "");
+    assert.notEqual(script, file);
+    await assert.rejects(db.unsafe(script), /Store the Vault secrets/);
+    await db`insert into vault.decrypted_secrets values
+      ('jobmojito_project_url', ${server.baseUrl}), ('jobmojito_service_key', ${LOCAL_SECRET_KEY})`;
+    await db.unsafe(script);
+    await db.unsafe(script);
+    const jobs = await db`select jobname, schedule, command from cron.job order by jobname`;
+    assert.deepEqual(jobs.map((job) => [job.jobname, job.schedule]), [
+      ["jobmojito-cron-history", "17 3 * * *"],
+      ["jobmojito-webhook-dispatch", "10 seconds"],
+    ]);
+    await db.unsafe(jobs.find((job) => job.jobname === "jobmojito-webhook-dispatch")!.command);
+    const [request] = await db`select url, body, headers from net.requests`;
+    assert.equal(request.url, `${server.baseUrl}/functions/v1/webhook-dispatch`);
+    assert.ok(!jobs.some((job) => job.command.includes(LOCAL_SECRET_KEY)), "no secret in the job");
+    const res = await fetch(request.url, {
+      method: "POST",
+      headers: request.headers,
+      body: JSON.stringify(request.body),
+    });
+    const summary = await res.json();
+    assert.equal(res.status, 200, JSON.stringify(summary));
+    assert.equal(typeof summary.claimed, "number");
+  } finally {
+    await db.end({ timeout: 1 });
+    await server.runtime.sql.unsafe(`drop database ${name} with (force)`);
+  }
+});

@@ -16,6 +16,7 @@ import { MERCHANT_BRANDING_REQUIRES, merchantBrandingApp } from "./routes/mercha
 import { REGISTRATIONS_REQUIRES, registrationsApp } from "./routes/registrations.ts";
 import { JOB_INTERVIEW_TOKEN_REQUIRES, jobInterviewTokenApp } from "./routes/job_interview_token.ts";
 import { WEBHOOK_ENDPOINTS_REQUIRES, webhookEndpointsApp } from "./routes/webhook_endpoints.ts";
+import { WEBHOOK_DISPATCH_REQUIRES, webhookDispatchApp } from "./routes/webhook_dispatch.ts";
 
 export interface FunctionDefinition {
   app: (runtime: Runtime) => Hono<AppEnv>;
@@ -42,4 +43,5 @@ export const API_FUNCTIONS: Record<string, FunctionDefinition> = {
   "webhook-endpoints": { app: webhookEndpointsApp, requires: WEBHOOK_ENDPOINTS_REQUIRES },
   "health": { app: healthApp, requires: HEALTH_REQUIRES },
   "email-failures": { app: emailFailuresApp, requires: EMAIL_FAILURES_REQUIRES },
+  "webhook-dispatch": { app: webhookDispatchApp, requires: WEBHOOK_DISPATCH_REQUIRES },
 };

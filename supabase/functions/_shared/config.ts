@@ -21,6 +21,7 @@
 import { z } from "zod";
 import { type EmailConfig, LOCAL_SMTP_PORT, parseReminderSchedule } from "./email/config.ts";
 import type { LogLevel } from "./log.ts";
+import type { WebhookConfig } from "./webhooks/config.ts";
 
 /** The environment as the process sees it: names to values, unset names absent. */
 export type Env = Record<string, string | undefined>;
@@ -219,6 +220,18 @@ const SETTINGS = z.object({
   EMAIL_POLL_INTERVAL_MS: number(10).default(2000),
   EMAIL_DISPATCH_BUDGET_SECONDS: number(1).default(50),
   EMAIL_DISPATCH_MAX_MESSAGES: number(1).default(500),
+  // Webhooks (docs/webhooks.md): 21 attempts from one minute apart, doubling to 8 hours, about three days.
+  WEBHOOK_MAX_ATTEMPTS: number(1).default(21),
+  WEBHOOK_RETRY_BASE_SECONDS: number(0).default(60),
+  WEBHOOK_RETRY_MAX_SECONDS: number(0).default(8 * 3600),
+  WEBHOOK_LEASE_SECONDS: number(1).default(300),
+  WEBHOOK_BATCH_SIZE: number(1).default(50),
+  WEBHOOK_CONCURRENCY: number(1).default(10),
+  WEBHOOK_TIMEOUT_MS: number(100).default(15_000),
+  WEBHOOK_POLL_INTERVAL_MS: number(10).default(2000),
+  WEBHOOK_DISPATCH_BUDGET_SECONDS: number(1).default(50),
+  WEBHOOK_DISPATCH_MAX_DELIVERIES: number(1).default(500),
+  WEBHOOK_DISABLE_AFTER_SECONDS: number(0).default(5 * 24 * 3600),
 }).superRefine((s, ctx) => {
   const issue = (variable: string, message: string) =>
     ctx.addIssue({ code: "custom", path: [variable], message });
@@ -242,6 +255,9 @@ const SETTINGS = z.object({
   // shorter lease would leave it no time to send.
   if (s.EMAIL_LEASE_SECONDS * 1000 < 3 * s.EMAIL_SEND_TIMEOUT_MS) {
     issue("EMAIL_LEASE_SECONDS", "must be at least three times EMAIL_SEND_TIMEOUT_MS");
+  }
+  if (s.WEBHOOK_LEASE_SECONDS * 1000 < 3 * s.WEBHOOK_TIMEOUT_MS) {
+    issue("WEBHOOK_LEASE_SECONDS", "must be at least three times WEBHOOK_TIMEOUT_MS");
   }
 });
 
@@ -289,6 +305,8 @@ export interface Config {
   logRequestSampleRate: number;
   /** The invitation email chain: SMTP server, sender defaults, reminders, retries. */
   email: EmailConfig;
+  /** Webhook delivery: retries, timeouts, dispatch pacing, when a failing endpoint is disabled. */
+  webhooks: WebhookConfig;
 }
 
 /**
@@ -417,6 +435,19 @@ export function loadConfig(
     // Hosted Supabase rate-limits each function's logs: one success in ten keeps failures from being dropped.
     logRequestSampleRate: s.LOG_REQUEST_SAMPLE_RATE ?? (hosted ? 0.1 : 1),
     email,
+    webhooks: {
+      maxAttempts: s.WEBHOOK_MAX_ATTEMPTS,
+      retryBaseSeconds: s.WEBHOOK_RETRY_BASE_SECONDS,
+      retryMaxSeconds: s.WEBHOOK_RETRY_MAX_SECONDS,
+      leaseSeconds: s.WEBHOOK_LEASE_SECONDS,
+      batchSize: s.WEBHOOK_BATCH_SIZE,
+      concurrency: s.WEBHOOK_CONCURRENCY,
+      sendTimeoutMs: s.WEBHOOK_TIMEOUT_MS,
+      pollIntervalMs: s.WEBHOOK_POLL_INTERVAL_MS,
+      dispatchBudgetSeconds: s.WEBHOOK_DISPATCH_BUDGET_SECONDS,
+      dispatchMaxDeliveries: s.WEBHOOK_DISPATCH_MAX_DELIVERIES,
+      disableAfterSeconds: s.WEBHOOK_DISABLE_AFTER_SECONDS,
+    },
   };
   // What this function may go without: reading it says so, instead of passing on an empty value.
   if (!present.supabaseUrl) withoutSetting(config, "supabaseUrl", REQUIREMENTS.supabaseUrl);

@@ -17,6 +17,7 @@ import {
   RegisterUsersResponse,
   RetryEmailsRequest,
   RetryEmailsResponse,
+  WebhookDispatchResponse,
 } from "./schemas.ts";
 import {
   InviteAcceptRequest,
@@ -285,6 +286,20 @@ const OPERATIONS: Record<string, Operation> = {
       "by a scheduler (pg_cron + pg_net) with the service key; concurrent calls are safe. No request body.",
     authenticated: true,
     response: { schema: "EmailDispatchResponse", description: "What this invocation did." },
+    errors: {
+      401: "Missing or invalid credential.",
+      403: "Not the service key.",
+    },
+  },
+  "POST /webhook-dispatch": {
+    operationId: "dispatch_webhooks",
+    tag: "Webhooks",
+    summary: "Send due webhook deliveries",
+    description: "Attempts the due webhook deliveries (signed, Standard Webhooks) for up to " +
+      "WEBHOOK_DISPATCH_BUDGET_SECONDS. Called by a scheduler (pg_cron + pg_net) with the service key; " +
+      "concurrent calls are safe. No request body.",
+    authenticated: true,
+    response: { schema: "WebhookDispatchResponse", description: "What this invocation did." },
     errors: {
       401: "Missing or invalid credential.",
       403: "Not the service key.",
@@ -702,6 +717,7 @@ const TAGS = [
       "deliveries and replays.",
   },
   { name: "Operations", description: "Health checks." },
+  { name: "Webhooks", description: "Signed webhook events to a merchant's endpoints: delivery." },
 ];
 
 /** Query parameters from a zod object: each property's JSON Schema, required unless optional or defaulted. */
@@ -745,6 +761,7 @@ export function buildOpenApiDocument(config: Config, routes: Route[]): Record<st
     InterviewCompleteRequest: jsonSchema(CompleteInterviewRequest),
     InterviewCompleteResponse: jsonSchema(CompleteInterviewResponse),
     EmailDispatchResponse: jsonSchema(EmailDispatchResponse),
+    WebhookDispatchResponse: jsonSchema(WebhookDispatchResponse),
     InviteUsersRequest: jsonSchema(inviteUsersRequestSchema(config.maxUsersPerRequest)),
     InviteUsersResponse: jsonSchema(InviteUsersResponse),
     InviteAcceptRequest: jsonSchema(InviteAcceptRequest),

@@ -332,6 +332,17 @@ export const EmailDispatchResponse = z.object({
   released: z.int().meta({ description: "Handed back unsent because the time budget ran out." }),
 });
 
+export const WebhookDispatchResponse = z.object({
+  claimed: z.int().meta({
+    description: "Deliveries claimed; each then sent, retried, failed, cancelled or released.",
+  }),
+  sent: z.int().meta({ description: "Answered with a 2xx by the receiver: delivered." }),
+  retried: z.int().meta({ description: "Failed this time; due again after an exponential backoff." }),
+  failed: z.int().meta({ description: "Failed for good: attempts exhausted." }),
+  cancelled: z.int().meta({ description: "Not sent: the endpoint was disabled since the event." }),
+  released: z.int().meta({ description: "Handed back unsent because the time budget ran out." }),
+});
+
 /** The most failed messages one page of GET /email-failures lists. */
 export const MAX_FAILED_EMAILS_PAGE = 500;
 

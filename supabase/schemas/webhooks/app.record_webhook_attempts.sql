@@ -96,7 +96,7 @@ begin
       'endpoint_id', d.id,
       'endpoint_url', d.url,
       'endpoint_description', d.description,
-      'failing_since', d.failing_since,
+      'failing_since', to_char(d.failing_since at time zone 'UTC', 'YYYY-MM-DD HH24:MI "UTC"'),
       'disabled_reason', d.disabled_reason
     )
   from disabled d

@@ -10,8 +10,16 @@ export const EMAIL_KINDS = [
   "completion",
   "role_invitation",
   "role_granted",
+  "webhook_endpoint_disabled",
 ] as const;
 export type EmailKind = (typeof EMAIL_KINDS)[number];
+
+/**
+ * Kinds whose strings are English in every language file until they are translated (marked so here; the
+ * i18n test holds every other kind to a translation). webhook_endpoint_disabled goes to a merchant's
+ * owners, in English, when one of its webhook endpoints is disabled (docs/webhooks.md).
+ */
+export const ENGLISH_ONLY_KINDS: readonly EmailKind[] = ["webhook_endpoint_disabled"];
 
 /**
  * Template data a kind computes at send time, on top of its payload: what must

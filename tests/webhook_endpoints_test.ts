@@ -1,7 +1,8 @@
 /**
  * The webhook-endpoints function over real HTTP against the real database: every operation, who may call
  * it, the secret shown once, rotation, test events, the deliveries list, replays, bad input changing
- * nothing, URL safety (no connection is ever made: literal addresses only), and the cap under a race.
+ * nothing, URL safety (no connection is ever made: literal addresses only), the cap under a race, and
+ * test events, replays and rotations through the real dispatcher to a receiver on loopback.
  */
 import assert from "node:assert/strict";
 import { Webhook } from "standardwebhooks";
@@ -9,6 +10,7 @@ import { SEED, userToken } from "./_support/credentials.ts";
 import { createMerchant, createStaff } from "./_support/fixtures.ts";
 import { callFunction, type Reply } from "./_support/http.ts";
 import { fileServer } from "./_support/suite.ts";
+import { startReceiver, verifies, verify, webhookDispatcher } from "./_support/webhooks.ts";
 import { startTestServer } from "./_support/server.ts";
 import { LOCAL_SECRET_KEY } from "../supabase/functions/_shared/config.ts";
 import { WEBHOOK_SECRET_PATTERN } from "../supabase/functions/_shared/webhook_endpoints/secret.ts";
@@ -609,4 +611,71 @@ Deno.test(`a race: ${MAX_WEBHOOK_ENDPOINTS + 15} concurrent creates leave exactl
   assert.equal((await footprint(m.merchantId)).length, MAX_WEBHOOK_ENDPOINTS);
   const refused = replies.find((r) => r.status === 409)!;
   assert.match(refused.body.error, /at most 20 webhook endpoints/);
+});
+
+Deno.test("through the dispatcher: a test event, a replay with the same webhook-id, rotations, failed-since", async () => {
+  let failing = false;
+  await using receiver = startReceiver(() =>
+    failing ? { status: 500, body: "down for maintenance" } : { status: 200 }
+  );
+  const m = await merchant();
+  const endpoint = await created(m.apiKey, { url: receiver.url });
+  const dispatch = () => webhookDispatcher(server.runtime, { maxAttempts: 1 }).dispatch();
+  const ours = () => receiver.received.filter((r) => r.json?.data?.endpoint_id === endpoint.id);
+
+  const sent = await call(m.apiKey, `${endpoint.id}/test`, "POST");
+  await dispatch();
+  assert.equal(ours().length, 1);
+  assert.equal(ours()[0].id, sent.body.event_id, "the event id is the webhook-id");
+  assert.deepEqual((verify(ours()[0], endpoint.secret) as { type: string }).type, "webhook.test");
+  const [delivered] = (await call(m.apiKey, `${endpoint.id}/deliveries`)).body.deliveries;
+  assert.deepEqual([delivered.status, delivered.attempts, delivered.last_response_status], [
+    "delivered",
+    1,
+    200,
+  ]);
+
+  const replayed = await call(m.apiKey, `${endpoint.id}/replay`, "POST", {
+    delivery_id: sent.body.delivery_id,
+  });
+  assert.deepEqual(replayed.body.replayed, [sent.body.delivery_id]);
+  await dispatch();
+  assert.deepEqual(
+    ours().map((r) => r.id),
+    [sent.body.event_id, sent.body.event_id],
+    "the same webhook-id again",
+  );
+  assert.equal(ours()[1].body, ours()[0].body, "the same body");
+
+  // A rotation: each delivery verifies with the old secret and with the new one until the grace period ends.
+  const rotated = (await call(m.apiKey, `${endpoint.id}/rotate-secret`, "POST", {})).body.secret as string;
+  await call(m.apiKey, `${endpoint.id}/test`, "POST");
+  await dispatch();
+  assert.ok(verifies(ours()[2], endpoint.secret), "the old secret still verifies");
+  assert.ok(verifies(ours()[2], rotated), "the new one too");
+  const immediate =
+    (await call(m.apiKey, `${endpoint.id}/rotate-secret`, "POST", { grace_period_seconds: 0 }))
+      .body.secret as string;
+  await call(m.apiKey, `${endpoint.id}/test`, "POST");
+  await dispatch();
+  assert.ok(verifies(ours()[3], immediate));
+  assert.ok(!verifies(ours()[3], rotated), "no grace: the previous secret no longer verifies");
+
+  // A receiver down: the delivery fails (one attempt here); once it is back, failed-since sends it again.
+  failing = true;
+  const lost = await call(m.apiKey, `${endpoint.id}/test`, "POST");
+  await dispatch();
+  const failed = (await call(m.apiKey, `${endpoint.id}/deliveries?status=failed`)).body.deliveries;
+  assert.deepEqual(
+    failed.map((d: Record<string, unknown>) => [d.id, d.last_response_status, d.last_response_body]),
+    [[lost.body.delivery_id, 500, "down for maintenance"]],
+  );
+  failing = false;
+  const since = new Date(Date.now() - 60_000).toISOString();
+  const again = await call(m.apiKey, `${endpoint.id}/replay`, "POST", { failed_since: since });
+  assert.deepEqual(again.body.replayed, [lost.body.delivery_id]);
+  await dispatch();
+  assert.deepEqual(ours().slice(-2).map((r) => r.id), [lost.body.event_id, lost.body.event_id]);
+  const [now] = (await call(m.apiKey, `${endpoint.id}/deliveries`)).body.deliveries;
+  assert.deepEqual([now.id, now.status, now.attempts], [lost.body.delivery_id, "delivered", 1]);
 });

@@ -679,3 +679,49 @@ Deno.test("through the dispatcher: a test event, a replay with the same webhook-
   const [now] = (await call(m.apiKey, `${endpoint.id}/deliveries`)).body.deliveries;
   assert.deepEqual([now.id, now.status, now.attempts], [lost.body.delivery_id, "delivered", 1]);
 });
+
+Deno.test("mixed concurrent changes of one endpoint all land, and a delete racing test events leaves no orphan", async () => {
+  const m = await merchant();
+  const endpoint = await created(m.owner);
+  const requests: Promise<Reply>[] = [];
+  for (let i = 0; i < 10; i++) {
+    requests.push(call(m.owner, `${endpoint.id}/rotate-secret`, "POST", {}));
+    requests.push(call(m.apiKey, `${endpoint.id}/test`, "POST"));
+    requests.push(call(m.owner, endpoint.id, "PATCH", { description: `d${i}` }));
+    requests.push(call(m.apiKey, `${endpoint.id}/replay`, "POST", { failed_since: "2026-01-01T00:00:00Z" }));
+    requests.push(call(m.owner, endpoint.id));
+  }
+  const replies = await Promise.all(requests);
+  assert.deepEqual(
+    replies.map((r) => r.status),
+    Array.from({ length: 10 }, () => [200, 202, 200, 200, 200]).flat(),
+    JSON.stringify(replies.filter((r) => r.status >= 300).map((r) => r.body)),
+  );
+  const secrets = replies.filter((_, i) => i % 5 === 0).map((r) => r.body.secret as string);
+  assert.equal(new Set(secrets).size, 10);
+  const [row] = await sql`select secret, previous_secret, description,
+      (select count(*)::int from webhook_deliveries d where d.endpoint_id = e.id and d.status = 'pending') as pending
+    from webhook_endpoints e where id = ${endpoint.id}`;
+  assert.ok(secrets.includes(row.secret), "the last rotation's secret");
+  assert.ok(secrets.includes(row.previous_secret) && row.previous_secret !== row.secret, "the one before it");
+  assert.match(row.description, /^d\d$/);
+  assert.equal(row.pending, 10, "every test event queued once");
+
+  const racing = await Promise.all([
+    ...Array.from({ length: 10 }, () => call(m.apiKey, `${endpoint.id}/test`, "POST")),
+    call(m.owner, endpoint.id, "DELETE"),
+    ...Array.from({ length: 10 }, () => call(m.apiKey, `${endpoint.id}/test`, "POST")),
+  ]);
+  const statuses = racing.map((r) => r.status);
+  assert.equal(statuses[10], 200, JSON.stringify(racing[10].body));
+  assert.ok(statuses.every((s) => [200, 202, 404].includes(s)), JSON.stringify(statuses));
+  const [left] = await sql`select
+      (select count(*)::int from webhook_events where merchant_id = ${m.merchantId} and type = 'webhook.test') as events,
+      (select count(*)::int from webhook_deliveries where endpoint_id = ${endpoint.id}) as deliveries`;
+  assert.equal(
+    left.events,
+    10 + statuses.filter((s) => s === 202).length,
+    "a refused test event wrote nothing",
+  );
+  assert.equal(left.deliveries, 0, "the endpoint's deliveries went with it");
+});

@@ -711,13 +711,12 @@ const TAGS = [
   { name: "API keys", description: "A merchant's long-lived API keys: create, list, revoke." },
   { name: "micro1", description: "micro1's interview invitation API, served as micro1 defines it." },
   { name: "Registrations", description: "What became of registered candidates: status, cancellation." },
+  { name: "Operations", description: "Health checks." },
   {
     name: "Webhooks",
-    description: "Where a merchant's events are sent, signed (Standard Webhooks): endpoints, secrets, " +
-      "deliveries and replays.",
+    description: "Signed webhook events to a merchant's endpoints: managing endpoints and their secrets, " +
+      "listing and replaying deliveries, and delivery.",
   },
-  { name: "Operations", description: "Health checks." },
-  { name: "Webhooks", description: "Signed webhook events to a merchant's endpoints: delivery." },
 ];
 
 /** Query parameters from a zod object: each property's JSON Schema, required unless optional or defaulted. */

@@ -725,3 +725,18 @@ Deno.test("mixed concurrent changes of one endpoint all land, and a delete racin
   );
   assert.equal(left.deliveries, 0, "the endpoint's deliveries went with it");
 });
+
+Deno.test("a browser may PATCH an endpoint: the preflight allows the method and the key header", async () => {
+  const res = await fetch(`${server.functionsUrl}/${FUNCTION}/${crypto.randomUUID()}`, {
+    method: "OPTIONS",
+    headers: {
+      origin: "https://dashboard.example",
+      "access-control-request-method": "PATCH",
+      "access-control-request-headers": "x-api-key, content-type",
+    },
+  });
+  await res.body?.cancel();
+  assert.equal(res.status, 204);
+  assert.match(res.headers.get("access-control-allow-methods") ?? "", /PATCH/);
+  assert.match(res.headers.get("access-control-allow-headers") ?? "", /x-api-key/);
+});

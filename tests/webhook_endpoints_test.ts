@@ -327,6 +327,25 @@ Deno.test("outside local mode: only https to public addresses; nothing is connec
     assert.equal(reply.body.name, "url");
   }
   assert.deepEqual(await footprint(m.merchantId), before);
+  const named = await call(
+    m.owner,
+    "",
+    "POST",
+    { url: "https://10.1.2.3/", event_types: ["email.failed"] },
+    hosted.functionsUrl,
+  );
+  assert.equal(
+    named.body.error,
+    "Host 10.1.2.3 is not public: 10.1.2.3 is a private address, not a public one",
+  );
+  const insecure = await call(
+    m.owner,
+    "",
+    "POST",
+    { url: RECEIVER, event_types: ["email.failed"] },
+    hosted.functionsUrl,
+  );
+  assert.equal(insecure.body.error, "Must be an https URL");
   const accepted = await call(
     m.owner,
     "",

@@ -559,7 +559,7 @@ Deno.test("replay: one delivery, one event, or every failed one since a time; sa
 
   const one = await call(m.owner, `${endpoint.id}/replay`, "POST", { delivery_id: delivered.id });
   assert.equal(one.status, 200, JSON.stringify(one.body));
-  assert.deepEqual(one.body, { endpoint_id: endpoint.id, replayed: [delivered.id] });
+  assert.deepEqual(one.body, { endpoint_id: endpoint.id, replayed: [delivered.id], more: false });
   assert.deepEqual({ ...await state(delivered.id) }, {
     status: "pending",
     attempts: 0,

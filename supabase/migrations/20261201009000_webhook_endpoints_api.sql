@@ -5,7 +5,13 @@
 -- authorizes its caller (app.webhook_endpoint_merchant) in the statement that
 -- does the work. The function mints secrets and checks URLs (DNS) before the
 -- call; what must hold under concurrency (the cap on endpoints per merchant,
--- which deliveries a replay takes back) is decided here.
+-- which deliveries a replay takes back) is decided here, with an index for
+-- replaying what failed since a time.
+
+-- Replaying an endpoint's deliveries that failed since a time finds them
+-- without reading the ones that went through.
+create index webhook_deliveries_failed_idx on public.webhook_deliveries (endpoint_id, failed_at, id)
+  where status = 'failed';
 
 -- What the API shows of an endpoint: never a secret, only until when the
 -- previous one (after a rotation) still signs.
@@ -377,7 +383,8 @@ create function app.replay_webhook_deliveries(
   p_endpoint_id uuid,
   p_delivery_id uuid,
   p_event_id uuid,
-  p_failed_since timestamptz
+  p_failed_since timestamptz,
+  p_limit integer
 ) returns jsonb
 language plpgsql volatile
 set search_path = ''
@@ -387,6 +394,7 @@ declare
     app.webhook_endpoint_of(p_account_id, p_merchant_id, p_endpoint_id);
   v_delivery public.webhook_deliveries%rowtype;
   v_replayed uuid[];
+  v_more boolean := false;
 begin
   if not v_endpoint.enabled then
     raise exception 'Webhook endpoint is disabled: enable it first' using errcode = 'JM409';
@@ -409,8 +417,17 @@ begin
 
   -- A dispatcher's claim takes rows with SKIP LOCKED: a row it holds is
   -- 'sending' and is left out, a row this takes it does not see.
-  with reset as (
-    update public.webhook_deliveries set
+  with picked as (
+    select d.id from public.webhook_deliveries d
+    where d.endpoint_id = v_endpoint.id
+      and case when p_failed_since is null then d.id = v_delivery.id
+        else d.status = 'failed' and d.failed_at >= p_failed_since end
+    order by d.failed_at, d.id
+    limit p_limit
+    for update
+  ),
+  reset as (
+    update public.webhook_deliveries d set
       status = 'pending',
       send_after = now(),
       attempts = 0,
@@ -418,29 +435,37 @@ begin
       lease_expires_at = null,
       delivered_at = null,
       failed_at = null
-    where endpoint_id = v_endpoint.id
-      and case when p_failed_since is null then id = v_delivery.id
-        else status = 'failed' and failed_at >= p_failed_since end
-    returning id, created_at
+    from picked
+    where d.id = picked.id
+    returning d.id, d.created_at
   )
   select coalesce(array_agg(id order by created_at, id), '{}') into v_replayed from reset;
+  if p_failed_since is not null and cardinality(v_replayed) = p_limit then
+    v_more := exists (
+      select 1 from public.webhook_deliveries
+      where endpoint_id = v_endpoint.id and status = 'failed' and failed_at >= p_failed_since
+    );
+  end if;
   -- Wake the dispatchers as a queued delivery does (app.notify_webhook_deliveries fires on inserts only).
   if cardinality(v_replayed) > 0 then
     perform pg_notify('webhook_deliveries', '');
   end if;
 
-  return jsonb_build_object('endpoint_id', v_endpoint.id, 'replayed', to_jsonb(v_replayed));
+  return jsonb_build_object('endpoint_id', v_endpoint.id, 'replayed', to_jsonb(v_replayed), 'more', v_more);
 end;
 $$;
 
 comment on function app.replay_webhook_deliveries is $$
 Sends deliveries of an enabled endpoint again: the one p_delivery_id or
-p_event_id names (unless it is being sent right now: JM409), or every one
-that failed at or after p_failed_since. Each goes back to pending, due now,
+p_event_id names (unless it is being sent right now: JM409), or those that
+failed at or after p_failed_since, at most p_limit of them, the earliest
+failures first (so a call stays within the request's deadline and answer
+size; more says whether failed ones remain: calling again takes them, as the
+replayed ones are no longer failed). Each goes back to pending, due now,
 with its attempts counted from zero and its event, so its webhook-id,
 unchanged; the last response stays on it until the next attempt. Wakes the
 dispatchers (NOTIFY webhook_deliveries) when any was replayed. Returns
-{endpoint_id, replayed: the delivery ids, oldest first}.
+{endpoint_id, replayed: the delivery ids, oldest first, more}.
 $$;
 
 revoke all on all functions in schema app from public;

@@ -44,6 +44,7 @@ import { MerchantBranding, MerchantBrandingRequest } from "./email/branding.ts";
 import {
   CreateWebhookEndpointRequest,
   ListWebhookDeliveriesQuery,
+  MAX_REPLAYED_PER_REQUEST,
   MAX_WEBHOOK_ENDPOINTS,
   ReplayedWebhookDeliveries,
   ReplayWebhookDeliveriesRequest,
@@ -675,9 +676,10 @@ const OPERATIONS: Record<string, Operation> = {
     idempotent: true,
     tag: "Webhooks",
     summary: "Send deliveries again",
-    description:
-      "Sends again the one delivery delivery_id or event_id names (delivered or failed), or every " +
-      "delivery to this endpoint that failed at or after failed_since. Each is due at once with a fresh " +
+    description: `Sends again the one delivery delivery_id or event_id names (delivered or failed), or the ` +
+      `deliveries to this endpoint that failed at or after failed_since, up to ${MAX_REPLAYED_PER_REQUEST} a ` +
+      "call (more says " +
+      "whether any remain). Each is due at once with a fresh " +
       "budget of attempts, and keeps its event, so its webhook-id: receivers that deduplicate see a repeat.",
     authenticated: true,
     query: WebhookEndpointQuery,

@@ -31,6 +31,7 @@ create table public.webhook_deliveries (
 CREATE INDEX webhook_deliveries_due_idx ON public.webhook_deliveries USING btree (send_after) WHERE (status = 'pending'::public.webhook_delivery_status);
 CREATE INDEX webhook_deliveries_endpoint_idx ON public.webhook_deliveries USING btree (endpoint_id, created_at DESC, id DESC);
 CREATE INDEX webhook_deliveries_event_idx ON public.webhook_deliveries USING btree (event_id);
+CREATE INDEX webhook_deliveries_failed_idx ON public.webhook_deliveries USING btree (endpoint_id, failed_at, id) WHERE (status = 'failed'::public.webhook_delivery_status);
 CREATE INDEX webhook_deliveries_lease_idx ON public.webhook_deliveries USING btree (lease_expires_at) WHERE (status = 'sending'::public.webhook_delivery_status);
 
 CREATE TRIGGER webhook_deliveries_notify AFTER INSERT ON public.webhook_deliveries FOR EACH STATEMENT EXECUTE FUNCTION app.notify_webhook_deliveries();

@@ -24,15 +24,19 @@ async function delivery(tx: Tx, m: Fixture, status: string, failedAgo = "1 hour"
   return sent as { delivery_id: string; event_id: string };
 }
 
-function replay(tx: Tx, m: Fixture, target: { delivery?: string; event?: string; since?: string }) {
+function replay(
+  tx: Tx,
+  m: Fixture,
+  target: { delivery?: string; event?: string; since?: string },
+  limit = 1000,
+) {
+  const [delivery, event, since] = [target.delivery ?? null, target.event ?? null, target.since ?? null];
   return asOwner(
     tx,
     m,
     (sql, caller) =>
-      sql`app.replay_webhook_deliveries(${caller}, null, ${m.endpoint.id}::uuid, ${
-        target.delivery ?? null
-      }::uuid,
-      ${target.event ?? null}::uuid, ${target.since ?? null}::timestamptz)`,
+      sql`app.replay_webhook_deliveries(${caller}, null, ${m.endpoint.id}::uuid, ${delivery}::uuid, ${event}::uuid,
+      ${since}::timestamptz, ${limit})`,
   );
 }
 
@@ -93,5 +97,23 @@ Deno.test(
     assert.equal((await refusal(tx, (sp) => replay(sp, m, { event: crypto.randomUUID() }))).code, "JM404");
     const [row] = await tx`select status, attempts from webhook_deliveries where id = ${sending.delivery_id}`;
     assert.deepEqual({ ...row }, { status: "sending", attempts: 12 });
+  }),
+);
+
+Deno.test(
+  "replay_webhook_deliveries: at most p_limit a call, the earliest failures first, and more says what remains",
+  withTransaction(db, async (tx) => {
+    const m = await merchantWithEndpoint(tx);
+    const newest = await delivery(tx, m, "failed", "1 hour");
+    const oldest = await delivery(tx, m, "failed", "3 hours");
+    const middle = await delivery(tx, m, "failed", "2 hours");
+    const since = "2020-01-01T00:00:00Z";
+    const first = await replay(tx, m, { since }, 2);
+    assert.deepEqual(new Set(first.replayed), new Set([oldest.delivery_id, middle.delivery_id]));
+    assert.equal(first.more, true);
+    const second = await replay(tx, m, { since }, 2);
+    assert.deepEqual([second.replayed, second.more], [[newest.delivery_id], false]);
+    const none = await replay(tx, m, { since }, 2);
+    assert.deepEqual([none.replayed, none.more], [[], false]);
   }),
 );

@@ -7,6 +7,7 @@ import { checkWebhookUrl } from "../webhooks/url_safety.ts";
 import {
   type CreateWebhookEndpointRequest,
   type ListWebhookDeliveriesQuery,
+  MAX_REPLAYED_PER_REQUEST,
   MAX_WEBHOOK_ENDPOINTS,
   type ReplayedWebhookDeliveries,
   type ReplayWebhookDeliveriesRequest,
@@ -212,7 +213,8 @@ export function createWebhookEndpoints(runtime: Runtime) {
       return once(caller, merchantId, key, null, (sql) =>
         sql`app.replay_webhook_deliveries(
           ${callerSql(sql, caller)}, ${merchantId}::uuid, ${id}::uuid, ${request.delivery_id ?? null}::uuid,
-          ${request.event_id ?? null}::uuid, ${request.failed_since ?? null}::text::timestamptz
+          ${request.event_id ?? null}::uuid, ${request.failed_since ?? null}::text::timestamptz,
+          ${MAX_REPLAYED_PER_REQUEST}::int
         )`, deadline);
     },
   };

@@ -24,6 +24,8 @@ export const MAX_WEBHOOK_DESCRIPTION_LENGTH = 500;
 export const DEFAULT_SECRET_GRACE_SECONDS = 24 * 3600;
 export const MAX_SECRET_GRACE_SECONDS = 7 * 24 * 3600;
 export const MAX_DELIVERIES_PAGE = 100;
+/** Deliveries one replay by failed_since takes at most: it stays one quick statement and a small answer. */
+export const MAX_REPLAYED_PER_REQUEST = 1000;
 
 /** A body with a field we do not take is refused, naming it: a misspelt optional field would otherwise do nothing. */
 const noUnknownFields = {

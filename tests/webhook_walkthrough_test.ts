@@ -1,7 +1,7 @@
 /**
  * README "Webhooks, end to end", run as written against `deno task start` as a newcomer runs it, on a
  * database of its own (so no other test's endpoint or delivery is anywhere near it): its first block
- * registers an endpoint with one curl and starts scripts/webhook_receiver.ts on it, its second registers a
+ * registers an endpoint with one curl and starts scripts/verify_webhooks.ts on it, its second registers a
  * candidate, redeems the link and completes the interview; the receiver must print the three events, each
  * verified with the Standard Webhooks library. Only the ports are changed, so that the run can sit beside a
  * local stack.

@@ -1,9 +1,9 @@
 /**
- * A webhook receiver for trying webhooks locally (README "Webhooks, end to end"): it verifies every
+ * Receives webhooks and verifies them, for trying webhooks locally (README "Webhooks, end to end"): it verifies every
  * delivery with the Standard Webhooks library, as an integrator's receiver would, prints it, and answers
  * 204 (or 400 to a request whose signature does not verify, so it is retried and shows as failing).
  *
- *   curl -sS -X POST $FN/webhook-endpoints … | deno run -A scripts/webhook_receiver.ts --port 8787
+ *   curl -sS -X POST $FN/webhook-endpoints … | deno run -A scripts/verify_webhooks.ts --port 8787
  *
  * The signing secret comes from the endpoint's creation answer on stdin (its `secret`, shown only there),
  * or from --secret. It listens on 127.0.0.1 only.

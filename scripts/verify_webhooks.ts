@@ -1,6 +1,6 @@
 /**
- * Receives webhooks and verifies them, for trying webhooks locally (README "Webhooks, end to end"): it verifies every
- * delivery with the Standard Webhooks library, as an integrator's receiver would, prints it, and answers
+ * A receiver for trying webhooks locally (README "Webhooks, end to end"): it verifies every delivery with
+ * the Standard Webhooks library, as an integrator's receiver would, prints it, and answers
  * 204 (or 400 to a request whose signature does not verify, so it is retried and shows as failing).
  *
  *   curl -sS -X POST $FN/webhook-endpoints … | deno run -A scripts/verify_webhooks.ts --port 8787

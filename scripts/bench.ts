@@ -17,7 +17,9 @@
  *   - a per-row baseline on the same database: the same 1,000 users written
  *     the naive way, one transaction per user, and the ratio to the batch;
  *   - the email dispatcher: invitations per second into a loopback SMTP
- *     server (scripts/bench_email.ts).
+ *     server (scripts/bench_email.ts);
+ *   - the webhook dispatcher: signed deliveries per second into a loopback
+ *     receiver (scripts/bench_webhooks.ts).
  * `--json` also prints every figure as one JSON object on the last line; `--db-pool N` sets the API's
  * database pool (default 4).
  * The load generator shares the machine with the server and the database.
@@ -30,6 +32,7 @@ import { freePort, prepareDatabase, REPO_ROOT } from "./local_db.ts";
 import { signUserToken } from "./user_token.ts";
 import { FREE_LOCAL_PORTS } from "./start.ts";
 import { benchDispatcher } from "./bench_email.ts";
+import { benchWebhooks } from "./bench_webhooks.ts";
 import { startHotRowReference } from "./bench_reference.ts";
 import { LOCAL_ENV, LOCAL_JWT_SECRET, LOCAL_SECRET_KEY } from "../supabase/functions/_shared/config.ts";
 
@@ -396,6 +399,7 @@ async function main() {
     server.kill("SIGTERM");
     await server.status;
     const dispatcher = await benchDispatcher({ databaseUrl: db.url, messages: quick ? 500 : 2000 });
+    const webhooks = await benchWebhooks({ databaseUrl: db.url, deliveries: quick ? 500 : 2000 });
 
     const figures = {
       date: new Date().toISOString(),
@@ -413,6 +417,7 @@ async function main() {
       baseline_per_row_1000_ms: baselineMs,
       batch_1000_vs_per_row: round(baselineMs / batches["1000"].p50_ms),
       email_dispatcher: dispatcher,
+      webhook_dispatcher: webhooks,
     };
 
     console.log(
@@ -458,6 +463,13 @@ async function main() {
       console.log(
         `  ${run.dispatchers} dispatcher(s) x ${run.concurrency} connections: ${run.messages_per_second} messages/s ` +
           `(${run.messages} messages)`,
+      );
+    }
+    console.log("webhook dispatcher into a loopback receiver (fsync on)");
+    for (const run of webhooks) {
+      console.log(
+        `  ${run.dispatchers} dispatcher(s) x ${run.concurrency} requests: ${run.deliveries_per_second} deliveries/s ` +
+          `(${run.deliveries} deliveries)`,
       );
     }
     if (args.values.json) console.log(JSON.stringify(figures));

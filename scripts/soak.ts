@@ -15,7 +15,9 @@
  * Then the invariants, against the database and the catcher (docs/decisions.md, "Reliability"):
  * every row answered ok exists, its link redeems exactly once and it spent one credit; every row answered
  * with an error wrote nothing; credits balance; no message is delivered twice and every sent one was
- * delivered; no session sits idle in a transaction; no 500, and 503s (with Retry-After) only while the
+ * delivered; every webhook event of a committed change (a loopback receiver subscribed to every type for both
+ * merchants, two webhook workers) delivered exactly once, and none of a change that rolled back; no session
+ * sits idle in a transaction; no 500, and 503s (with Retry-After) only while the
  * database was away; every request answered within its deadline; service back soon after the database;
  * every answer to one Idempotency-Key the same, and its registration with one link and one invitation; a
  * cancelled registration holds no credit and its link answers 410.
@@ -39,6 +41,7 @@ import { CONNECTION_LOST_MESSAGE } from "../supabase/functions/_shared/db_errors
 import { LOCAL_ACME_API_KEY } from "../supabase/functions/_shared/api_keys/key.ts";
 import { createSmtpTransport } from "../supabase/functions/_shared/email/transport.ts";
 import { startEmailWorker } from "../supabase/functions/_shared/email/worker.ts";
+import { startWebhookWorker } from "../supabase/functions/_shared/webhooks/worker.ts";
 import { createRuntime } from "../supabase/functions/_shared/runtime.ts";
 import { serveGateway } from "./gateway.ts";
 import { applyMigrations, applySeed, type LocalPostgres, startLocalPostgres } from "./local_db.ts";
@@ -55,6 +58,16 @@ const GLOBEX = {
   interview: "c0000000-0000-4000-8000-000000000007",
 };
 const GLOBEX_OWNER = "b0000000-0000-4000-8000-000000000007";
+/** Every webhook event the soak's changes can cause. */
+const WEBHOOK_TYPES = [
+  "registration.created",
+  "registration.started",
+  "registration.completed",
+  "registration.cancelled",
+  "email.delivered",
+  "email.failed",
+  "invitation.accepted",
+];
 
 export interface SoakOptions {
   seconds: number;
@@ -85,6 +98,8 @@ export interface SoakReport {
   redeemed: number;
   completed: number;
   emailsDelivered: number;
+  /** Webhook events received by the loopback receiver (each counted once). */
+  webhooksDelivered: number;
   faults: { kind: "freeze" | "restart"; startedMs: number; endedMs: number; firstOkAfterMs: number | null }[];
   maxLatencyMs: number;
   violations: string[];
@@ -175,6 +190,22 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     sendTimeoutMs: 2_000,
     leaseSeconds: 6,
   };
+  // Webhooks: quick retries and short leases too, a receiver on loopback (local mode allows it).
+  config.webhooks = {
+    ...config.webhooks,
+    retryBaseSeconds: 1,
+    retryMaxSeconds: 2,
+    sendTimeoutMs: 2_000,
+    leaseSeconds: 6,
+    pollIntervalMs: 200,
+  };
+  const webhookCopies = new Map<string, number>();
+  const receiver = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
+    await req.arrayBuffer();
+    const id = req.headers.get("webhook-id") ?? "";
+    webhookCopies.set(id, (webhookCopies.get(id) ?? 0) + 1);
+    return new Response(null, { status: 204 });
+  });
   const runtime = createRuntime(config);
   // A second dispatcher with a pool of its own, as a second process would have.
   const workerRuntime = createRuntime(config);
@@ -188,6 +219,13 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     for (const [i, r] of [runtime, workerRuntime].entries()) {
       const worker = await startEmailWorker(r, { transport: transports[i] });
       stopping.push(() => worker.stop());
+      const webhooks = await startWebhookWorker(r);
+      stopping.push(() => webhooks.stop());
+    }
+    for (const merchant of [ACME.merchant, GLOBEX.merchant]) {
+      const secret = `whsec_${btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(24))))}`;
+      await check`insert into webhook_endpoints (merchant_id, url, event_types, secret)
+        values (${merchant}, ${`http://127.0.0.1:${receiver.addr.port}/hooks`}, ${WEBHOOK_TYPES}, ${secret})`;
     }
 
     const credentials = {
@@ -709,6 +747,34 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     for (const id of delivered.keys()) {
       if (!outboxIds.has(id)) violate(`message ${id} arrived without an outbox row that says so`);
     }
+    // Webhooks: every event written (so committed) is delivered once; nothing arrives that was not written.
+    const webhooksDrainBy = Date.now() + 30_000;
+    while (Date.now() < webhooksDrainBy) {
+      const [{ due }] = await check`select count(*)::int as due from webhook_deliveries
+        where status in ('pending', 'sending') and send_after <= now()`;
+      if (due === 0) break;
+      await sleep(200);
+    }
+    const events = await check`select e.id, e.type, d.status::text from webhook_events e
+      join webhook_deliveries d on d.event_id = e.id
+      where e.merchant_id in ${check([ACME.merchant, GLOBEX.merchant])}`;
+    for (const event of events) {
+      const copies = webhookCopies.get(event.id) ?? 0;
+      if (copies !== 1 || event.status !== "delivered") {
+        violate(`webhook ${event.type} ${event.id} is ${event.status}, received ${copies} times`);
+      }
+    }
+    const eventIds = new Set(events.map((event) => event.id as string));
+    for (const id of webhookCopies.keys()) {
+      if (!eventIds.has(id)) violate(`webhook ${id} arrived without an event that says so (rolled back?)`);
+    }
+    const [{ missing }] = await check`select count(*)::int as missing from profile_interviews pi
+      where pi.merchant_id in ${check([ACME.merchant, GLOBEX.merchant])}
+        and not exists (select 1 from webhook_events e where e.type = 'registration.created'
+          and e.payload ->> 'profile_interview_id' = pi.id::text)
+        and pi.created_at > (select min(created_at) from webhook_endpoints)`;
+    if (missing > 0) violate(`${missing} committed registrations have no registration.created event`);
+
     const [{ count: stuck }] = await check`select count(*)::int from pg_stat_activity
       where state like 'idle in transaction%' and application_name = 'jobmojito-functions'`;
     if (stuck > 0) violate(`${stuck} sessions idle in a transaction after the load`);
@@ -726,6 +792,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       redeemed: registrations.filter((r) => r.redeemed).length,
       completed: registrations.filter((r) => r.completed).length,
       emailsDelivered: [...delivered.values()].reduce((sum, n) => sum + n, 0),
+      webhooksDelivered: webhookCopies.size,
       faults,
       maxLatencyMs: Math.round(Math.max(...answers.map((a) => a.endedMs - a.startedMs))),
       violations,
@@ -735,6 +802,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     for (const transport of transports) transport.close();
     await Promise.all([runtime.db.close(1), workerRuntime.db.close(1), check.end({ timeout: 1 })]);
     await catcher.close();
+    await receiver.shutdown();
     await pg.stop();
     await Deno.remove(join(dataDir, ".."), { recursive: true }).catch(() => {});
   }

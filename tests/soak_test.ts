@@ -3,8 +3,8 @@
  * PostgreSQL of its own, with two email dispatchers and a loopback SMTP catcher. Each run must have
  * exercised every operation, and every invariant must hold: a `200 ok` is in the database and its link
  * redeems once, an error wrote nothing, credits balance, no email twice, no session left in a
- * transaction, no 500, 503s only while the database was away, and a request with an Idempotency-Key runs
- * once however often it is retried.
+ * transaction, no 500, 503s only while the database was away, a request with an Idempotency-Key runs
+ * once however often it is retried, and every webhook event of a committed change arrives once.
  */
 import assert from "node:assert/strict";
 import { runSoak, type SoakReport } from "../scripts/soak.ts";
@@ -19,6 +19,7 @@ function assertExercised(report: SoakReport) {
   }
   assert((report.answers.invite?.["422"] ?? 0) > 0, "no invite-users request failed in its transaction");
   assert(report.emailsDelivered > 0, "no email was delivered");
+  assert(report.webhooksDelivered > 0, "no webhook was delivered");
   assert(report.keyedRegistrations > 0, "no registration was made with an Idempotency-Key");
 }
 

@@ -1,5 +1,4 @@
--- Webhook events and their delivery (docs/webhooks.md), and the email
--- outbox's records taken a group at a time (docs/email.md, "Recording"):
+-- Webhook events and their delivery (docs/webhooks.md):
 --
 -- 1. Events. Statement-level triggers with transition tables write each
 --    event in the transaction of the change that causes it:
@@ -18,8 +17,6 @@
 --    longer than the dispatcher's limit is disabled in the record of the
 --    failed attempt, and its merchant's owners are emailed (a new email kind,
 --    webhook_endpoint_disabled).
--- 3. app.record_email_sent and app.record_email_failure over arrays: the
---    dispatcher records the outcomes that arrive together in one statement.
 
 alter type public.email_kind add value 'webhook_endpoint_disabled';
 
@@ -552,64 +549,3 @@ Hands claimed deliveries back unsent (a dispatcher stopping, or too little
 lease left to send them safely): due again at once, the attempt not counted.
 $$;
 revoke execute on function app.release_webhook_deliveries(uuid[], uuid) from public;
-
--- 3. Email records a group at a time -----------------------------------------
-
-create function app.record_email_sent(p_ids uuid[], p_claim_id uuid, p_reminder_offsets integer[])
-returns uuid[]
-language plpgsql
-set search_path = ''
-as $$
-declare
-  v_id uuid;
-  v_recorded uuid[] := '{}';
-begin
-  -- In registration order: each record locks its registration first (app.record_email_sent), and two
-  -- groups locking the same registrations in different orders could deadlock.
-  for v_id in
-    select o.id from public.email_outbox o where o.id = any (p_ids)
-    order by o.profile_interview_id nulls first, o.id
-  loop
-    if app.record_email_sent(v_id, p_claim_id, p_reminder_offsets) then
-      v_recorded := v_recorded || v_id;
-    end if;
-  end loop;
-  return v_recorded;
-end;
-$$;
-
-comment on function app.record_email_sent(uuid[], uuid, integer[]) is $$
-app.record_email_sent for several messages of one claim in one statement.
-Returns the ids it recorded: an id missing from the result had been lost
-by the claim (its lease ran out and another dispatcher took it over).
-$$;
-revoke execute on function app.record_email_sent(uuid[], uuid, integer[]) from public;
-
-create function app.record_email_failure(
-  p_ids uuid[], p_claim_id uuid, p_errors text[], p_retry_after_seconds double precision[]
-)
-returns table (id uuid, status public.email_status)
-language sql
-set search_path = ''
-as $$
-  update public.email_outbox o
-  set status = case when f.retry_after is null then 'failed' else 'pending' end::public.email_status,
-      send_after = case
-        when f.retry_after is null then o.send_after
-        else now() + make_interval(secs => f.retry_after)
-      end,
-      last_error = left(f.error, 2000),
-      claim_id = null,
-      lease_expires_at = null
-  from unnest(p_ids, p_errors, p_retry_after_seconds) as f (id, error, retry_after)
-  where o.id = f.id and o.claim_id = p_claim_id and o.status = 'sending'
-  returning o.id, o.status;
-$$;
-
-comment on function app.record_email_failure(uuid[], uuid, text[], double precision[]) is $$
-app.record_email_failure for several messages of one claim in one
-statement (the arrays are zipped; a null retry-after fails the message for
-good). Returns each recorded message's new status; a message the claim
-had lost is left out.
-$$;
-revoke execute on function app.record_email_failure(uuid[], uuid, text[], double precision[]) from public;

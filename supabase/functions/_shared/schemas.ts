@@ -368,7 +368,10 @@ export const FailedEmail = z.object({
     format: "uuid",
   }),
   merchant_id: z.string().meta({ format: "uuid" }),
-  kind: z.string().meta({ description: "invitation, reminder, completion, role_invitation, role_granted." }),
+  kind: z.string().meta({
+    description:
+      "invitation, reminder, completion, role_invitation, role_granted, webhook_endpoint_disabled.",
+  }),
   to_email: z.string(),
   language: z.string(),
   attempts: z.int(),

@@ -26,31 +26,3 @@ row's new status, or null when the claim no longer owns the row.
 $$;
 
 revoke execute on function app.record_email_failure(uuid,uuid,text,double precision) from public;
-
-CREATE OR REPLACE FUNCTION app.record_email_failure(p_ids uuid[], p_claim_id uuid, p_errors text[], p_retry_after_seconds double precision[])
- RETURNS TABLE(id uuid, status public.email_status)
- LANGUAGE sql
- SET search_path TO ''
-AS $function$
-  update public.email_outbox o
-  set status = case when f.retry_after is null then 'failed' else 'pending' end::public.email_status,
-      send_after = case
-        when f.retry_after is null then o.send_after
-        else now() + make_interval(secs => f.retry_after)
-      end,
-      last_error = left(f.error, 2000),
-      claim_id = null,
-      lease_expires_at = null
-  from unnest(p_ids, p_errors, p_retry_after_seconds) as f (id, error, retry_after)
-  where o.id = f.id and o.claim_id = p_claim_id and o.status = 'sending'
-  returning o.id, o.status;
-$function$;
-
-comment on function app.record_email_failure(uuid[],uuid,text[],double precision[]) is $$
-app.record_email_failure for several messages of one claim in one
-statement (the arrays are zipped; a null retry-after fails the message for
-good). Returns each recorded message's new status; a message the claim
-had lost is left out.
-$$;
-
-revoke execute on function app.record_email_failure(uuid[],uuid,text[],double precision[]) from public;

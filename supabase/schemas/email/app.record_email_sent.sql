@@ -61,34 +61,3 @@ p_reminder_offsets seconds after it went out.
 $$;
 
 revoke execute on function app.record_email_sent(uuid,uuid,integer[]) from public;
-
-CREATE OR REPLACE FUNCTION app.record_email_sent(p_ids uuid[], p_claim_id uuid, p_reminder_offsets integer[])
- RETURNS uuid[]
- LANGUAGE plpgsql
- SET search_path TO ''
-AS $function$
-declare
-  v_id uuid;
-  v_recorded uuid[] := '{}';
-begin
-  -- In registration order: each record locks its registration first (app.record_email_sent), and two
-  -- groups locking the same registrations in different orders could deadlock.
-  for v_id in
-    select o.id from public.email_outbox o where o.id = any (p_ids)
-    order by o.profile_interview_id nulls first, o.id
-  loop
-    if app.record_email_sent(v_id, p_claim_id, p_reminder_offsets) then
-      v_recorded := v_recorded || v_id;
-    end if;
-  end loop;
-  return v_recorded;
-end;
-$function$;
-
-comment on function app.record_email_sent(uuid[],uuid,integer[]) is $$
-app.record_email_sent for several messages of one claim in one statement.
-Returns the ids it recorded: an id missing from the result had been lost
-by the claim (its lease ran out and another dispatcher took it over).
-$$;
-
-revoke execute on function app.record_email_sent(uuid[],uuid,integer[]) from public;

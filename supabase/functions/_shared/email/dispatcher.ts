@@ -8,7 +8,8 @@ import {
   type ClaimedEmail,
   claimEmails,
   type OutgoingEmail,
-  recordEmailOutcomes,
+  recordFailure,
+  recordSent,
   releaseEmails,
 } from "./outbox.ts";
 import { createTemplateRenderer, type TemplateRenderer } from "./templates.ts";
@@ -70,7 +71,12 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
         return { ok: false, permanent: isPermanentFailure(err), error: describeSendError(err) };
       }
     },
-    record: (outcomes, claimId) => recordEmailOutcomes(sql, claimId, outcomes, email.reminderScheduleSeconds),
+    async record(outcome, claimId) {
+      if (outcome.ok) {
+        return await recordSent(sql, outcome.id, claimId, email.reminderScheduleSeconds) ? "sent" : null;
+      }
+      return await recordFailure(sql, outcome.id, claimId, outcome.error, outcome.retryAfterSeconds);
+    },
     release: (ids, claimId) => releaseEmails(sql, ids, claimId),
     describe: (message) => ({ kind: message.kind }),
   };

@@ -1,6 +1,5 @@
 import type postgres from "postgres";
 import type { InterviewTokenClaims } from "../interviews/token.ts";
-import type { JobOutcome, RecordedStatus } from "../jobs/queue.ts";
 import type { Branding } from "./templates.ts";
 
 /**
@@ -79,33 +78,31 @@ export async function checkEmails(sql: postgres.Sql, ids: string[], claimId: str
   return check;
 }
 
-/**
- * Records outcomes of one claim in one statement: sent messages (app.record_email_sent, which also
- * schedules an invitation's reminders) and failed attempts (app.record_email_failure: due again after
- * their retry delay, or failed for good). The result has each message's new status, and no entry for a
- * message the claim had lost (its lease ran out and another dispatcher took it over).
- */
-export async function recordEmailOutcomes(
+/** False when the claim had lost the row (its lease ran out and another dispatcher took it). */
+export async function recordSent(
   sql: postgres.Sql,
+  id: string,
   claimId: string,
-  outcomes: JobOutcome[],
   reminderOffsetsSeconds: number[],
-): Promise<Map<string, RecordedStatus>> {
-  const sent = outcomes.filter((o) => o.ok).map((o) => o.id);
-  const failures = outcomes.filter((o) => !o.ok);
-  const sentPart = sent.length === 0 ? sql`'{}'::uuid[]` : sql`app.record_email_sent(
-    ${sent}::uuid[], ${claimId}::uuid, ${reminderOffsetsSeconds}::int[])`;
-  const failedPart = failures.length === 0 ? sql`'{}'::jsonb` : sql`(
-    select coalesce(jsonb_object_agg(f.id, f.status), '{}') from app.record_email_failure(
-      ${failures.map((f) => f.id)}::uuid[], ${claimId}::uuid,
-      ${failures.map((f) => f.ok ? "" : f.error)}::text[],
-      ${failures.map((f) => f.retryAfterSeconds)}::double precision[]
-    ) f)`;
-  const [row] = await sql<{ sent: string[]; failed: Record<string, "pending" | "failed"> }[]>`
-    select ${sentPart} as sent, ${failedPart} as failed`;
-  const recorded = new Map<string, RecordedStatus>(row.sent.map((id) => [id, "sent"]));
-  for (const [id, status] of Object.entries(row.failed)) recorded.set(id, status);
+): Promise<boolean> {
+  const [{ recorded }] = await sql<{ recorded: boolean }[]>`
+    select app.record_email_sent(${id}::uuid, ${claimId}::uuid, ${reminderOffsetsSeconds}::int[]) as recorded`;
   return recorded;
+}
+
+/** The row's new status ('pending' again, or 'failed'), or null when the claim had lost the row. */
+export async function recordFailure(
+  sql: postgres.Sql,
+  id: string,
+  claimId: string,
+  error: string,
+  retryAfterSeconds: number | null,
+): Promise<"pending" | "failed" | null> {
+  const [{ status }] = await sql<{ status: "pending" | "failed" | null }[]>`
+    select app.record_email_failure(
+      ${id}::uuid, ${claimId}::uuid, ${error}, ${retryAfterSeconds}::double precision
+    ) as status`;
+  return status;
 }
 
 export async function releaseEmails(sql: postgres.Sql, ids: string[], claimId: string): Promise<number> {

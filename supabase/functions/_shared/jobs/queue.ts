@@ -106,10 +106,10 @@ export interface JobChannel<J extends QueuedJob, R extends J, D = undefined> {
   /** One attempt; resolves with its result (a refusal, a timeout, a broken payload), never rejects. */
   attempt(job: R): Promise<AttemptResult<D>>;
   /**
-   * Records outcomes of the claim in one statement; the result has each outcome's new status, and no
-   * entry for a job the claim had lost (its lease ran out and another dispatcher took it over).
+   * Records an attempt's outcome: the job's new status, or null when the claim had lost the job (its
+   * lease ran out and another dispatcher took it over).
    */
-  record(outcomes: JobOutcome<D>[], claimId: string): Promise<Map<string, RecordedStatus>>;
+  record(outcome: JobOutcome<D>, claimId: string): Promise<RecordedStatus | null>;
   /** Hands jobs back untouched: due again at once, the attempt not counted. Returns how many. */
   release(ids: string[], claimId: string): Promise<number>;
   /** Log fields of a job besides its id (an email's kind, a webhook's event type). */
@@ -135,12 +135,10 @@ export function retryDelaySeconds(
 /**
  * Claims due jobs, checks each slot of `concurrency` right before it is
  * sent, attempts the slot's jobs together and records each outcome as soon
- * as it is known. Outcomes that come in while a record is on its way are
- * recorded together by the next one (one statement for all of them), so a
- * slot costs one or two records rather than one per job, and no outcome
- * waits for a slow neighbour. Any number of dispatchers, in any number of
- * processes, can run at once: the channel's claim hands each due job to
- * exactly one.
+ * as it is known. The next slot starts once this one's attempts are done,
+ * its records still on their way: a record's commit is not on the path of
+ * the next attempts. Any number of dispatchers, in any number of processes,
+ * can run at once: the channel's claim hands each due job to exactly one.
  */
 export function createJobDispatcher<J extends QueuedJob, R extends J, D>(
   channel: JobChannel<J, R, D>,
@@ -182,53 +180,6 @@ export function createJobDispatcher<J extends QueuedJob, R extends J, D>(
     }
   }
 
-  /**
-   * The records of one claim: an outcome is written as soon as no record is on its way, else with the
-   * others that arrive meanwhile. A group with a sent job is written persistently (losing it would send
-   * the job again); a group of failures only is tried once, and its error ends the dispatch (losing it
-   * only repeats a failed attempt once the lease expires). Resolves with the job's recorded status, null
-   * when the claim had lost the job, undefined when the record was given up.
-   */
-  function groupRecorder(claimId: string, leaseEnd: number, signal: AbortSignal | undefined) {
-    type Waiting = {
-      outcome: JobOutcome<D>;
-      resolve: (status: RecordedStatus | null | undefined) => void;
-      reject: (err: unknown) => void;
-    };
-    let waiting: Waiting[] = [];
-    let writing = false;
-
-    async function drain() {
-      writing = true;
-      while (waiting.length > 0) {
-        const group = waiting;
-        waiting = [];
-        const outcomes = group.map((w) => w.outcome);
-        const write = () => channel.record(outcomes, claimId);
-        try {
-          const recorded = outcomes.some((o) => o.ok)
-            ? await persistently(write, leaseEnd, signal, {
-              message: `could not record a sent ${name}: it will be sent again when its lease expires`,
-              fields: { [`${idField}s`]: outcomes.map((o) => o.id) },
-            })
-            : await write();
-          for (const w of group) {
-            w.resolve(recorded === null ? undefined : recorded.get(w.outcome.id) ?? null);
-          }
-        } catch (err) {
-          for (const w of group) w.reject(err);
-        }
-      }
-      writing = false;
-    }
-
-    return (outcome: JobOutcome<D>) =>
-      new Promise<RecordedStatus | null | undefined>((resolve, reject) => {
-        waiting.push({ outcome, resolve, reject });
-        if (!writing) drain();
-      });
-  }
-
   async function dispatch(options: DispatchOptions = {}): Promise<DispatchSummary> {
     const summary: DispatchSummary = {
       claimed: 0,
@@ -241,12 +192,28 @@ export function createJobDispatcher<J extends QueuedJob, R extends J, D>(
     const deadline = options.deadline ?? Infinity;
     const maxMessages = options.maxMessages ?? Infinity;
 
-    /** Attempts and records one job; the outcome goes into the summary. */
-    async function deliver(job: R, record: ReturnType<typeof groupRecorder>): Promise<void> {
-      const result = await channel.attempt(job);
+    /**
+     * Records one attempt's outcome; the outcome goes into the summary. A sent job's record is retried
+     * while the lease lasts (losing it would send the job again); a failure's is tried once, and its error
+     * ends the dispatch (losing it only repeats a failed attempt once the lease expires).
+     */
+    async function record(
+      job: R,
+      result: AttemptResult<D>,
+      claimId: string,
+      leaseEnd: number,
+    ): Promise<void> {
       const fields = { [idField]: job.id, ...channel.describe?.(job), attempt: job.attempts };
       if (result.ok) {
-        const status = await record({ ...result, id: job.id, retryAfterSeconds: null });
+        const status = await persistently(
+          () => channel.record({ ...result, id: job.id, retryAfterSeconds: null }, claimId),
+          leaseEnd,
+          options.signal,
+          {
+            message: `could not record a sent ${name}: it will be sent again when its lease expires`,
+            fields: { [idField]: job.id },
+          },
+        );
         if (status === null) {
           note("warn", `${name} sent after its claim was lost: it may be delivered twice`, fields);
         }
@@ -258,7 +225,7 @@ export function createJobDispatcher<J extends QueuedJob, R extends J, D>(
       const retryAfterSeconds = giveUp
         ? null
         : retryDelaySeconds(job.attempts, settings.retryBaseSeconds, settings.retryMaxSeconds);
-      const status = await record({ ...result, id: job.id, retryAfterSeconds });
+      const status = await channel.record({ ...result, id: job.id, retryAfterSeconds }, claimId);
       if (status === "failed") summary.failed++;
       else if (status === "pending") summary.retried++;
       note(
@@ -279,23 +246,35 @@ export function createJobDispatcher<J extends QueuedJob, R extends J, D>(
       // Measured before the claim, so it ends no later than the lease the database gave it.
       const leaseEnd = claimedAt + settings.leaseSeconds * 1000;
       const sendBy = Math.min(deadline, claimedAt + leaseUsableMs);
-      const record = groupRecorder(claim.claimId, leaseEnd, options.signal);
+      // Records run beside the next slot: a slot's attempts, not its records' commits, hold up the next.
+      const records: Promise<void>[] = [];
+      let recordFailure: { reason: unknown } | null = null;
       // The claim's jobs from this index on have not been handed to an attempt yet.
       let unsent = 0;
       try {
         while (unsent < claim.jobs.length) {
-          if (options.signal?.aborted || performance.now() > sendBy) break;
+          if (recordFailure || options.signal?.aborted || performance.now() > sendBy) break;
           const slot = claim.jobs.slice(unsent, unsent + settings.concurrency);
           const check = await channel.check(slot, claim.claimId);
           unsent += slot.length;
           summary.cancelled += check.cancelled;
-          // The whole slot settles before an error ends the dispatch: an attempt still in flight must
-          // finish (and be recorded) before the caller closes its connections.
-          const outcomes = await Promise.allSettled(check.ready.map((job) => deliver(job, record)));
-          const failure = outcomes.find((o) => o.status === "rejected");
-          if (failure) throw failure.reason;
+          // Each outcome is recorded as soon as it is known, while the rest of the slot may still be in
+          // flight: a dispatcher that dies sends again only what it had not recorded.
+          await Promise.all(check.ready.map(async (job) => {
+            const result = await channel.attempt(job);
+            records.push(
+              record(job, result, claim.claimId, leaseEnd).catch((reason) => {
+                recordFailure ??= { reason };
+              }),
+            );
+          }));
         }
+        // Every record settles before an error ends the dispatch (and before the caller closes its
+        // connections); a failed one ends it.
+        await Promise.all(records);
+        if (recordFailure) throw (recordFailure as { reason: unknown }).reason;
       } finally {
+        await Promise.all(records);
         // Stopping, past the deadline, sending too slowly for the lease (a struggling receiver), or a
         // database error: this dispatch ends, and what it hands back is due again at once for the next
         // one or another dispatcher instead of waiting out the lease.

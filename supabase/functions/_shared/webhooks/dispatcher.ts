@@ -162,21 +162,20 @@ export function createWebhookDispatcher(deps: WebhookDispatcherDeps): Dispatcher
       return { ready, cancelled: slot.length - ready.length };
     },
     attempt,
-    async record(outcomes, claimId) {
-      const rows = outcomes.map((o) => ({
-        id: o.id,
-        ok: o.ok,
-        response_status: o.detail?.status ?? null,
-        response_body: o.detail?.body ?? null,
-        error: o.ok ? null : o.error,
-        retry_after_seconds: o.retryAfterSeconds,
-      }));
-      const recorded = await sql<{ id: string; status: string }[]>`
-        select id, status from app.record_webhook_attempts(
-          ${claimId}::uuid, ${sql.json(rows)}::jsonb, ${Math.round(settings.disableAfterSeconds)}::int)`;
-      return new Map(
-        recorded.map((row) => [row.id, (row.status === "delivered" ? "sent" : row.status) as RecordedStatus]),
-      );
+    async record(outcome, claimId) {
+      const row = {
+        id: outcome.id,
+        ok: outcome.ok,
+        response_status: outcome.detail?.status ?? null,
+        response_body: outcome.detail?.body ?? null,
+        error: outcome.ok ? null : outcome.error,
+        retry_after_seconds: outcome.retryAfterSeconds,
+      };
+      const [recorded] = await sql<{ status: string }[]>`
+        select status from app.record_webhook_attempts(
+          ${claimId}::uuid, ${sql.json([row])}::jsonb, ${Math.round(settings.disableAfterSeconds)}::int)`;
+      if (!recorded) return null;
+      return recorded.status === "delivered" ? "sent" : recorded.status as RecordedStatus;
     },
     async release(ids, claimId) {
       const [{ released }] = await sql<{ released: number }[]>`

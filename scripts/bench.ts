@@ -9,9 +9,12 @@
  *   - the API server's peak RSS while it serves ten 1,000-user batches at once (from /proc);
  *   - single-user registrations by credential (user JWT, merchant API key, service key), interleaved:
  *     p50 latency and the API key's ratio to the JWT (the key is checked in the registration's own call);
- *   - single-user registrations at 32 and 64 concurrent connections:
+ *   - single-user registrations at 32, 64 and 256 concurrent connections:
  *     requests per second, p99 latency, and the CPU each request cost the
- *     load generator, the API server and PostgreSQL (from /proc);
+ *     load generator, the API server and PostgreSQL (from /proc); each as a
+ *     ratio to the hot-row reference measured just before it with the same
+ *     load generator (scripts/bench_reference.ts: a minimal Hono server doing
+ *     one write transaction on one hot row per request);
  *   - a per-row baseline on the same database: the same 1,000 users written
  *     the naive way, one transaction per user, and the ratio to the batch;
  *   - the email dispatcher: invitations per second into a loopback SMTP
@@ -28,6 +31,7 @@ import { freePort, prepareDatabase, REPO_ROOT } from "./local_db.ts";
 import { signUserToken } from "./user_token.ts";
 import { FREE_LOCAL_PORTS } from "./start.ts";
 import { benchDispatcher } from "./bench_email.ts";
+import { startHotRowReference } from "./bench_reference.ts";
 import { LOCAL_ENV, LOCAL_JWT_SECRET, LOCAL_SECRET_KEY } from "../supabase/functions/_shared/config.ts";
 
 const args = parseArgs({
@@ -67,14 +71,14 @@ function postgresCpuSeconds(postmasterPid: number): number {
 }
 
 /**
- * Where the CPU goes: this process (the load generator), the API server and PostgreSQL (NaN for an
+ * Where the CPU goes: this process (the load generator), the server (the API, or the reference) and PostgreSQL (NaN for an
  * external database, whose processes are not ours to read).
  */
-function cpuSnapshot(apiPid: number, postmasterPid: number | undefined) {
+function cpuSnapshot(serverPid: number, postmasterPid: number | undefined) {
   const own = cpuUsage();
   return {
     loadGenerator: (own.user + own.system) / 1e6,
-    api: cpuSeconds(apiPid),
+    server: cpuSeconds(serverPid),
     postgres: postmasterPid === undefined ? NaN : postgresCpuSeconds(postmasterPid),
   };
 }
@@ -214,6 +218,55 @@ async function registerByMcp(url: string, key: string, interviewId: string): Pro
   return elapsed;
 }
 
+interface LoadFigures {
+  requests: number;
+  rps: number;
+  p50_ms: number;
+  p99_ms: number;
+  cpu_ms_per_request: { load_generator: number; server: number; postgres: number };
+  cpu_busy_percent: number;
+}
+
+/**
+ * `connections` clients sending `send` back to back for `durationMs`: throughput, latency, and the CPU
+ * each request cost the load generator, the server (`serverPid`) and PostgreSQL, from /proc.
+ */
+async function load(
+  connections: number,
+  durationMs: number,
+  send: () => Promise<number>,
+  serverPid: number,
+  postmasterPid: number | undefined,
+): Promise<LoadFigures> {
+  const times: number[] = [];
+  const cpuBefore = cpuSnapshot(serverPid, postmasterPid);
+  const started = performance.now();
+  await Promise.all(Array.from({ length: connections }, async () => {
+    while (performance.now() - started < durationMs) times.push(await send());
+  }));
+  const elapsed = performance.now() - started;
+  const cpuAfter = cpuSnapshot(serverPid, postmasterPid);
+  const perRequest = (key: keyof typeof cpuBefore) =>
+    Math.round((cpuAfter[key] - cpuBefore[key]) / times.length * 1e6) / 1000;
+  const cpu = {
+    load_generator: perRequest("loadGenerator"),
+    server: perRequest("server"),
+    postgres: perRequest("postgres"),
+  };
+  times.sort((a, b) => a - b);
+  return {
+    requests: times.length,
+    rps: Math.round(times.length / (elapsed / 1000)),
+    p50_ms: round(percentile(times, 50)),
+    p99_ms: round(percentile(times, 99)),
+    cpu_ms_per_request: cpu,
+    cpu_busy_percent: Math.round(
+      (cpu.load_generator + cpu.server + (cpu.postgres || 0)) * times.length / elapsed /
+        navigator.hardwareConcurrency * 100,
+    ),
+  };
+}
+
 async function main() {
   const tempDir = await Deno.makeTempDir({ prefix: "jobmojito-bench-" });
   const db = await prepareDatabase({
@@ -223,6 +276,7 @@ async function main() {
     fast: false,
   });
   const apiPort = freePort();
+  const referencePort = freePort();
   const server = new Deno.Command(Deno.execPath(), {
     // Free ports for everything: the bench runs beside a local stack.
     args: ["run", "-A", "scripts/start.ts", "--port", String(apiPort), ...FREE_LOCAL_PORTS],
@@ -328,43 +382,39 @@ async function main() {
     // The batches grew the tables twentyfold in seconds; autovacuum would analyze them within a minute.
     // Without it, plans cached on the connections the batches used stay those of the smaller tables.
     await sql`analyze`;
-    const concurrency: Record<string, {
-      requests: number;
-      rps: number;
-      p50_ms: number;
-      p99_ms: number;
-      cpu_ms_per_request: { load_generator: number; api: number; postgres: number };
-      cpu_busy_percent: number;
-    }> = {};
-    for (const connections of [32, 64]) {
-      const durationMs = quick ? 3000 : 10_000;
-      const times: number[] = [];
-      const cpuBefore = cpuSnapshot(server.pid, db.server?.pid);
+    // Each connection count runs the hot-row reference, then the registrations, so drift in the machine's
+    // load hits both alike; the ratio is ours to the reference's.
+    const reference = await startHotRowReference(db.url, referencePort, Number(args.values["db-pool"]));
+    const referenceUrl = `http://127.0.0.1:${referencePort}/`;
+    const referenceOnce = async () => {
+      const body = JSON.stringify({ interview_id: merchant.interviewId, type: "url", users: users(1) });
       const started = performance.now();
-      await Promise.all(Array.from({ length: connections }, async () => {
-        while (performance.now() - started < durationMs) times.push(await registerOnce(1));
-      }));
-      const elapsed = performance.now() - started;
-      const cpuAfter = cpuSnapshot(server.pid, db.server?.pid);
-      const perRequest = (key: keyof typeof cpuBefore) =>
-        Math.round((cpuAfter[key] - cpuBefore[key]) / times.length * 1e6) / 1000;
-      const cpu = {
-        load_generator: perRequest("loadGenerator"),
-        api: perRequest("api"),
-        postgres: perRequest("postgres"),
-      };
-      times.sort((a, b) => a - b);
-      concurrency[String(connections)] = {
-        requests: times.length,
-        rps: Math.round(times.length / (elapsed / 1000)),
-        p50_ms: round(percentile(times, 50)),
-        p99_ms: round(percentile(times, 99)),
-        cpu_ms_per_request: cpu,
-        cpu_busy_percent: Math.round(
-          (cpu.load_generator + cpu.api + (cpu.postgres || 0)) * times.length / elapsed /
-            navigator.hardwareConcurrency * 100,
-        ),
-      };
+      const res = await fetch(referenceUrl, { method: "POST", headers, body });
+      await res.json();
+      if (res.status !== 200) throw new Error(`the reference answered ${res.status}`);
+      return performance.now() - started;
+    };
+    const concurrency: Record<string, LoadFigures & { vs_reference: number }> = {};
+    const hotRowReference: Record<string, LoadFigures> = {};
+    try {
+      for (const connections of [32, 64, 256]) {
+        const durationMs = quick ? 3000 : 10_000;
+        hotRowReference[String(connections)] = await load(
+          connections,
+          durationMs,
+          referenceOnce,
+          reference.pid,
+          db.server?.pid,
+        );
+        const ours = await load(connections, durationMs, () => registerOnce(1), server.pid, db.server?.pid);
+        concurrency[String(connections)] = {
+          ...ours,
+          vs_reference: Math.round(ours.rps / hotRowReference[String(connections)].rps * 100) / 100,
+        };
+      }
+    } finally {
+      reference.kill("SIGTERM");
+      await reference.status;
     }
 
     // The naive way: one transaction per user, four statements each, no HTTP
@@ -404,6 +454,7 @@ async function main() {
       idempotency_key_single_user_p50_ms: { none: credentials.jwt, ...idempotency },
       idempotency_key_vs_none: Math.round(idempotency.first / credentials.jwt * 100) / 100,
       concurrency,
+      hot_row_reference: hotRowReference,
       baseline_per_row_1000_ms: baselineMs,
       batch_1000_vs_per_row: round(baselineMs / batches["1000"].p50_ms),
       email_dispatcher: dispatcher,
@@ -436,14 +487,18 @@ async function main() {
         `(${figures.idempotency_key_vs_none}x without a key), replay ${idempotency.replay} ms`,
     );
     for (const [connections, f] of Object.entries(concurrency)) {
+      const ref = hotRowReference[connections];
       console.log(
-        `  single-user, ${connections} connections: ${f.rps} req/s, p50 ${f.p50_ms} ms, p99 ${f.p99_ms} ms`,
+        `  single-user, ${connections} connections: ${f.rps} req/s, p50 ${f.p50_ms} ms, p99 ${f.p99_ms} ms ` +
+          `(${f.vs_reference}x the hot-row reference's ${ref.rps} req/s, p99 ${ref.p99_ms} ms)`,
       );
-      const cpu = f.cpu_ms_per_request;
-      console.log(
-        `    CPU per request: load generator ${cpu.load_generator} ms, API ${cpu.api} ms, ` +
-          `PostgreSQL ${cpu.postgres} ms (all cores ${f.cpu_busy_percent}% busy)`,
-      );
+      for (const [name, run] of [["API", f], ["reference", ref]] as const) {
+        const cpu = run.cpu_ms_per_request;
+        console.log(
+          `    CPU per request, ${name}: load generator ${cpu.load_generator} ms, server ${cpu.server} ms, ` +
+            `PostgreSQL ${cpu.postgres} ms (all cores ${run.cpu_busy_percent}% busy)`,
+        );
+      }
     }
     console.log(`  per-row baseline, 1,000 users one transaction each: ${baselineMs} ms`);
     console.log(`  1,000-user batch vs per-row baseline: ${figures.batch_1000_vs_per_row}x faster`);

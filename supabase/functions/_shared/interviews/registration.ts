@@ -1,4 +1,6 @@
+import postgres from "postgres";
 import { type Caller, callerSql } from "../auth.ts";
+import { createCoalescer } from "../coalescer.ts";
 import { createOnce, type IdempotencyKey } from "../idempotency.ts";
 import { buildInterviewUrl, interviewTokenKey, linkExpiry, mintInterviewToken } from "./token.ts";
 import type { Runtime } from "../runtime.ts";
@@ -75,17 +77,122 @@ interface DatabaseResult {
   rows: DatabaseRow[];
 }
 
+/** Everything a registration call takes besides its rows: requests that agree on it can share one call. */
+interface CallShape {
+  caller: Caller;
+  merchantId: string | null;
+  interviewId: string;
+  isTest: boolean;
+  sendInvitation: boolean;
+  hideMenu: boolean;
+  hideIframe: boolean;
+  language: string;
+  emailPayload: Record<string, string | null>;
+  allOrNothing: boolean;
+  candidateId: string | null;
+  jobApplicationId: string | null;
+  /** When the links are issued and expire, seconds since the epoch. */
+  times: LinkTimes;
+}
+
+type ValidRow = ValidUser & { i: number };
+
+/** A call's answer as one request sees it: its own rows, numbered as it sent them. */
+type Answer = { result: DatabaseResult; context: LinkTimes; replayed: boolean };
+
+/**
+ * Calls of one registration shape that run at once. One is enough to keep a merchant's hot row busy
+ * (every call of a key spends the same merchant's credits, and waits for the one before it to commit);
+ * the second is sent while the first commits, so the database is not idle between them.
+ */
+const COALESCED_IN_FLIGHT = 2;
+
+function callerKey(caller: Caller): string {
+  if (caller.kind === "user") return `user:${caller.userId}`;
+  if (caller.kind === "apiKey") return `key:${caller.keyDigest}`;
+  return "service";
+}
+
 /**
  * Registers candidates for an interview: validates each row, sends every
  * valid one to `app.register_users` in a single call (one transaction, one
  * round trip, under the request's deadline), then mints each registered
  * row's one-time token and URL. Returns one outcome per input row, in input
  * order.
+ *
+ * Concurrent requests of the same shape (caller, merchant, interview, options, link times) share one
+ * call (coalescer.ts), each with its own rows: what app.register_users does for one request's rows it
+ * does for theirs, the credits spent in arrival order. A request with an Idempotency-Key, a dry run,
+ * micro1's all-or-nothing, a re-invitation by candidate or a job application id runs alone: those apply
+ * to a whole call.
  */
 export function createRegistrar(runtime: Runtime) {
   const { config } = runtime;
   const tokenKey = interviewTokenKey(config.interviewTokenSecret);
   const once = createOnce(runtime);
+
+  /** One app.register_users call (or its dry run) for `rows`, at most once per Idempotency-Key. */
+  function call(
+    shape: CallShape,
+    rows: ValidRow[],
+    idempotencyKey: IdempotencyKey | null,
+    dryRun: boolean,
+    deadline: number,
+  ): Promise<Answer> {
+    // A replay signs its links with the first request's times: the same claims, the same links.
+    return once<DatabaseResult, LinkTimes>(
+      shape.caller,
+      shape.merchantId,
+      idempotencyKey,
+      shape.times,
+      (sql) => {
+        const args = sql`
+        ${callerSql(sql, shape.caller)},
+        ${shape.merchantId}::uuid,
+        ${shape.interviewId}::uuid,
+        ${shape.isTest},
+        ${shape.sendInvitation},
+        ${shape.hideMenu},
+        ${shape.hideIframe},
+        to_timestamp(${shape.times.issuedAt}::bigint),
+        to_timestamp(${shape.times.expiresAt}::bigint),
+        ${sql.json(rows)}::jsonb,
+        ${shape.language},
+        ${sql.json(shape.emailPayload)}::jsonb,
+        p_all_or_nothing => ${shape.allOrNothing},
+        p_candidate_id => ${shape.candidateId}::uuid,
+        p_job_application_id => ${shape.jobApplicationId}`;
+        return dryRun ? sql`app.register_users_dry_run(${args})` : sql`app.register_users(${args})`;
+      },
+      deadline,
+    );
+  }
+
+  const coalesce = createCoalescer<CallShape, ValidRow, Answer>({
+    maxInFlight: COALESCED_IN_FLIGHT,
+    maxRows: config.maxUsersPerRequest,
+    // The database refused the call and rolled it back. Its own refusals (JM4xx: the caller, the merchant,
+    // the interview) are the shape's, so every member's; anything else may be one member's rows.
+    separable: (err) => err instanceof postgres.PostgresError && !err.code.startsWith("JM4"),
+    async run(shape, members, deadline) {
+      // The members' rows numbered in one sequence, so the result's rows say whose they are.
+      const rows = members.flatMap((member) => member.rows).map((row, n) => ({ ...row, i: n }));
+      const answer = await call(shape, rows, null, false, deadline);
+      const byNumber = new Map(answer.result.rows.map((row) => [row.i, row]));
+      let next = 0;
+      return members.map((member) => ({
+        ...answer,
+        result: {
+          ...answer.result,
+          rows: member.rows.map((row) => {
+            const outcome = byNumber.get(next++);
+            if (!outcome) throw new Error(`app.register_users returned no outcome for row ${next - 1}`);
+            return { ...outcome, i: row.i };
+          }),
+        },
+      }));
+    },
+  });
 
   return async function registerUsers(
     caller: Caller,
@@ -95,7 +202,7 @@ export function createRegistrar(runtime: Runtime) {
     const outcomes: (RowOutcome | undefined)[] = new Array(
       request.candidateId ? 1 : request.users.length,
     );
-    const valid: (ValidUser & { i: number })[] = [];
+    const valid: ValidRow[] = [];
     const seenEmails = new Set<string>();
     request.users.forEach((row, i) => {
       const verdict = validateRegisterUser(row);
@@ -113,37 +220,46 @@ export function createRegistrar(runtime: Runtime) {
     });
 
     const now = Math.floor(Date.now() / 1000);
-    const exp = linkExpiry(config, request.linkExpiresAt, now);
+    const shape: CallShape = {
+      caller,
+      merchantId: request.merchantId,
+      interviewId: request.interviewId,
+      isTest: request.isTest,
+      sendInvitation: request.sendInvitation,
+      hideMenu: request.hideMenu,
+      hideIframe: request.hideIframe,
+      language: request.language ?? "en",
+      emailPayload: request.emailPayload ?? {},
+      allOrNothing: request.allOrNothing ?? false,
+      candidateId: request.candidateId ?? null,
+      jobApplicationId: request.jobApplicationId ?? null,
+      times: { issuedAt: now, expiresAt: linkExpiry(config, request.linkExpiresAt, now) },
+    };
     // Even with no valid row the call is made: it is what authorizes the
     // caller for the merchant and checks the interview, per request.
-    const rows = request.allOrNothing && outcomes.some(Boolean) ? [] : valid;
-    // A replay signs its links with the first request's times: the same claims, the same links.
-    const { result, context: { issuedAt, expiresAt }, replayed } = await once<DatabaseResult, LinkTimes>(
-      caller,
-      request.merchantId,
-      request.dryRun ? null : request.idempotencyKey ?? null,
-      { issuedAt: now, expiresAt: exp },
-      (sql) => {
-        const args = sql`
-        ${callerSql(sql, caller)},
-        ${request.merchantId}::uuid,
-        ${request.interviewId}::uuid,
-        ${request.isTest},
-        ${request.sendInvitation},
-        ${request.hideMenu},
-        ${request.hideIframe},
-        to_timestamp(${now}::bigint),
-        to_timestamp(${exp}::bigint),
-        ${sql.json(rows)}::jsonb,
-        ${request.language ?? "en"},
-        ${sql.json(request.emailPayload ?? {})}::jsonb,
-        p_all_or_nothing => ${request.allOrNothing ?? false},
-        p_candidate_id => ${request.candidateId ?? null}::uuid,
-        p_job_application_id => ${request.jobApplicationId ?? null}`;
-        return request.dryRun ? sql`app.register_users_dry_run(${args})` : sql`app.register_users(${args})`;
-      },
-      deadline,
-    );
+    const rows = shape.allOrNothing && outcomes.some(Boolean) ? [] : valid;
+    const idempotencyKey = request.dryRun ? null : request.idempotencyKey ?? null;
+    const alone = idempotencyKey !== null || request.dryRun || shape.allOrNothing ||
+      shape.candidateId !== null || shape.jobApplicationId !== null;
+    const { result, context: { issuedAt, expiresAt }, replayed } = alone
+      ? await call(shape, rows, idempotencyKey, request.dryRun ?? false, deadline)
+      : await coalesce(
+        JSON.stringify([
+          callerKey(caller),
+          shape.merchantId,
+          shape.interviewId,
+          shape.isTest,
+          shape.sendInvitation,
+          shape.hideMenu,
+          shape.hideIframe,
+          shape.language,
+          shape.emailPayload,
+          shape.times,
+        ]),
+        shape,
+        { rows, deadline },
+        rows.map((row) => row.email.toLowerCase()),
+      );
 
     const key = await tokenKey;
     const baseUrl = result.interview_base_url ?? config.interviewBaseUrl;

@@ -93,7 +93,9 @@ Deno.test("queued single-user requests share one call, and each gets its own reg
 
   const written = await registrationsOf(sql, fixture.merchantId);
   assert.deepEqual(written.emails, [...emails].sort());
-  assert(written.transactions <= 5, `30 requests were written by ${written.transactions} transactions`);
+  // Two blocked calls and one group when every request reached the API in the half second; a few more on a
+  // loaded machine. Without coalescing: 30.
+  assert(written.transactions <= 10, `30 requests were written by ${written.transactions} transactions`);
   assert.equal(await credits(sql, fixture.merchantId), 70, "one credit per request");
 
   // Every link is the one of its own registration: it redeems once, for that registration.
@@ -225,7 +227,8 @@ Deno.test("the database crashing while a coalesced call commits: every member is
         deferrable initially deferred for each row
         when (new.email like 'crash-%') execute function commit_pause();`);
 
-    // Two calls blocked in the database hold the key's two places; the twelve then wait in one group.
+    // Two calls blocked in the database hold the key's two places; the twelve then wait in one group, which
+    // runs when the first of them is done.
     const lock = await holdCreditLock(db, fixture.merchantId);
     const blockers = registerEach(crashServer.functionsUrl, fixture, token, emailsFor("blocker", 2));
     await blockedCalls(db, 2);
@@ -233,7 +236,6 @@ Deno.test("the database crashing while a coalesced call commits: every member is
     const replies = registerEach(crashServer.functionsUrl, fixture, token, emails);
     await new Promise((resolve) => setTimeout(resolve, 500));
     await lock.release();
-    assert((await blockers).every((reply) => reply.status === 200 && reply.body[0].result === "ok"));
     const committing = await waitFor("a coalesced call to reach its commit", async () => {
       const [row] = await db<{ pid: number }[]>`
         select pid from pg_stat_activity where wait_event = 'PgSleep' and pid <> pg_backend_pid() limit 1`;
@@ -246,6 +248,11 @@ Deno.test("the database crashing while a coalesced call commits: every member is
       assert.equal(reply.status, 503, JSON.stringify(reply.body));
       assert.match(reply.body.error, /may or may not have been applied/);
     }
+    // A blocker either committed before the crash or (waiting for the merchant's row, which the paused
+    // commit holds) was ended by it.
+    const blocked = await blockers;
+    assert(blocked.every((reply) => reply.status === 200 || reply.status === 503), JSON.stringify(blocked));
+    const committed = blocked.filter((reply) => reply.status === 200).map((reply) => reply.body[0].email);
     // Back after crash recovery: nothing of theirs was committed, and no credit was spent.
     const written = await waitFor("the database to be back", async () => {
       try {
@@ -254,9 +261,9 @@ Deno.test("the database crashing while a coalesced call commits: every member is
         return undefined;
       }
     });
-    assert.equal(written.emails.length, 2, "only the two blockers' registrations");
-    assert(written.emails.every((email) => email.startsWith("blocker-")));
-    assert.equal(await credits(db, fixture.merchantId), 98);
+    assert(committed.length >= 1, "the first blocker committed before the group ran");
+    assert.deepEqual(written.emails, committed.sort(), "only the blockers answered ok");
+    assert.equal(await credits(db, fixture.merchantId), 100 - committed.length);
     // The API serves again, coalescing as before.
     await db.unsafe(`drop trigger commit_pause on candidate_profiles`);
     const again = await registerEach(crashServer.functionsUrl, fixture, token, emails);

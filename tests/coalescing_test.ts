@@ -228,7 +228,8 @@ Deno.test("the database crashing while a coalesced call commits: every member is
         when (new.email like 'crash-%') execute function commit_pause();`);
 
     // Two calls blocked in the database hold the key's two places; the twelve then wait in one group, which
-    // runs when the first of them is done.
+    // runs when the first of them is done (or at once, blocked like them, when the second changed between
+    // the two sends: the key holds the links' issue time, in seconds).
     const lock = await holdCreditLock(db, fixture.merchantId);
     const blockers = registerEach(crashServer.functionsUrl, fixture, token, emailsFor("blocker", 2));
     await blockedCalls(db, 2);
@@ -243,11 +244,13 @@ Deno.test("the database crashing while a coalesced call commits: every member is
     });
     Deno.kill(committing, "SIGKILL");
 
+    // The group at its commit is told the outcome is unknown; a straggler that reached the API after the
+    // group had left (a loaded machine) is sent later, to a database still recovering, and told it is down.
     const answered = await replies;
-    for (const reply of answered) {
-      assert.equal(reply.status, 503, JSON.stringify(reply.body));
-      assert.match(reply.body.error, /may or may not have been applied/);
-    }
+    assert(answered.every((reply) => reply.status === 503), JSON.stringify(answered.map((r) => r.body)));
+    const unknown = answered.filter((reply) => /may or may not have been applied/.test(reply.body.error));
+    assert(unknown.length >= 1, JSON.stringify(answered.map((r) => r.body)));
+    assert(answered.every((reply) => unknown.includes(reply) || /unavailable/i.test(reply.body.error)));
     // A blocker either committed before the crash or (waiting for the merchant's row, which the paused
     // commit holds) was ended by it.
     const blocked = await blockers;
@@ -261,9 +264,9 @@ Deno.test("the database crashing while a coalesced call commits: every member is
         return undefined;
       }
     });
-    assert(committed.length >= 1, "the first blocker committed before the group ran");
-    assert.deepEqual(written.emails, committed.sort(), "only the blockers answered ok");
-    assert.equal(await credits(db, fixture.merchantId), 100 - committed.length);
+    assert(committed.every((email) => written.emails.includes(email)), "every blocker answered ok is there");
+    assert(written.emails.every((email) => email.startsWith("blocker-")), "no member of the group is");
+    assert.equal(await credits(db, fixture.merchantId), 100 - written.emails.length);
     // The API serves again, coalescing as before.
     await db.unsafe(`drop trigger commit_pause on candidate_profiles`);
     const again = await registerEach(crashServer.functionsUrl, fixture, token, emails);

@@ -6,6 +6,7 @@
  * in production), runs `scripts/start.ts` against it as a separate process,
  * and measures from this process:
  *   - register batches of 1, 100 and 1,000 users: p50 / p95 latency;
+ *   - the API server's peak RSS while it serves ten 1,000-user batches at once (from /proc);
  *   - single-user registrations by credential (user JWT, merchant API key, service key), interleaved:
  *     p50 latency and the API key's ratio to the JWT (the key is checked in the registration's own call);
  *   - single-user registrations at 32, 64 and 256 concurrent connections:
@@ -150,6 +151,46 @@ async function register(
   return elapsed;
 }
 
+/** A process's resident memory now and its peak so far (VmRSS, VmHWM), in MB, from /proc. */
+function memoryMb(pid: number): { rss: number; peak: number } {
+  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+  const mb = (field: string) => Number(status.match(new RegExp(`^${field}:\\s+(\\d+) kB`, "m"))?.[1]) / 1024;
+  return { rss: mb("VmRSS"), peak: mb("VmHWM") };
+}
+
+/**
+ * The API server's peak resident memory while it serves `concurrent` requests at once (`send`), `rounds`
+ * times over: its high-water mark, reset just before through /proc/<pid>/clear_refs, and VmRSS sampled
+ * every 5 ms meanwhile (all there is where the reset is refused); the requests' p50 latency.
+ */
+async function peakRss(pid: number, send: () => Promise<number>, concurrent: number, rounds: number) {
+  let reset = true;
+  try {
+    Deno.writeTextFileSync(`/proc/${pid}/clear_refs`, "5");
+  } catch {
+    reset = false;
+  }
+  const before = memoryMb(pid).rss;
+  let sampled = before;
+  const sampler = setInterval(() => sampled = Math.max(sampled, memoryMb(pid).rss), 5);
+  const times: number[] = [];
+  try {
+    for (let round = 0; round < rounds; round++) {
+      times.push(...await Promise.all(Array.from({ length: concurrent }, send)));
+    }
+  } finally {
+    clearInterval(sampler);
+  }
+  const peak = reset ? Math.max(sampled, memoryMb(pid).peak) : sampled;
+  return {
+    concurrent,
+    rounds,
+    rss_before_mb: Math.round(before),
+    peak_rss_mb: Math.round(peak),
+    p50_ms: round(percentile(times.sort((a, b) => a - b), 50)),
+  };
+}
+
 /**
  * One single-user registration as an MCP client sends it (a JSON-RPC tools/call to the stateless server, no
  * session); its latency in ms. Anything but an ok row fails the bench.
@@ -279,6 +320,9 @@ async function main() {
       };
     }
 
+    // What serving ten 1,000-user batches at once holds in memory: request bodies, rows, links, answers.
+    const memory = await peakRss(server.pid, () => registerOnce(1000), 10, quick ? 2 : 5);
+
     // One request per credential in turn, so drift in the machine's load hits them alike.
     const created = await fetch(`${functionsUrl}/api-keys`, {
       method: "POST",
@@ -407,6 +451,7 @@ async function main() {
         `${Deno.build.os}/${Deno.build.arch}, ${navigator.hardwareConcurrency} cores, Deno ${Deno.version.deno}`,
       db_pool_size: Number(args.values["db-pool"]),
       batches,
+      api_memory_10_batches_of_1000: memory,
       credentials_single_user_p50_ms: credentials,
       api_key_vs_jwt: Math.round(credentials.api_key / credentials.jwt * 100) / 100,
       mcp_vs_http: Math.round(credentials.mcp_api_key / credentials.api_key * 100) / 100,
@@ -430,6 +475,10 @@ async function main() {
         } users: p50 ${f.p50_ms} ms, p95 ${f.p95_ms} ms (${f.requests} requests)`,
       );
     }
+    console.log(
+      `  API peak RSS serving ${memory.concurrent} batches of 1,000 users at once: ${memory.peak_rss_mb} MB ` +
+        `(${memory.rss_before_mb} MB before; ${memory.rounds} rounds, p50 ${memory.p50_ms} ms)`,
+    );
     console.log(
       `  single user by credential, p50: user JWT ${credentials.jwt} ms, API key ${credentials.api_key} ms ` +
         `(${figures.api_key_vs_jwt}x the JWT's), service key ${credentials.service_key} ms`,

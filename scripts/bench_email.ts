@@ -13,8 +13,7 @@
 import { parseArgs } from "node:util";
 import postgres from "postgres";
 import { loadConfig, LOCAL_ENV } from "../supabase/functions/_shared/config.ts";
-import { createDispatcher } from "../supabase/functions/_shared/email/dispatcher.ts";
-import { createSmtpTransport } from "../supabase/functions/_shared/email/transport.ts";
+import { timeDispatcherThreads } from "./bench_threads.ts";
 import { freePort, prepareDatabase, REPO_ROOT } from "./local_db.ts";
 
 export interface DispatcherBenchOptions {
@@ -22,7 +21,10 @@ export interface DispatcherBenchOptions {
   databaseUrl: string;
   /** Invitations queued and then dispatched (default 2,000). */
   messages?: number;
-  /** Dispatcher counts to measure, each on its own pools and SMTP connections (default [1, 4]). */
+  /**
+   * Dispatcher counts to measure (default [1, 4]), each in a thread of its own with its own pool and SMTP
+   * connections, as separate dispatcher processes would run.
+   */
   dispatchers?: number[];
 }
 
@@ -94,34 +96,24 @@ export async function benchDispatcher(options: DispatcherBenchOptions): Promise<
   const catcher = await spawnMailCatcher();
   const settings = { ...config.email, smtpUrl: catcher.smtpUrl };
 
+  /** Runs `dispatchers` dispatchers, each in a thread of its own (scripts/bench_threads.ts). */
   async function run(dispatchers: number, count: number): Promise<DispatcherBenchRun> {
     const merchantId = await queueInvitations(admin, count);
-    const pools = Array.from(
-      { length: dispatchers },
-      () => postgres(options.databaseUrl, { max: 2, onnotice: () => {} }),
-    );
-    const transports = pools.map(() => createSmtpTransport(settings));
-    try {
-      const running = pools.map((sql, i) =>
-        createDispatcher({ sql, config: { ...config, email: settings }, transport: transports[i] })
-      );
-      const started = performance.now();
-      await Promise.all(running.map((d) => d.dispatch()));
-      const seconds = (performance.now() - started) / 1000;
-      const [{ sent }] = await admin`select count(*)::int as sent from email_outbox
-        where merchant_id = ${merchantId} and kind = 'invitation' and status = 'sent'`;
-      if (sent !== count) throw new Error(`only ${sent} of ${count} invitations were sent`);
-      return {
-        dispatchers,
-        concurrency: settings.concurrency,
-        messages: count,
-        seconds: round(seconds),
-        messages_per_second: Math.round(count / seconds),
-      };
-    } finally {
-      for (const transport of transports) transport.close();
-      await Promise.all(pools.map((pool) => pool.end({ timeout: 5 })));
-    }
+    const seconds = await timeDispatcherThreads(dispatchers, {
+      channel: "email",
+      databaseUrl: options.databaseUrl,
+      smtpUrl: settings.smtpUrl,
+    });
+    const [{ sent }] = await admin`select count(*)::int as sent from email_outbox
+      where merchant_id = ${merchantId} and kind = 'invitation' and status = 'sent'`;
+    if (sent !== count) throw new Error(`only ${sent} of ${count} invitations were sent`);
+    return {
+      dispatchers,
+      concurrency: settings.concurrency,
+      messages: count,
+      seconds: round(seconds),
+      messages_per_second: Math.round(count / seconds),
+    };
   }
 
   try {

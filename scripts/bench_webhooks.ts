@@ -11,7 +11,7 @@
 import { parseArgs } from "node:util";
 import postgres from "postgres";
 import { loadConfig, LOCAL_ENV } from "../supabase/functions/_shared/config.ts";
-import { createWebhookDispatcher } from "../supabase/functions/_shared/webhooks/dispatcher.ts";
+import { timeDispatcherThreads } from "./bench_threads.ts";
 import { freePort, prepareDatabase, REPO_ROOT } from "./local_db.ts";
 
 export interface WebhookBenchOptions {
@@ -19,7 +19,7 @@ export interface WebhookBenchOptions {
   databaseUrl: string;
   /** Events queued and then delivered per run (default 2,000). */
   deliveries?: number;
-  /** Dispatcher counts to measure, each on its own pool (default [1, 4]). */
+  /** Dispatcher counts to measure (default [1, 4]), each in a thread of its own (scripts/bench_threads.ts). */
   dispatchers?: number[];
 }
 
@@ -89,28 +89,20 @@ export async function benchWebhooks(options: WebhookBenchOptions): Promise<Webho
 
   async function run(dispatchers: number, count: number): Promise<WebhookBenchRun> {
     const endpointId = await queueEvents(admin, receiver.url, count);
-    const pools = Array.from(
-      { length: dispatchers },
-      () => postgres(options.databaseUrl, { max: 2, onnotice: () => {} }),
-    );
-    try {
-      const running = pools.map((sql) => createWebhookDispatcher({ sql, config }));
-      const started = performance.now();
-      await Promise.all(running.map((d) => d.dispatch()));
-      const seconds = (performance.now() - started) / 1000;
-      const [{ delivered }] = await admin`select count(*)::int as delivered from webhook_deliveries
-        where endpoint_id = ${endpointId} and status = 'delivered'`;
-      if (delivered !== count) throw new Error(`only ${delivered} of ${count} events were delivered`);
-      return {
-        dispatchers,
-        concurrency: config.webhooks.concurrency,
-        deliveries: count,
-        seconds: round(seconds),
-        deliveries_per_second: Math.round(count / seconds),
-      };
-    } finally {
-      await Promise.all(pools.map((pool) => pool.end({ timeout: 5 })));
-    }
+    const seconds = await timeDispatcherThreads(dispatchers, {
+      channel: "webhook",
+      databaseUrl: options.databaseUrl,
+    });
+    const [{ delivered }] = await admin`select count(*)::int as delivered from webhook_deliveries
+      where endpoint_id = ${endpointId} and status = 'delivered'`;
+    if (delivered !== count) throw new Error(`only ${delivered} of ${count} events were delivered`);
+    return {
+      dispatchers,
+      concurrency: config.webhooks.concurrency,
+      deliveries: count,
+      seconds: round(seconds),
+      deliveries_per_second: Math.round(count / seconds),
+    };
   }
 
   try {

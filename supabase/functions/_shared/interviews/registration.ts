@@ -107,6 +107,9 @@ type Answer = { result: DatabaseResult; context: LinkTimes; replayed: boolean };
  */
 const COALESCED_IN_FLIGHT = 2;
 
+/** A request of more rows is a batch already: it gains nothing from company, and waits for none. */
+const COALESCED_MAX_ROWS_PER_REQUEST = 100;
+
 function callerKey(caller: Caller): string {
   if (caller.kind === "user") return `user:${caller.userId}`;
   if (caller.kind === "apiKey") return `key:${caller.keyDigest}`;
@@ -123,8 +126,8 @@ function callerKey(caller: Caller): string {
  * Concurrent requests of the same shape (caller, merchant, interview, options, link times) share one
  * call (coalescer.ts), each with its own rows: what app.register_users does for one request's rows it
  * does for theirs, the credits spent in arrival order. A request with an Idempotency-Key, a dry run,
- * micro1's all-or-nothing, a re-invitation by candidate or a job application id runs alone: those apply
- * to a whole call.
+ * micro1's all-or-nothing, a re-invitation by candidate or a job application id runs alone (those apply
+ * to a whole call), and so does a request of more than COALESCED_MAX_ROWS_PER_REQUEST rows.
  */
 export function createRegistrar(runtime: Runtime) {
   const { config } = runtime;
@@ -240,7 +243,8 @@ export function createRegistrar(runtime: Runtime) {
     const rows = shape.allOrNothing && outcomes.some(Boolean) ? [] : valid;
     const idempotencyKey = request.dryRun ? null : request.idempotencyKey ?? null;
     const alone = idempotencyKey !== null || request.dryRun || shape.allOrNothing ||
-      shape.candidateId !== null || shape.jobApplicationId !== null;
+      shape.candidateId !== null || shape.jobApplicationId !== null ||
+      rows.length > COALESCED_MAX_ROWS_PER_REQUEST;
     const { result, context: { issuedAt, expiresAt }, replayed } = alone
       ? await call(shape, rows, idempotencyKey, request.dryRun ?? false, deadline)
       : await coalesce(

@@ -1,8 +1,7 @@
-import { createSecretKey, type KeyObject } from "node:crypto";
 import { errors as joseErrors, jwtVerify } from "jose";
 import type { Config } from "../config.ts";
 import { ApiError } from "../errors.ts";
-import { signHs256 } from "../hs256.ts";
+import { type Hs256Key, hs256Key, signHs256 } from "../hs256.ts";
 
 export const INTERVIEW_TOKEN_AUDIENCE = "interview";
 
@@ -55,14 +54,14 @@ export interface InterviewTokenClaims {
 
 /** The interview-token secret, prepared once for signing and for verifying. */
 export interface InterviewTokenKey {
-  signing: KeyObject;
+  signing: Hs256Key;
   verifying: CryptoKey;
 }
 
 export async function interviewTokenKey(secret: string): Promise<InterviewTokenKey> {
   const bytes = new TextEncoder().encode(secret);
   return {
-    signing: createSecretKey(bytes),
+    signing: hs256Key(bytes),
     verifying: await crypto.subtle.importKey("raw", bytes, { name: "HMAC", hash: "SHA-256" }, false, [
       "verify",
     ]),

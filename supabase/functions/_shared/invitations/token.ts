@@ -1,6 +1,6 @@
 import { errors as joseErrors, jwtVerify } from "jose";
 import { ApiError } from "../errors.ts";
-import { signHs256 } from "../hs256.ts";
+import { hs256Key, signHs256 } from "../hs256.ts";
 
 export const INVITATION_TOKEN_AUDIENCE = "invitation";
 
@@ -28,7 +28,7 @@ export function invitationTokenKey(secret: string): Uint8Array {
  * computes a message's send-time data synchronously (email/kinds.ts).
  */
 export function mintInvitationToken(key: Uint8Array, claims: InvitationTokenClaims): string {
-  return signHs256(key, {
+  return signHs256(hs256Key(key), {
     aud: INVITATION_TOKEN_AUDIENCE,
     sub: claims.sub,
     jti: claims.jti,

@@ -260,9 +260,10 @@ Deno.test(
     const jwksUrl = `http://127.0.0.1:${jwksServer.addr.port}/auth/v1/.well-known/jwks.json`;
     // A cache that is stale at once: every request asks the endpoint again.
     const api = await startTestServer({ jwks: null, jwksUrl, jwksCacheSeconds: 0 });
+    // A new token each time (its own jti): a token verified once is remembered, and would not ask.
     const register = async () =>
       await callFunction(api.functionsUrl, FN, {
-        token: await signer.sign(SEED.owner),
+        token: await signer.sign(SEED.owner, { claims: { jti: crypto.randomUUID() } }),
         body: {
           interview_id: SEED.activeInterview,
           is_test: true,
@@ -293,3 +294,17 @@ Deno.test(
     }
   },
 );
+
+Deno.test("a token the API has verified before is still refused once it expires", async () => {
+  // exp is in whole seconds: at least two seconds of life, so the first request is surely in time.
+  const expiresAt = Math.floor(Date.now() / 1000) + 2;
+  const token = await userToken(SEED.owner, { expiresIn: expiresAt - Math.floor(Date.now() / 1000) });
+  const first = await registerWith(token);
+  assert.equal(first.status, 200, JSON.stringify(first.body));
+  // Verified now, and remembered: the same token again is let in without verifying it anew.
+  assert.equal((await registerWith(token)).status, 200);
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, expiresAt * 1000 - Date.now()) + 50));
+  const late = await registerWith(token);
+  assert.equal(late.status, 401);
+  assert.equal(late.body.error, "Token expired");
+});

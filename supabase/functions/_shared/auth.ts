@@ -107,6 +107,30 @@ export function createAuthenticator(
     ? createLocalJWKSet(config.jwks)
     : remoteKeySet(new URL(config.jwksUrl), config.jwksCacheSeconds);
 
+  /**
+   * Tokens verified lately, by their exact text: a client sends the same access token with every request
+   * until it expires, and verifying it again (decoding, an asynchronous HMAC or signature check) was the
+   * largest part of the API's own work on a single-user registration. An entry is used only before the
+   * token's `exp` and for at most VERIFIED_TOKEN_TTL_MS, so a signing key dropped from the key set stops
+   * verifying within that time, as it would with jose's own key set cache.
+   */
+  const verified = new Map<string, { claims: JWTPayload; until: number }>();
+
+  async function verifyJwtOnce(token: string): Promise<JWTPayload> {
+    const now = Date.now();
+    const hit = verified.get(token);
+    if (hit && now < hit.until) return hit.claims;
+    verified.delete(token);
+    const claims = await verifyJwt(token);
+    if (verified.size >= VERIFIED_TOKENS_KEPT) verified.delete(verified.keys().next().value!);
+    // jwtVerify required exp: a number of seconds since the epoch.
+    verified.set(token, {
+      claims,
+      until: Math.min((claims.exp as number) * 1000, now + VERIFIED_TOKEN_TTL_MS),
+    });
+    return claims;
+  }
+
   async function verifyJwt(token: string): Promise<JWTPayload> {
     let alg: string | undefined;
     try {
@@ -167,7 +191,7 @@ export function createAuthenticator(
       return { kind: "apiKey", keyDigest: apiKeyDigest(credential) };
     }
 
-    const claims = await verifyJwt(credential);
+    const claims = await verifyJwtOnce(credential);
     if (claims.role === "service_role") return { kind: "service" };
     if (
       // Supabase Auth's user ids are UUIDs: any other subject is no known user.
@@ -215,6 +239,10 @@ function remoteKeySet(url: URL, cacheSeconds: number): JWTVerifyGetKey {
   };
 }
 const KEY_ENDPOINT_COOLDOWN_MS = 30_000;
+
+/** How many verified tokens an instance remembers, and for how long at most (auth.ts verifyJwtOnce). */
+const VERIFIED_TOKENS_KEPT = 1000;
+const VERIFIED_TOKEN_TTL_MS = 60_000;
 
 /**
  * Whether verification failed for want of a key set rather than because of the token: the endpoint did

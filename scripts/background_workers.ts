@@ -24,7 +24,7 @@ export interface BackgroundWorker {
 }
 
 export interface BackgroundWorkerContext {
-  /** The gateway's config and database pool (no request deadlines: workers use the pool itself). */
+  /** The config, and a database pool of the workers' own (no request deadlines: workers use the pool itself). */
   runtime: Pick<Runtime, "config" | "sql">;
   /** Aborted when shutdown begins. */
   signal: AbortSignal;

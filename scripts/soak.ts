@@ -58,6 +58,9 @@ const GLOBEX = {
   interview: "c0000000-0000-4000-8000-000000000007",
 };
 const GLOBEX_OWNER = "b0000000-0000-4000-8000-000000000007";
+/** How long after a fault an unknown outcome is still put down to it (see `explained`). */
+const FAULT_AFTERMATH_MS = 3_000;
+
 /** Every webhook event the soak's changes can cause. */
 const WEBHOOK_TYPES = [
   "registration.created",
@@ -207,8 +210,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     return new Response(null, { status: 204 });
   });
   const runtime = createRuntime(config);
-  // A second dispatcher with a pool of its own, as a second process would have.
-  const workerRuntime = createRuntime(config);
+  // Two dispatchers (email and webhooks each), each with a pool of its own, as `deno task start`'s workers
+  // and a second dispatcher process have: none shares the requests' pool (db.ts, rule 5).
+  const workerRuntimes = [createRuntime(config), createRuntime(config)];
   const transports = [createSmtpTransport(config.email), createSmtpTransport(config.email)];
   const stopping: (() => Promise<void>)[] = [];
   try {
@@ -216,7 +220,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     await applySeed(pg.url);
     const gateway = serveGateway({ runtime, port: 0, hostname: "127.0.0.1" });
     stopping.push(() => gateway.shutdown());
-    for (const [i, r] of [runtime, workerRuntime].entries()) {
+    for (const [i, r] of workerRuntimes.entries()) {
       const worker = await startEmailWorker(r, { transport: transports[i] });
       stopping.push(() => worker.stop());
       const webhooks = await startWebhookWorker(r);
@@ -654,8 +658,13 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     // statement was sent. No client can be told more truthfully than "unknown" in those two cases.
     let appliedDespite503 = 0;
     const explained = (answer: Answer) => {
+      // A fault's aftermath counts: the pool reconnects up to a second after the database is back, and a
+      // reply postgres.js crossed over in that reconnection is answered as a lost connection (db.ts, rule 5).
       const during = (kind: string) =>
-        faults.some((f) => f.kind === kind && answer.startedMs <= f.endedMs && answer.endedMs >= f.startedMs);
+        faults.some((f) =>
+          f.kind === kind && answer.startedMs <= f.endedMs + FAULT_AFTERMATH_MS &&
+          answer.endedMs >= f.startedMs
+        );
       return (answer.error === DEADLINE_EXCEEDED && during("freeze")) ||
         (answer.error === CONNECTION_LOST_MESSAGE && during("restart"));
     };
@@ -800,7 +809,11 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   } finally {
     for (const stop of stopping.reverse()) await stop().catch(() => {});
     for (const transport of transports) transport.close();
-    await Promise.all([runtime.db.close(1), workerRuntime.db.close(1), check.end({ timeout: 1 })]);
+    await Promise.all([
+      runtime.db.close(1),
+      ...workerRuntimes.map((r) => r.db.close(1)),
+      check.end({ timeout: 1 }),
+    ]);
     await catcher.close();
     await receiver.shutdown();
     await pg.stop();

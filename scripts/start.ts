@@ -315,6 +315,10 @@ async function main(): Promise<number> {
       cleanups.push({ name: "interview app", run: () => interviewApp!.close() });
     }
 
+    // The workers' own pool, as a dispatcher process or function would have: their statements neither
+    // share connections with requests' (db.ts, rule 5) nor queue past the requests' admission.
+    const workerRuntime: Runtime = createRuntime(config);
+    cleanups.push({ name: "workers' database pool", run: () => workerRuntime.sql.end({ timeout: 5 }) });
     const workersAbort = new AbortController();
     const workers: BackgroundWorker[] = [];
     cleanups.push({
@@ -326,7 +330,7 @@ async function main(): Promise<number> {
     });
     for (const startWorker of BACKGROUND_WORKERS) {
       const worker = await startWorker({
-        runtime,
+        runtime: workerRuntime,
         signal: workersAbort.signal,
         mailPorts,
       });

@@ -21,6 +21,10 @@ import { describeError, log } from "./log.ts";
  *    `DEADLINE_GRACE_MS`, cancels the statement and answers 503 with Retry-After.
  * 4. **No stale errors.** postgres.js hands the error that ended a connection's server session to the
  *    first statement of its next session, which never ran: such a statement is sent again.
+ * 5. **No crossed replies.** After a connection fault postgres.js can hand a statement another statement's
+ *    reply (seen in the soak: a worker's row decoded with a request's column types). Every statement
+ *    returns the nonce it was sent with in each row; a reply without it, with another, or that cannot be
+ *    read is treated as a lost connection (503, outcome unknown), never as the request's answer.
  */
 
 /**
@@ -102,6 +106,12 @@ function admission(permits: number) {
   };
 }
 
+/** A statement's reply that is not its own (rule 5): logged, and answered as a lost connection. */
+function lostReply(message: string, cause?: unknown): Error {
+  log("error", message, cause === undefined ? {} : describeError(cause));
+  return Object.assign(new Error(message), { code: "CONNECTION_LOST" });
+}
+
 function endedSession(err: unknown): boolean {
   return err instanceof postgres.PostgresError && ENDED_SESSION_CODES.has(err.code);
 }
@@ -126,14 +136,17 @@ export function createDatabase(config: Config): Database {
     statement: (sql: postgres.ISql) => postgres.PendingQuery<T[]>,
   ): Promise<T[]> {
     if (!await permits.acquire(deadline - Date.now())) throw deadlineExceeded();
-    let pending: postgres.PendingQuery<T[]>;
-    let running: Promise<T[]>;
+    let pending: postgres.PendingQuery<(T & { reply_for?: string })[]>;
+    let running: Promise<(T & { reply_for?: string })[]>;
+    // Every row of the reply names the statement it answers (rule 5).
+    const nonce = crypto.randomUUID();
     try {
       // A materialized CTE is computed before the outer filter runs: the check is the statement's last
       // step before its commit.
-      pending = sql<T[]>`
+      pending = sql<(T & { reply_for?: string })[]>`
         with result as materialized (${statement(sql)})
-        select * from result where app.before_deadline(${new Date(deadline)})`;
+        select result.*, ${nonce}::text as reply_for from result
+        where app.before_deadline(${new Date(deadline)})`;
       running = pending.execute();
     } catch (err) {
       permits.release();
@@ -156,17 +169,31 @@ export function createDatabase(config: Config): Database {
         );
       }, Math.max(0, deadline + DEADLINE_GRACE_MS - Date.now()));
     });
+    let rows: (T & { reply_for?: string })[];
     try {
-      const rows = await Promise.race([running, late]);
-      // Every request statement returns a row. None means postgres.js lost the connection after sending
-      // the statement and took a later session's first reply for its answer: the outcome is unknown.
-      if (rows.length === 0) {
-        throw Object.assign(new Error("No reply to a statement"), { code: "CONNECTION_LOST" });
+      rows = await Promise.race([running, late]);
+    } catch (err) {
+      // The database's errors, the connection's and the deadline's carry a code (db_errors.ts). Anything
+      // else is a reply postgres.js could not read as this statement's, such as another statement's row
+      // decoded with this one's column types: the outcome is unknown.
+      if (
+        err instanceof postgres.PostgresError || err instanceof ApiError ||
+        typeof (err as { code?: unknown } | null)?.code === "string"
+      ) {
+        throw err;
       }
-      return rows;
+      throw lostReply("a statement's reply could not be read as its own", err);
     } finally {
       clearTimeout(timer);
     }
+    // Every request statement returns a row. None means postgres.js lost the connection after sending
+    // the statement and took a later session's first reply for its answer: the outcome is unknown.
+    if (rows.length === 0) throw lostReply("a statement was answered with no row");
+    if (rows.some((row) => row.reply_for !== nonce)) {
+      throw lostReply("a statement was answered with another's reply");
+    }
+    for (const row of rows) delete row.reply_for;
+    return rows;
   }
 
   return {

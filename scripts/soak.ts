@@ -42,6 +42,7 @@ import { LOCAL_ACME_API_KEY } from "../supabase/functions/_shared/api_keys/key.t
 import { createSmtpTransport } from "../supabase/functions/_shared/email/transport.ts";
 import { startEmailWorker } from "../supabase/functions/_shared/email/worker.ts";
 import { startWebhookWorker } from "../supabase/functions/_shared/webhooks/worker.ts";
+import { WEBHOOK_EVENT_TYPES } from "../supabase/functions/_shared/webhook_endpoints/schemas.ts";
 import { createRuntime } from "../supabase/functions/_shared/runtime.ts";
 import { serveGateway } from "./gateway.ts";
 import { applyMigrations, applySeed, type LocalPostgres, startLocalPostgres } from "./local_db.ts";
@@ -60,17 +61,6 @@ const GLOBEX = {
 const GLOBEX_OWNER = "b0000000-0000-4000-8000-000000000007";
 /** How long after a fault an unknown outcome is still put down to it (see `explained`). */
 const FAULT_AFTERMATH_MS = 3_000;
-
-/** Every webhook event the soak's changes can cause. */
-const WEBHOOK_TYPES = [
-  "registration.created",
-  "registration.started",
-  "registration.completed",
-  "registration.cancelled",
-  "email.delivered",
-  "email.failed",
-  "invitation.accepted",
-];
 
 export interface SoakOptions {
   seconds: number;
@@ -229,7 +219,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     for (const merchant of [ACME.merchant, GLOBEX.merchant]) {
       const secret = `whsec_${btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(24))))}`;
       await check`insert into webhook_endpoints (merchant_id, url, event_types, secret)
-        values (${merchant}, ${`http://127.0.0.1:${receiver.addr.port}/hooks`}, ${WEBHOOK_TYPES}, ${secret})`;
+        values (${merchant}, ${`http://127.0.0.1:${receiver.addr.port}/hooks`}, ${[
+        ...WEBHOOK_EVENT_TYPES,
+      ]}, ${secret})`;
     }
 
     const credentials = {
@@ -283,7 +275,11 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
         status = res.status;
         retryAfter = res.headers.get("retry-after");
         reply = await res.json();
-        if (status === 503) error = (reply as { error: string }).error;
+        // micro1's invite answers in its own envelope, with the same words under `message`.
+        if (status === 503) {
+          error = (reply as { error?: string; message?: string }).error ??
+            (reply as { message?: string }).message ?? null;
+        }
       } catch (err) {
         if ((err as Error).name === "TimeoutError") clientTimeouts++;
         else violate(`${op}: ${(err as Error).message}`);

@@ -7,7 +7,9 @@
 --    invitation.accepted (merchant_invitations). Each trigger first asks one
 --    question, whether any merchant in the statement has an enabled endpoint,
 --    and stops there when none has: a merchant without webhooks pays one
---    index probe per statement, nothing per row. An event is written only
+--    index probe per statement and no query per row (PostgreSQL still keeps
+--    the statement's changed rows in the transition table the trigger
+--    reads). An event is written only
 --    when an endpoint wants it, with one delivery per such endpoint
 --    (app.queue_webhook_events).
 -- 2. Delivery: app.claim_webhook_deliveries, app.check_webhook_deliveries,

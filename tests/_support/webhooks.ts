@@ -14,6 +14,7 @@ import {
   type WebhookDispatcherDeps,
 } from "../../supabase/functions/_shared/webhooks/dispatcher.ts";
 import type { Db } from "./fixtures.ts";
+import { mintWebhookSecret } from "../../supabase/functions/_shared/webhook_endpoints/secret.ts";
 
 /** One request as the receiver got it. */
 export interface Received {
@@ -90,10 +91,8 @@ export function startReceiver(
   };
 }
 
-/** A fresh Standard Webhooks secret: whsec_ and 24 random bytes in base64. */
-export function newSecret(): string {
-  return `whsec_${btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(24))))}`;
-}
+/** A signing secret as the management API mints them. */
+export const newSecret: () => string = mintWebhookSecret;
 
 export interface EndpointFixture {
   id: string;

@@ -16,7 +16,6 @@ import { createTemplateRenderer, type TemplateRenderer } from "./templates.ts";
 import { describeSendError, isPermanentFailure, type MailTransport } from "./transport.ts";
 
 export type { Dispatcher, DispatchOptions, DispatchSummary } from "../jobs/queue.ts";
-export { retryDelaySeconds } from "../jobs/queue.ts";
 
 export interface DispatcherDeps {
   sql: postgres.Sql;

@@ -1,32 +1,10 @@
 import type { z } from "zod";
-import { ApiError } from "../errors.ts";
 import type { Runtime } from "../runtime.ts";
 import type { FailedEmail, FailedEmailsQuery, FailedEmailsResponse, RetryEmailsRequest } from "../schemas.ts";
+import { pageCursor } from "../cursor.ts";
 
-/** Where a page ended: the cursor is this, as base64url JSON, so clients treat it as opaque. */
-interface PageEnd {
-  failed_at: string;
-  id: string;
-}
-
-function encodeCursor(end: PageEnd): string {
-  return btoa(JSON.stringify(end)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
-}
-
-function decodeCursor(cursor: string): PageEnd {
-  try {
-    const end = JSON.parse(atob(cursor.replaceAll("-", "+").replaceAll("_", "/"))) as PageEnd;
-    if (
-      typeof end.failed_at === "string" && !Number.isNaN(Date.parse(end.failed_at)) &&
-      typeof end.id === "string"
-    ) {
-      return end;
-    }
-  } catch {
-    // Reported below.
-  }
-  throw new ApiError(422, "Not a cursor this endpoint returned", "cursor");
-}
+const cursors = pageCursor("failed_at");
+type PageEnd = ReturnType<typeof cursors.decode>;
 
 type Page = { messages: z.infer<typeof FailedEmail>[]; next: PageEnd | null };
 
@@ -41,7 +19,7 @@ export function createFailedEmails(runtime: Runtime) {
       query: z.output<typeof FailedEmailsQuery>,
       deadline: number,
     ): Promise<z.infer<typeof FailedEmailsResponse>> {
-      const after = query.cursor === undefined ? null : decodeCursor(query.cursor);
+      const after = query.cursor === undefined ? null : cursors.decode(query.cursor);
       const [since, merchantId] = [query.since ?? null, query.merchant_id ?? null];
       const [afterAt, afterId] = [after?.failed_at ?? null, after?.id ?? null];
       // Times go as text: postgres.js sends a timestamptz parameter through a JS Date, which keeps
@@ -50,7 +28,7 @@ export function createFailedEmails(runtime: Runtime) {
         sql<{ page: Page }[]>`
           select app.list_failed_emails(${query.limit}::int, ${since}::text::timestamptz, ${merchantId}::uuid,
             ${afterAt}::text::timestamptz, ${afterId}::uuid) as page`);
-      return { messages: page.messages, next_cursor: page.next ? encodeCursor(page.next) : null };
+      return { messages: page.messages, next_cursor: page.next ? cursors.encode(page.next) : null };
     },
     async retry(
       request: z.output<typeof RetryEmailsRequest>,

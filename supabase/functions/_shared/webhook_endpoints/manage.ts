@@ -21,33 +21,12 @@ import {
   type WebhookTestEvent,
 } from "./schemas.ts";
 import { mintWebhookSecret } from "./secret.ts";
+import { pageCursor } from "../cursor.ts";
 
 type Endpoint = z.infer<typeof WebhookEndpoint>;
 
-/** Where a page of deliveries ended: the cursor is this, as base64url JSON, so clients treat it as opaque. */
-interface PageEnd {
-  created_at: string;
-  id: string;
-}
-
-function encodeCursor(end: PageEnd): string {
-  return btoa(JSON.stringify(end)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
-}
-
-function decodeCursor(cursor: string): PageEnd {
-  try {
-    const end = JSON.parse(atob(cursor.replaceAll("-", "+").replaceAll("_", "/"))) as PageEnd;
-    if (
-      typeof end.created_at === "string" && !Number.isNaN(Date.parse(end.created_at)) &&
-      typeof end.id === "string" && /^[0-9a-f-]{36}$/i.test(end.id)
-    ) {
-      return end;
-    }
-  } catch {
-    // Reported below.
-  }
-  throw new ApiError(422, "Not a cursor this endpoint returned", "cursor");
-}
+const cursors = pageCursor("created_at");
+type PageEnd = ReturnType<typeof cursors.decode>;
 
 /**
  * A merchant's webhook endpoints: one SQL call per request, which also authorizes the caller
@@ -187,7 +166,7 @@ export function createWebhookEndpoints(runtime: Runtime) {
       query: z.output<typeof ListWebhookDeliveriesQuery>,
       deadline: number,
     ): Promise<z.infer<typeof WebhookDeliveryList>> {
-      const after = query.cursor === undefined ? null : decodeCursor(query.cursor);
+      const after = query.cursor === undefined ? null : cursors.decode(query.cursor);
       const [afterAt, afterId] = [after?.created_at ?? null, after?.id ?? null];
       type Page = { deliveries: z.infer<typeof WebhookDelivery>[]; next: PageEnd | null };
       // Times go as text: postgres.js sends a timestamptz parameter through a JS Date, which keeps
@@ -199,7 +178,7 @@ export function createWebhookEndpoints(runtime: Runtime) {
             ${query.status ?? null}::public.webhook_delivery_status, ${query.limit}::int,
             ${afterAt}::text::timestamptz, ${afterId}::uuid
           ) as page`);
-      return { deliveries: page.deliveries, next_cursor: page.next ? encodeCursor(page.next) : null };
+      return { deliveries: page.deliveries, next_cursor: page.next ? cursors.encode(page.next) : null };
     },
 
     replay(
